@@ -1,0 +1,62 @@
+"""amd64 breakpoint() (cpufunc.S), trap() and trap_print() (trap.c 1.114).
+
+db_panic() -> Debugger() -> breakpoint(): int $0x03 traps, trap_print()
+prints the three lines of a fatal kernel trap, kdb_trap() enters ddb.
+The saved rip is the instruction after the int3, hence "breakpoint+...:
+leave" in the Stopped line.
+"""
+
+from __future__ import annotations
+
+from engine import symtab
+from engine.machine import HALT, Ctx, Flow, Ret, S, kfunc
+from engine.param import T_BPTFLT
+
+trap_type = {
+    0: "privileged instruction fault", 1: "breakpoint trap",
+    2: "arithmetic trap", 3: "asynchronous system trap",
+    4: "protection fault", 5: "trace trap", 6: "page fault",
+}
+
+
+def hexfmt(v: int) -> str:
+    """printf %#lx: 0x-prefixed, but a zero prints as a bare 0."""
+    return f"{v:#x}" if v else "0"
+
+
+def trap_print(x: Ctx, trapno: int) -> None:
+    k, l = x.k, x.l
+    regs = symtab.trapframe(k, x.ci, l)
+    # The saved rip is the instruction after the trapping one.
+    regs["rip"] = symtab.address(x.frame.func, x.frame.pc + 1)
+    k.printf(f"fatal {trap_type[trapno]} in supervisor mode\n")
+    k.printf(
+        f"trap type {trapno} code {hexfmt(0)} rip {hexfmt(regs['rip'])}"
+        f" cs {hexfmt(regs['cs'])} rflags {hexfmt(regs['rflags'])}"
+        f" cr2 {hexfmt(regs['cr2'])} ilevel {hexfmt(x.cpu.ci_ilevel)}"
+        f" rsp {hexfmt(regs['rsp'])}\n"
+    )
+    p = k.proc(l)
+    k.printf(
+        f"curlwp {l.addr:#x} pid {p.p_pid}.{l.l_lid}"
+        f" lowest kstack {l.kstack:#x}\n"
+    )
+
+
+def _int3(x: Ctx) -> Flow:
+    # trap(): T_BPTFLT from supervisor mode is fatal -> trap_print(),
+    # then kdb_trap() stops this CPU in ddb (the others are paused).
+    trap_print(x, T_BPTFLT)
+    x.cpu.in_ddb = True
+    return HALT
+
+
+kfunc(
+    "breakpoint", "sys/arch/amd64/amd64/cpufunc.S",
+    S(395, "pushq %rbp"),
+    S(396, "movq %rsp,%rbp"),
+    S(397, "int $0x03", _int3),
+    S(398, "leave", label="leave"),
+    S(399, "ret", lambda x: Ret()),
+    atomic=True,
+)

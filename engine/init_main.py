@@ -1,0 +1,160 @@
+"""Boot: a Scenario becomes the initial Kernel (sys/kern/init_main.c's job).
+
+Per CPU, the first LWP the scenario gives it is running (LSONPROC), the
+rest wait on its run queue in order; a CPU with none runs its idle LWP.
+Every CPU gets an idle LWP (pid 0, idle/N).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+# Importing the kernel modules registers their functions.
+from engine import (  # noqa: F401
+    amd64_trap,
+    if_wm,
+    kern_clock,
+    kern_idle,
+    kern_runq,
+    kern_sleepq,
+    kern_synch,
+    net_if,
+    programs,
+    subr_prf,
+    subr_psref,
+    sys_generic,
+    symtab,
+    uvm_glue,
+)
+from engine.kernel import Config, Cpu, Frame, Ifnet, Kernel, Lwp, Proc, Psref
+from engine.kern_runq import runq_insert, spc_lwplock, spc_mutex
+from engine.param import (
+    LP_MPSAFE,
+    LP_RUNNING,
+    LSIDL,
+    LSONPROC,
+    LSRUN,
+    LW_BATCH,
+    LW_IDLE,
+    LW_SYSTEM,
+    PRI_IDLE,
+    PRI_KERNEL,
+    PRI_VM,
+    USPACE,
+)
+from engine.programs import PROGRAMS
+from engine.scenario import Scenario
+
+DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM}
+
+
+def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
+    md = symtab.md
+    config = Config(
+        ncpu=sc.ncpu,
+        fix=sc.fix if fix is None else fix,
+        srcroot=sc.srcroot,
+        hz=sc.hz,
+        rrticks=sc.rrticks,
+    )
+    pids = sorted({s.pid for s in sc.lwps} | {0})
+    comm = {s.pid: s.comm for s in sc.lwps}
+    comm[0] = "system"
+    procs = tuple(
+        Proc(pid, comm[pid], md("proc_base") + 0x480 * i) for i, pid in enumerate(pids)
+    )
+    pindex = {p.p_pid: i for i, p in enumerate(procs)}
+    ifnets = tuple(
+        Ifnet(name, i, md("ifnet_base") + 0x1000 * i) for i, name in enumerate(sc.interfaces)
+    )
+
+    lwps: list[Lwp] = []
+    psrefs: list[Psref] = []
+    for i, s in enumerate(sc.lwps):
+        entry, kthread = PROGRAMS[s.program]
+        cpu_bound = s.program in ("ioctl", "hog")
+        addr = s.addr if s.addr is not None else md("lwp_base") + md("lwp_stride") * i
+        kstack = (
+            s.kstack if s.kstack is not None
+            else md("kstack_base") + md("kstack_stride") * i + md("pcb_size")
+        )
+        args: dict[str, object] = {}
+        if kthread:
+            args["class"] = "SCHED_FIFO"
+        if s.program == "ioctl":
+            # struct psref psref; in doifioctl()'s frame, under syscall and sys_ioctl.
+            top = kstack - md("pcb_size") + USPACE
+            depth = sum(int(symtab.entry(f).get("frame", 0))
+                        for f in ("syscall", "sys_ioctl", "doifioctl"))
+            psrefs.append(Psref(len(psrefs), None, None, None, top - depth + 0x40))
+            args.update(ifname=s.ifname, cmd="SIOCGIFFLAGS", sleep=s.sleep,
+                        psref=len(psrefs) - 1)
+        batch = s.batch if s.batch is not None else cpu_bound
+        lwps.append(Lwp(
+            idx=i, l_lid=s.lid, l_proc=pindex[s.pid], l_name=s.name,
+            l_stat=LSIDL, l_flag=(LW_SYSTEM if kthread else 0) | (LW_BATCH if batch else 0),
+            l_pflag=LP_MPSAFE if kthread else 0, l_cpu=s.cpu, l_target_cpu=None,
+            l_priority=s.priority if s.priority is not None else DEFAULT_PRIORITY[s.program],
+            l_kpriority=False, l_kpribase=PRI_KERNEL,
+            l_rticks=s.rticks or 0,
+            l_rticksum=s.rticksum if s.rticksum is not None else (sc.hz if cpu_bound else 0),
+            l_slpticks=s.slpticks or 0, l_slpticksum=s.slpticksum or 0,
+            l_slptime=s.slptime or 0, l_swtime=0, l_wchan=None, l_wmesg=None,
+            l_mutex="", l_nopreempt=0, l_dopreempt=0, l_ctxswtch=0, l_blcnt=0,
+            l_timeout=None, addr=addr, kstack=kstack, program=s.program,
+            args=tuple(sorted(args.items())), stack=(Frame(entry),),
+        ))
+
+    # Idle LWPs: pid 0, lids after the scenario's pid 0 LWPs.
+    lid0 = max([s.lid for s in sc.lwps if s.pid == 0], default=1)
+    cpus: list[Cpu] = []
+    for ci in range(sc.ncpu):
+        idx = len(lwps)
+        n = len(sc.lwps) + ci
+        lwps.append(Lwp(
+            idx=idx, l_lid=lid0 + 1 + ci, l_proc=pindex[0], l_name=f"idle/{ci}",
+            l_stat=LSIDL, l_flag=LW_IDLE | LW_SYSTEM, l_pflag=LP_MPSAFE, l_cpu=ci,
+            l_target_cpu=None, l_priority=PRI_IDLE, l_kpriority=False,
+            l_kpribase=PRI_KERNEL, l_rticks=0, l_rticksum=0, l_slpticks=0,
+            l_slpticksum=0, l_slptime=0, l_swtime=0, l_wchan=None, l_wmesg=None,
+            l_mutex=spc_lwplock(ci), l_nopreempt=0, l_dopreempt=0, l_ctxswtch=0,
+            l_blcnt=0, l_timeout=None, addr=md("lwp_base") + md("lwp_stride") * n,
+            kstack=md("kstack_base") + md("kstack_stride") * n + md("pcb_size"),
+            program="idle", args=(("class", "SCHED_IDLE"),), stack=(Frame("idle_loop"),),
+        ))
+        addr = md("cpu_info_primary") if ci == 0 else (
+            md("cpu_info_base") + md("cpu_info_stride") * (ci - 1))
+        cr2 = next((c.cr2 for c in sc.cpus if c.index == ci), 0)
+        cpus.append(Cpu(
+            ci_index=ci, addr=addr, ci_curlwp=idx, ci_idlelwp=idx, ci_want_resched=0,
+            ci_ilevel=0, ci_mtx_count=0, ci_mtx_oldspl=0, spc_migrating=None,
+            spc_curpriority=PRI_IDLE, spc_flags=0, spc_ticks=sc.rrticks, runq=(),
+            r_count=0, r_mcount=0, r_avgcount=0, psrefs=(), cr2=cr2, in_ddb=False,
+        ))
+
+    k = Kernel(
+        config=config, procs=procs, ifnets=ifnets, lwps=lwps, cpus=cpus, psrefs=psrefs,
+        locks={}, hardclock_ticks=sc.hardclock_ticks, worker_ci=0, panicstr=None,
+        paniccpu=None, msgbuf=(),
+    )
+    for ci in range(sc.ncpu):
+        mine = [lw for lw in lwps[: len(sc.lwps)] if lw.l_cpu == ci]
+        cpu = k.cpus[ci]
+        if not mine:
+            idle = k.lwps[cpu.ci_idlelwp]
+            idle.l_stat = LSONPROC
+            idle.l_pflag |= LP_RUNNING
+            continue
+        k.lwps[cpu.ci_idlelwp] = attrs.evolve(k.lwps[cpu.ci_idlelwp])
+        first, rest = mine[0], mine[1:]
+        first.l_stat = LSONPROC
+        first.l_pflag |= LP_RUNNING
+        first.l_mutex = spc_lwplock(ci)
+        first.l_rticks = first.l_rticks or 0
+        cpu.ci_curlwp = first.idx
+        cpu.spc_curpriority = k.lwp_eprio(first)
+        for lw in rest:
+            lw.l_stat = LSRUN
+            lw.l_mutex = spc_mutex(ci)
+            runq_insert(k, lw)
+    return k

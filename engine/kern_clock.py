@@ -1,0 +1,82 @@
+"""hardclock() (kern_clock.c) and sched_tick() (sched_4bsd.c 1.35).
+
+A clock interrupt is the event that drives in-kernel preemption of a CPU
+hog: sched_tick() marks SPCF_SEENRR, then SPCF_SHOULDYIELD, and on the
+third round-robin tick without a switch forces RESCHED_KPREEMPT.
+"""
+
+from __future__ import annotations
+
+from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
+from engine.param import (
+    LSSLEEP,
+    LW_IDLE,
+    RESCHED_KPREEMPT,
+    SPCF_SEENRR,
+    SPCF_SHOULDYIELD,
+)
+from engine.x86_machdep import cpu_need_resched
+
+
+def _hc_ticks(x: Ctx) -> Flow:
+    # Only the primary CPU advances hardclock_ticks.
+    if x.ci == 0:
+        x.k.hardclock_ticks += 1
+    return None
+
+
+def _hc_rr(x: Ctx) -> Flow:
+    cpu = x.cpu
+    cpu.spc_ticks -= 1
+    if cpu.spc_ticks <= 0:
+        return call("sched_tick")
+    return None
+
+
+def _hc_callout(x: Ctx) -> Flow:
+    for l in x.k.lwps:
+        if l.l_timeout is not None and l.l_stat == LSSLEEP and l.l_timeout <= x.k.hardclock_ticks:
+            return call("sleepq_timeout", l=l.idx)
+    return Goto("done")
+
+
+kfunc(
+    "hardclock", "sys/kern/kern_clock.c",
+    S(341, "if (CPU_IS_PRIMARY(ci)) hardclock_ticks++;", _hc_ticks),
+    S(366, "if (--spc->spc_ticks <= 0) sched_tick(ci);", _hc_rr),
+    S(389, "callout_hardclock();", _hc_callout, label="callout"),
+    S(389, "}", lambda x: Goto("callout")),
+    S(391, "}", lambda x: Ret(), label="done"),
+    atomic=True,
+)
+
+
+def _st(x: Ctx) -> Flow:
+    k, ci = x.k, x.ci
+    spc = k.cpus[ci]
+    spc.spc_ticks = k.config.rrticks
+    l = k.lwps[spc.ci_curlwp]
+    if l.l_flag & LW_IDLE:
+        return Ret()
+    cls = l.arg("class", "SCHED_OTHER")
+    if cls == "SCHED_FIFO":
+        # No timeslicing for FIFO jobs.
+        pass
+    elif cls == "SCHED_RR":
+        cpu_need_resched(k, ci, RESCHED_KPREEMPT)
+    elif spc.spc_flags & SPCF_SHOULDYIELD:
+        # Stuck in kernel somewhere: force preemption.
+        cpu_need_resched(k, ci, RESCHED_KPREEMPT)
+    elif spc.spc_flags & SPCF_SEENRR:
+        spc.spc_flags |= SPCF_SHOULDYIELD
+        cpu_need_resched(k, ci, 0)
+    else:
+        spc.spc_flags |= SPCF_SEENRR
+    return Ret()
+
+
+kfunc(
+    "sched_tick", "sys/kern/sched_4bsd.c",
+    S(108, "SEENRR -> SHOULDYIELD -> cpu_need_resched(ci, RESCHED_KPREEMPT)", _st),
+    atomic=True,
+)

@@ -1,0 +1,59 @@
+"""sys/kern/kern_idle.c 1.25: each CPU's idle LWP.
+
+idle_loop() calls sched_idle() on every pass, which is where a migration
+handed over by mi_switch() (spc_migrating) is carried out.
+"""
+
+from __future__ import annotations
+
+from engine.kern_lwp import lwp_lock
+from engine.kern_runq import sched_curcpu_runnable_p
+from engine.machine import SPIN, Ctx, Flow, Goto, S, call, kfunc
+from engine.param import LSONPROC
+from engine.subr_prf import KASSERT
+
+
+def _runnable(x: Ctx) -> Flow:
+    return Goto("switch") if sched_curcpu_runnable_p(x.k, x.ci) else None
+
+
+def _cpu_idle(x: Ctx) -> Flow:
+    if not sched_curcpu_runnable_p(x.k, x.ci) and not x.cpu.ci_want_resched:
+        return Goto("top")
+    return None
+
+
+def _lock(x: Ctx) -> Flow:
+    return None if lwp_lock(x, x.l) else SPIN
+
+
+def _after(x: Ctx) -> Flow:
+    fail = KASSERT(x, x.l.l_stat == LSONPROC, "l->l_stat == LSONPROC")
+    return fail if fail else Goto("top")
+
+
+kfunc(
+    "idle_loop", "sys/kern/kern_idle.c",
+    S(69, "sched_idle();", lambda x: call("sched_idle"), label="top"),
+    S(70, "if (!sched_curcpu_runnable_p()) {", _runnable),
+    S(76, "cpu_idle(); if (!sched_curcpu_runnable_p()) continue; }", _cpu_idle),
+    S(85, "lwp_lock(l);", _lock, label="switch"),
+    S(86, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
+    S(88, "KASSERT(l->l_stat == LSONPROC);", _after),
+)
+
+
+def idle_quiescent(k: "object", ci: int) -> bool:
+    """Nothing to do on ci: its idle LWP at the top of an empty loop."""
+    from engine.kernel import Kernel
+
+    assert isinstance(k, Kernel)
+    cpu = k.cpus[ci]
+    l = k.lwps[cpu.ci_curlwp]
+    return (
+        cpu.ci_curlwp == cpu.ci_idlelwp
+        and len(l.stack) == 1
+        and cpu.r_count == 0
+        and cpu.spc_migrating is None
+        and not cpu.ci_want_resched
+    )

@@ -1,0 +1,243 @@
+"""The whole modeled kernel as one plain value.
+
+Every field of every structure is an int, a str, None or a tuple of them,
+so a Kernel can be copied cheaply (one level deep), compared with ==, and
+hashed through key(). Progress lives in each LWP's frame stack (function,
+statement index, locals), never in a Python generator or thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from engine.param import LSONPROC, LW_SYSTEM, PRI_KERNEL
+
+Value = Any  # int | str | bool | None | tuple
+
+
+@attrs.frozen
+class Frame:
+    """One activation record on an LWP's kernel (or user) stack."""
+
+    func: str
+    pc: int = 0
+    vars: tuple[tuple[str, Value], ...] = ()
+    ret: str | None = None  # caller's local that receives our return value
+
+    def get(self, name: str, default: Value = None) -> Value:
+        for k, v in self.vars:
+            if k == name:
+                return v
+        return default
+
+    def with_var(self, name: str, value: Value) -> Frame:
+        out = [(k, v) for k, v in self.vars if k != name]
+        out.append((name, value))
+        out.sort()
+        return attrs.evolve(self, vars=tuple(out))
+
+
+@attrs.frozen
+class Proc:
+    """struct proc, reduced to what ddb prints."""
+
+    p_pid: int
+    p_comm: str
+    addr: int
+
+
+@attrs.frozen
+class Ifnet:
+    """struct ifnet with its embedded psref target (if_psref)."""
+
+    if_xname: str
+    if_index: int
+    addr: int
+    prt_class: str = "ifnet"
+    prt_draining: bool = False
+
+
+@attrs.define(slots=True)
+class Lwp:
+    """struct lwp (sys/lwp.h 1.179), the fields on the race path."""
+
+    idx: int
+    l_lid: int
+    l_proc: int  # index into Kernel.procs
+    l_name: str | None
+    l_stat: int
+    l_flag: int
+    l_pflag: int
+    l_cpu: int
+    l_target_cpu: int | None
+    l_priority: int
+    l_kpriority: bool
+    l_kpribase: int
+    l_rticks: int
+    l_rticksum: int
+    l_slpticks: int
+    l_slpticksum: int
+    l_slptime: int
+    l_swtime: int
+    l_wchan: str | None
+    l_wmesg: str | None
+    l_mutex: str
+    l_nopreempt: int
+    l_dopreempt: int
+    l_ctxswtch: int
+    l_blcnt: int
+    l_timeout: int | None  # hardclock tick at which sleepq_timeout fires
+    addr: int
+    kstack: int  # KSTACK_LOWEST_ADDR(l)
+    program: str
+    args: tuple[tuple[str, Value], ...]
+    stack: tuple[Frame, ...]
+
+    def arg(self, name: str, default: Value = None) -> Value:
+        for k, v in self.args:
+            if k == name:
+                return v
+        return default
+
+    def key(self) -> tuple[Value, ...]:
+        return attrs.astuple(self, recurse=False)
+
+
+@attrs.define(slots=True)
+class Cpu:
+    """struct cpu_info with its schedstate_percpu and runqueue_t."""
+
+    ci_index: int
+    addr: int
+    ci_curlwp: int
+    ci_idlelwp: int
+    ci_want_resched: int
+    ci_ilevel: int
+    ci_mtx_count: int
+    ci_mtx_oldspl: int
+    spc_migrating: int | None
+    spc_curpriority: int
+    spc_flags: int
+    spc_ticks: int
+    runq: tuple[int, ...]  # LSRUN LWPs, highest priority first, FIFO within one
+    r_count: int
+    r_mcount: int
+    r_avgcount: int
+    psrefs: tuple[int, ...]  # ifnet class per-CPU SLIST, head first
+    cr2: int
+    in_ddb: bool  # paused in ddb (the CPU that trapped)
+
+    def key(self) -> tuple[Value, ...]:
+        return attrs.astuple(self, recurse=False)
+
+
+@attrs.define(slots=True)
+class Psref:
+    """struct psref (psref.h 1.3) as if_get left it in doifioctl's frame."""
+
+    idx: int
+    psref_target: int | None  # index into Kernel.ifnets
+    psref_lwp: int | None
+    psref_cpu: int | None
+    addr: int
+
+    def key(self) -> tuple[Value, ...]:
+        return attrs.astuple(self, recurse=False)
+
+
+@attrs.frozen
+class Config:
+    """Kernel options and tunables fixed at boot (the scenario's [kernel])."""
+
+    ncpu: int
+    fix: bool
+    srcroot: str
+    hz: int = 100
+    rrticks: int = 1
+    cacheht_time: int = 0  # mstohz(3) at hz=100
+    min_catch: int = 1
+    sched_kpreempt_pri: int = 128  # PRI_USER_RT on non-DEBUG kernels
+    cr2: tuple[int, ...] = ()
+
+
+@attrs.define(slots=True)
+class Kernel:
+    """Everything. step(k, ci) in engine.machine returns a new Kernel."""
+
+    config: Config
+    procs: tuple[Proc, ...]
+    ifnets: tuple[Ifnet, ...]
+    lwps: list[Lwp]
+    cpus: list[Cpu]
+    psrefs: list[Psref]
+    locks: dict[str, int]  # spin mutex name -> owning CPU
+    hardclock_ticks: int
+    worker_ci: int
+    panicstr: str | None
+    paniccpu: int | None
+    msgbuf: tuple[str, ...]
+
+    def copy(self) -> Kernel:
+        return Kernel(
+            config=self.config,
+            procs=self.procs,
+            ifnets=self.ifnets,
+            lwps=[attrs.evolve(lw) for lw in self.lwps],
+            cpus=[attrs.evolve(c) for c in self.cpus],
+            psrefs=[attrs.evolve(p) for p in self.psrefs],
+            locks=dict(self.locks),
+            hardclock_ticks=self.hardclock_ticks,
+            worker_ci=self.worker_ci,
+            panicstr=self.panicstr,
+            paniccpu=self.paniccpu,
+            msgbuf=self.msgbuf,
+        )
+
+    def key(self) -> tuple[Value, ...]:
+        return (
+            tuple(lw.key() for lw in self.lwps),
+            tuple(c.key() for c in self.cpus),
+            tuple(p.key() for p in self.psrefs),
+            tuple(sorted(self.locks.items())),
+            self.hardclock_ticks,
+            self.worker_ci,
+            self.panicstr,
+            self.paniccpu,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+    # -- accessors in the kernel's own words ---------------------------------
+
+    def curlwp(self, ci: int) -> Lwp:
+        return self.lwps[self.cpus[ci].ci_curlwp]
+
+    def proc(self, l: Lwp) -> Proc:
+        return self.procs[l.l_proc]
+
+    def printf(self, text: str) -> None:
+        """Kernel printf: appends whole lines to the message buffer."""
+        self.msgbuf = self.msgbuf + tuple(text.rstrip("\n").split("\n"))
+
+    def lwp_eprio(self, l: Lwp) -> int:
+        """lwp_eprio() (lwp.h): kernel priority boost for sleepers."""
+        pri = l.l_priority
+        if (l.l_flag & LW_SYSTEM) == 0 and l.l_kpriority and pri < PRI_KERNEL:
+            pri = (pri >> 1) + l.l_kpribase
+        return pri
+
+    def spc_maxpriority(self, ci: int) -> int:
+        q = self.cpus[ci].runq
+        return max((self.lwp_eprio(self.lwps[i]) for i in q), default=-1)
+
+    def lwp_cache_hot(self, l: Lwp) -> bool:
+        if l.l_slptime or l.l_rticks == 0:
+            return False
+        return self.hardclock_ticks - l.l_rticks <= self.config.cacheht_time
+
+    def running(self, l: Lwp) -> bool:
+        return l.l_stat == LSONPROC
+

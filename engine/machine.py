@@ -1,0 +1,328 @@
+"""The statement machine: modeled kernel functions as tables of statements.
+
+Each modeled function is a Func: a tuple of Stmt, each with the source line
+it stands for, its C-like text, and an op, a Python function of a Ctx that
+performs the statement on the Kernel and says where control goes next
+(fall through, Goto, Call, Ret, Switch, Spin, Halt). Progress is the frame
+stack of each LWP, so step() is a pure function of (Kernel, cpu).
+
+Addresses, frame sizes and call-site offsets are not here: they are data in
+symtab.toml, applied by engine.symtab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from engine.kernel import Cpu, Frame, Kernel, Lwp, Value
+from engine.param import DOPREEMPT_ACTIVE, IPL_NONE, LW_IDLE
+
+
+# -- control flow -----------------------------------------------------------
+
+
+@attrs.frozen
+class Goto:
+    label: str
+
+
+@attrs.frozen
+class Call:
+    func: str
+    args: tuple[tuple[str, Value], ...] = ()
+    ret: str | None = None
+
+
+@attrs.frozen
+class Ret:
+    value: Value = None
+
+
+@attrs.frozen
+class Switch:
+    """cpu_switchto(l, newl): the CPU leaves the current LWP for newl."""
+
+    newl: int
+
+
+class _Spin:
+    """The statement cannot proceed (a spin mutex held elsewhere)."""
+
+    def __repr__(self) -> str:
+        return "SPIN"
+
+
+class _Halt:
+    """The CPU trapped into ddb: stop after advancing past the trap."""
+
+    def __repr__(self) -> str:
+        return "HALT"
+
+
+INTR = "<intr>"  # Frame.ret of a frame pushed by an interrupt or AST
+SPIN = _Spin()
+HALT = _Halt()
+
+Flow = Goto | Call | Ret | Switch | _Spin | _Halt | None
+
+
+class Ctx:
+    """What a statement sees: the kernel, curcpu(), curlwp and its frame."""
+
+    __slots__ = ("k", "ci", "l", "frame")
+
+    def __init__(self, k: Kernel, ci: int, l: Lwp, frame: Frame) -> None:
+        self.k = k
+        self.ci = ci
+        self.l = l
+        self.frame = frame
+
+    @property
+    def cpu(self) -> Cpu:
+        return self.k.cpus[self.ci]
+
+    def v(self, name: str, default: Value = None) -> Value:
+        return self.frame.get(name, default)
+
+    def set(self, name: str, value: Value) -> None:
+        self.frame = self.frame.with_var(name, value)
+
+    def lwp(self, idx: int) -> Lwp:
+        return self.k.lwps[idx]
+
+
+Op = Callable[[Ctx], Flow]
+
+
+def _nop(x: Ctx) -> Flow:
+    return None
+
+
+@attrs.frozen
+class Stmt:
+    line: int
+    text: str
+    op: Op = _nop
+    label: str | None = None
+    fixed: str | None = None  # the text under [kernel] fix = true, if it differs
+
+    def source(self, fix: bool) -> str:
+        return self.fixed if fix and self.fixed else self.text
+
+
+@attrs.frozen
+class Func:
+    name: str
+    file: str
+    stmts: tuple[Stmt, ...]
+    inline: bool = False  # no frame of its own in a backtrace
+    atomic: bool = False  # runs to completion inside one step
+    user: bool = False  # user-space code (printed without a symbol)
+    labels: dict[str, int] = attrs.field(factory=dict, eq=False)
+
+    def index(self, label: str) -> int:
+        return self.labels[label]
+
+
+FUNCS: dict[str, Func] = {}
+
+
+def S(
+    line: int, text: str, op: Op = _nop, label: str | None = None, fixed: str | None = None
+) -> Stmt:
+    return Stmt(line, text, op, label, fixed)
+
+
+def kfunc(
+    name: str,
+    file: str,
+    *stmts: Stmt,
+    inline: bool = False,
+    atomic: bool = False,
+    user: bool = False,
+) -> Func:
+    labels = {s.label: i for i, s in enumerate(stmts) if s.label}
+    f = Func(name, file, tuple(stmts), inline, atomic, user, labels)
+    FUNCS[name] = f
+    return f
+
+
+# -- helpers used by the kernel modules ---------------------------------------
+
+
+def call(func: str, ret: str | None = None, **args: Value) -> Call:
+    return Call(func, tuple(sorted(args.items())), ret)
+
+
+def mutex_spin_enter(x: Ctx, name: str) -> bool:
+    """Take a spin mutex for curcpu(); False if another CPU holds it."""
+    owner = x.k.locks.get(name)
+    if owner is not None and owner != x.ci:
+        return False
+    if owner is None:
+        cpu = x.cpu
+        if cpu.ci_mtx_count == 0:
+            cpu.ci_mtx_oldspl = cpu.ci_ilevel
+        cpu.ci_mtx_count += 1
+        # Spin mutexes of the scheduler are at IPL_SCHED.
+        cpu.ci_ilevel = max(cpu.ci_ilevel, 7)
+        x.k.locks[name] = x.ci
+    return True
+
+
+def mutex_spin_exit(x: Ctx, name: str, keep_spl: bool = False) -> None:
+    if x.k.locks.get(name) != x.ci:
+        return
+    del x.k.locks[name]
+    cpu = x.cpu
+    cpu.ci_mtx_count -= 1
+    if cpu.ci_mtx_count == 0 and not keep_spl:
+        cpu.ci_ilevel = cpu.ci_mtx_oldspl
+
+
+def in_user(k: Kernel, l: Lwp) -> bool:
+    return bool(l.stack) and FUNCS[l.stack[-1].func].user
+
+
+# -- the step function --------------------------------------------------------
+
+_ATOMIC_LIMIT = 10000
+
+
+def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
+    """Execute one statement on ci. Returns (progress, halted)."""
+    cpu = k.cpus[ci]
+    l = k.lwps[cpu.ci_curlwp]
+    frame = l.stack[-1]
+    func = FUNCS[frame.func]
+    stmt = func.stmts[frame.pc]
+    x = Ctx(k, ci, l, frame)
+    flow = stmt.op(x)
+    if flow is SPIN:
+        return False, False
+    frame = x.frame
+    stack = list(l.stack)
+    stack[-1] = frame
+    halted = False
+    if flow is None:
+        stack[-1] = attrs.evolve(frame, pc=frame.pc + 1)
+    elif flow is HALT:
+        stack[-1] = attrs.evolve(frame, pc=frame.pc + 1)
+        halted = True
+    elif isinstance(flow, Goto):
+        stack[-1] = attrs.evolve(frame, pc=func.index(flow.label))
+    elif isinstance(flow, Call):
+        if flow.func not in FUNCS:
+            raise KeyError(f"unmodeled function {flow.func}")
+        stack.append(Frame(flow.func, 0, flow.args, flow.ret))
+    elif isinstance(flow, Ret):
+        done = stack.pop()
+        if stack and done.ret != INTR:
+            # An interrupt frame returns to the statement it interrupted.
+            caller = stack[-1]
+            if done.ret is not None:
+                caller = caller.with_var(done.ret, flow.value)
+            stack[-1] = attrs.evolve(caller, pc=caller.pc + 1)
+    elif isinstance(flow, Switch):
+        stack[-1] = attrs.evolve(frame, pc=frame.pc + 1)
+        l.stack = tuple(stack)
+        newl = k.lwps[flow.newl]
+        cpu.ci_curlwp = flow.newl
+        if not newl.stack or newl.stack[-1].func != "mi_switch":
+            # A first dispatch comes out of lwp_trampoline at spl0.
+            cpu.ci_ilevel = IPL_NONE
+            cpu.ci_mtx_count = 0
+        return True, False
+    l.stack = tuple(stack)
+    return True, halted
+
+
+def step(k: Kernel, ci: int) -> Kernel:
+    """One modeled statement on CPU ci: a new Kernel, or k itself if stuck.
+
+    A pending kernel preemption or user AST is taken first, as the
+    interrupt return path would; atomic functions (interrupt handlers, the
+    panic path) run to completion inside the same step.
+    """
+    if k.panicstr is not None or k.cpus[ci].in_ddb:
+        return k
+    n = k.copy()
+    l = n.curlwp(ci)
+    if _take_preemption(n, ci, l):
+        return n
+    progress, halted = _exec(n, ci)
+    if not progress:
+        return k
+    _run_atomic(n, ci, halted)
+    return n
+
+
+def _run_atomic(n: Kernel, ci: int, halted: bool) -> None:
+    count = 0
+    while not halted:
+        l = n.curlwp(ci)
+        if not l.stack or not FUNCS[l.stack[-1].func].atomic:
+            break
+        progress, halted = _exec(n, ci)
+        count += 1
+        if not progress or count > _ATOMIC_LIMIT:
+            break
+
+
+def deliver(k: Kernel, ci: int, handler: str, ipl: int, **args: Value) -> Kernel:
+    """An interrupt on ci: the handler runs atomically on curlwp's stack.
+
+    Refused (k returned) while the CPU's IPL masks it, as splx would defer it.
+    """
+    if k.panicstr is not None or k.cpus[ci].in_ddb:
+        return k
+    if k.cpus[ci].ci_ilevel >= ipl:
+        return k
+    n = k.copy()
+    l = n.curlwp(ci)
+    saved = n.cpus[ci].ci_ilevel
+    n.cpus[ci].ci_ilevel = ipl
+    depth = len(l.stack)
+    l.stack = l.stack + (Frame(handler, 0, tuple(sorted(args.items())), INTR),)
+    count = 0
+    while len(n.curlwp(ci).stack) > depth and count < _ATOMIC_LIMIT:
+        progress, halted = _exec(n, ci)
+        count += 1
+        if halted or not progress:
+            return n
+    n.cpus[ci].ci_ilevel = saved
+    return n
+
+
+def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
+    """Interrupt return: user AST (userret) or kernel preemption (kpreempt)."""
+    cpu = k.cpus[ci]
+    if l.l_flag & LW_IDLE or not l.stack:
+        return False
+    if in_user(k, l):
+        if cpu.ci_want_resched or l.l_dopreempt & DOPREEMPT_ACTIVE:
+            l.stack = l.stack + (Frame("userret", 0, (), INTR),)
+            return True
+        return False
+    if (
+        l.l_dopreempt & DOPREEMPT_ACTIVE
+        and cpu.ci_ilevel == IPL_NONE
+        and cpu.ci_mtx_count == 0
+        and l.l_nopreempt == 0
+        and not FUNCS[l.stack[-1].func].atomic
+        # kpreempt() itself runs with the request taken: no recursion.
+        and not any(fr.func in ("kpreempt", "preempt") for fr in l.stack)
+    ):
+        l.stack = l.stack + (Frame("kpreempt", 0, (), INTR),)
+        return True
+    return False
+
+
+def where(l: Lwp) -> tuple[Func, Stmt, Frame]:
+    frame = l.stack[-1]
+    func = FUNCS[frame.func]
+    return func, func.stmts[min(frame.pc, len(func.stmts) - 1)], frame
+

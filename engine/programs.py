@@ -1,0 +1,34 @@
+"""What an LWP runs: the programs a scenario names, and their entry points.
+
+  ioctl          a user process that calls ioctl(2) on an interface, again
+                 and again (tcpdump's SIOCGIFFLAGS polling, say)
+  hog            a user CPU hog: for (;;) x++;
+  uvm_scheduler  lwp0's loop: sched_pstats(), then kpause() for hz ticks
+The idle LWP of each CPU runs idle_loop().
+"""
+
+from __future__ import annotations
+
+from engine.machine import Goto, S, call, kfunc
+from engine.param import SYS_ioctl
+
+kfunc(
+    "ioctl_user", "usr.sbin/tcpdump",
+    S(1, "error = ioctl(fd, SIOCGIFFLAGS, &ifr);",
+      lambda x: call("syscall", ret="error", code=SYS_ioctl), label="ioctl"),
+    S(2, "goto again;", lambda x: Goto("ioctl")),
+    user=True,
+)
+
+kfunc(
+    "hog_user", "usr.bin/hog",
+    S(1, "for (;;) x++;", lambda x: Goto("loop"), label="loop"),
+    user=True,
+)
+
+# program name -> (entry function, kernel thread?)
+PROGRAMS: dict[str, tuple[str, bool]] = {
+    "ioctl": ("ioctl_user", False),
+    "hog": ("hog_user", False),
+    "uvm_scheduler": ("uvm_scheduler", True),
+}

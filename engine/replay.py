@@ -1,0 +1,59 @@
+"""Headless replay: a scenario's commands through the interpreter.
+
+The transcript is what a serial console shows: each command after its
+prompt, then its output. It is also a valid script: every prompt line
+carries one command.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from engine.ddb.db_command import Session
+from engine.scenario import Scenario
+
+PROMPT = re.compile(r"^db\{\d+\}> ?(.*)$")
+
+
+@attrs.frozen
+class Result:
+    transcript: str
+    session: Session
+    ok: bool
+    why: str
+
+
+def read_script(text: str) -> list[str]:
+    """Script lines: commands, `#` comments; a transcript's prompt lines."""
+    lines = text.splitlines()
+    if any(PROMPT.match(line) for line in lines):
+        return [m.group(1) for line in lines if (m := PROMPT.match(line))]
+    return [line for line in lines if not line.lstrip().startswith("#")]
+
+
+def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = None) -> Result:
+    s = Session.start(sc, fix)
+    out: list[str] = []
+    for line in commands:
+        out.append((s.prompt + line).rstrip())
+        text = s.execute(line)
+        if text:
+            out.append(text)
+    transcript = "\n".join(out) + "\n"
+    ok, why = check(sc, s, transcript)
+    return Result(transcript, s, ok, why)
+
+
+def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
+    k = s.kernel
+    exp = sc.expect
+    if exp.panic is True and k.panicstr is None:
+        return False, "expected a panic, the kernel did not panic"
+    if exp.panic is False and k.panicstr is not None:
+        return False, f"expected no panic, got: panic: {k.panicstr}"
+    if exp.message is not None:
+        if k.panicstr is None or exp.message not in k.panicstr:
+            return False, f"expected the panic message to contain {exp.message!r}"
+    return True, ""

@@ -1,0 +1,93 @@
+"""kern_assert() (kern_assert.c 1.4), vpanic()/panic() (subr_prf.c 1.174).
+
+KASSERT and KASSERTMSG (libkern.h) build the panic message from the
+statement that failed: its stringified expression, the file of the
+function it is in (under the scenario's srcroot) and its source line.
+"""
+
+from __future__ import annotations
+
+from engine.machine import FUNCS, HALT, SPIN, Ctx, Flow, Ret, S, call, kfunc
+from engine.param import LP_BOUND, SPCF_OFFLINE
+
+# __KASSERTSTR: note the trailing blank; KASSERTMSG appends right after it.
+KASSERTSTR = 'kernel {kind}assertion "{expr}" failed: file "{file}", line {line} '
+
+
+def _where(x: Ctx) -> tuple[str, int]:
+    func = FUNCS[x.frame.func]
+    stmt = func.stmts[x.frame.pc]
+    return f"{x.k.config.srcroot}/{func.file}", stmt.line
+
+
+def KASSERTMSG(x: Ctx, cond: bool, expr: str, msg: str) -> Flow:
+    if cond:
+        return None
+    file, line = _where(x)
+    text = KASSERTSTR.format(kind="diagnostic ", expr=expr, file=file, line=line) + msg
+    return call("kern_assert", fmt=text)
+
+
+def KASSERT(x: Ctx, cond: bool, expr: str) -> Flow:
+    return KASSERTMSG(x, cond, expr, "")
+
+
+def panic(x: Ctx, msg: str) -> Flow:
+    return call("panic", fmt=msg)
+
+
+def _ka_recursive(x: Ctx) -> Flow:
+    # A panic already in progress: return and let it finish.
+    return Ret() if x.k.panicstr is not None else None
+
+
+kfunc(
+    "kern_assert", "sys/lib/libkern/kern_assert.c",
+    S(50, "if (panicstr != NULL) { va_end(ap); return; }", _ka_recursive),
+    S(58, "vpanic(fmt, ap);", lambda x: call("vpanic", fmt=x.v("fmt")), label="vpanic"),
+    S(60, "va_end(ap);", lambda x: Ret()),
+    atomic=True,
+)
+
+kfunc(
+    "panic", "sys/kern/subr_prf.c",
+    S(245, "vpanic(fmt, ap);", lambda x: call("vpanic", fmt=x.v("fmt")), label="vpanic"),
+    S(247, "va_end(ap);", lambda x: Ret()),
+    atomic=True,
+)
+
+
+def _vp_cas(x: Ctx) -> Flow:
+    x.l.l_nopreempt += 1
+    if x.k.paniccpu is not None and x.k.paniccpu != x.ci:
+        # Another CPU is panicking: DELAY(10) forever.
+        return SPIN
+    x.k.paniccpu = x.ci
+    return None
+
+
+def _vp_offline(x: Ctx) -> Flow:
+    # Stop migrations during the panic, lock-free (subr_prf.c l.291-294).
+    x.l.l_pflag |= LP_BOUND
+    for cpu in x.k.cpus:
+        cpu.spc_flags |= SPCF_OFFLINE
+    return None
+
+
+def _vp_print(x: Ctx) -> Flow:
+    fmt = x.v("fmt")
+    if x.k.panicstr is None:
+        x.k.panicstr = fmt
+    x.k.printf("panic: " + fmt + "\n")
+    return None
+
+
+kfunc(
+    "vpanic", "sys/kern/subr_prf.c",
+    S(270, "kpreempt_disable(); if (atomic_cas_ptr(&paniccpu, NULL, ci) != NULL)", _vp_cas),
+    S(291, "curlwp->l_pflag |= LP_BOUND; spc_flags |= SPCF_OFFLINE;", _vp_offline),
+    S(310, 'printf("panic: "); vprintf(fmt, ap); printf("\\n");', _vp_print),
+    S(326, "db_panic();", lambda x: call("breakpoint"), label="db_panic"),
+    S(332, "cpu_reboot(bootopt, NULL);", lambda x: HALT),
+    atomic=True,
+)

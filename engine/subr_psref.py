@@ -1,0 +1,187 @@
+"""sys/kern/subr_psref.c 1.11: passive references.
+
+A psref is CPU-local: psref_acquire() records curcpu() in psref_cpu and
+links the psref on that CPU's list; psref_release() asserts, in this
+order, that it is still CPU-local, of the right class, on the right
+target, held by the same LWP, and on the same CPU -- the fifth is the
+KASSERT of the report.
+"""
+
+from __future__ import annotations
+
+from engine.machine import Ctx, Flow, Ret, S, kfunc
+from engine.param import IPL_NONE, IPL_SOFTNET, LP_BOUND, LP_INTR, LW_IDLE, LSZOMB
+from engine.subr_prf import KASSERTMSG, panic
+
+FILE = "sys/kern/subr_psref.c"
+
+CPU_LOCAL = (
+    "(kpreempt_disabled() || cpu_softintr_p() || ISSET(curlwp->l_pflag, LP_BOUND))"
+)
+CPU_LOCAL_MSG = (
+    "passive references are CPU-local, but preemption is enabled and the"
+    " caller is not in a softint or CPU-bound LWP"
+)
+CLASS = "ifnet"
+
+
+def kpreempt_disabled(x: Ctx) -> bool:
+    l = x.l
+    return (
+        l.l_nopreempt != 0
+        or l.l_stat == LSZOMB
+        or (l.l_flag & LW_IDLE) != 0
+        or x.cpu.ci_ilevel > IPL_NONE  # x86 cpu_kpreempt_disabled()
+    )
+
+
+def _cpu_local(x: Ctx) -> Flow:
+    ok = kpreempt_disabled(x) or bool(x.l.l_pflag & LP_INTR) or bool(x.l.l_pflag & LP_BOUND)
+    return KASSERTMSG(x, ok, CPU_LOCAL, CPU_LOCAL_MSG)
+
+
+def _class(x: Ctx) -> Flow:
+    target = x.k.ifnets[x.v("target")]
+    return KASSERTMSG(
+        x, target.prt_class == CLASS, "(target->prt_class == class)",
+        f"mismatched psref target class: {target.prt_class} (ref) != {CLASS} (expected)",
+    )
+
+
+def _draining(x: Ctx) -> Flow:
+    target = x.k.ifnets[x.v("target")]
+    return KASSERTMSG(
+        x, not target.prt_draining, "(!target->prt_draining)",
+        f"psref target already destroyed: {target.addr:#x}",
+    )
+
+
+def _splraise(x: Ctx) -> Flow:
+    x.set("s", x.cpu.ci_ilevel)
+    x.cpu.ci_ilevel = max(x.cpu.ci_ilevel, IPL_SOFTNET)
+    return None
+
+
+def _getref(x: Ctx) -> Flow:
+    x.l.l_nopreempt += 1  # percpu_getref() = kpreempt_disable() + our slot
+    return None
+
+
+def _check_dup(x: Ctx) -> Flow:
+    p = x.k.psrefs[x.v("psref")]
+    if p.idx in x.cpu.psrefs:
+        target = x.k.ifnets[x.v("target")]
+        return panic(
+            x,
+            "The psref is already in the list (acquiring twice?): "
+            f"psref={p.addr:#x} target={target.addr:#x}",
+        )
+    return None
+
+
+def _insert(x: Ctx) -> Flow:
+    x.cpu.psrefs = (x.v("psref"),) + x.cpu.psrefs
+    return None
+
+
+def _record(x: Ctx) -> Flow:
+    p = x.k.psrefs[x.v("psref")]
+    p.psref_target = x.v("target")
+    p.psref_lwp = x.l.idx
+    p.psref_cpu = x.ci
+    return None
+
+
+def _putref(x: Ctx) -> Flow:
+    x.l.l_nopreempt -= 1
+    return None
+
+
+def _splx(x: Ctx) -> Flow:
+    x.cpu.ci_ilevel = x.v("s")
+    return None
+
+
+kfunc(
+    "psref_acquire", FILE,
+    S(254, "KASSERTMSG(kpreempt_disabled() || ... LP_BOUND), \"...CPU-local...\");",
+      _cpu_local),
+    S(257, "KASSERTMSG((target->prt_class == class), ...);", _class),
+    S(259, "KASSERTMSG(!target->prt_draining, \"psref target already destroyed\");",
+      _draining),
+    S(262, "s = splraiseipl(class->prc_iplcookie);", _splraise),
+    S(263, "pcpu = percpu_getref(class->prc_percpu);", _getref),
+    S(266, "psref_check_duplication(pcpu, psref, target);", _check_dup),
+    S(270, "SLIST_INSERT_HEAD(&pcpu->pcpu_head, psref, psref_entry);", _insert),
+    S(273, "psref->psref_target = target; psref_lwp = curlwp; psref_cpu = curcpu();",
+      _record),
+    S(277, "percpu_putref(class->prc_percpu);", _putref),
+    S(278, "splx(s);", _splx),
+    S(281, "}", lambda x: Ret()),
+)
+
+
+def _target(x: Ctx) -> Flow:
+    p = x.k.psrefs[x.v("psref")]
+    t = x.v("target")
+    tn = x.k.ifnets[p.psref_target].addr if p.psref_target is not None else 0
+    return KASSERTMSG(
+        x, p.psref_target == t, "(psref->psref_target == target)",
+        "passive reference target mismatch: "
+        f"{tn:#x} (ref) != {x.k.ifnets[t].addr:#x} (expected)",
+    )
+
+
+def _lwp(x: Ctx) -> Flow:
+    p = x.k.psrefs[x.v("psref")]
+    held = x.k.lwps[p.psref_lwp].addr if p.psref_lwp is not None else 0
+    return KASSERTMSG(
+        x, p.psref_lwp == x.l.idx, "(psref->psref_lwp == curlwp)",
+        f"passive reference transferred from lwp {held:#x} to lwp {x.l.addr:#x}",
+    )
+
+
+def _cpu(x: Ctx) -> Flow:
+    p = x.k.psrefs[x.v("psref")]
+    held = x.k.cpus[p.psref_cpu].ci_index if p.psref_cpu is not None else 0
+    return KASSERTMSG(
+        x, p.psref_cpu == x.ci, "(psref->psref_cpu == curcpu())",
+        f"passive reference transferred from CPU {held} to CPU {x.cpu.ci_index}",
+    )
+
+
+def _check_exist(x: Ctx) -> Flow:
+    p = x.k.psrefs[x.v("psref")]
+    if p.idx not in x.cpu.psrefs:
+        target = x.k.ifnets[x.v("target")]
+        return panic(
+            x,
+            "The psref isn't in the list (releasing unused psref?): "
+            f"psref={p.addr:#x} target={target.addr:#x}",
+        )
+    return None
+
+
+def _remove(x: Ctx) -> Flow:
+    # SLIST_REMOVE walks the *current* CPU's list.
+    x.cpu.psrefs = tuple(i for i in x.cpu.psrefs if i != x.v("psref"))
+    return None
+
+
+kfunc(
+    "psref_release", FILE,
+    S(301, "KASSERTMSG(kpreempt_disabled() || ... LP_BOUND), \"...CPU-local...\");",
+      _cpu_local),
+    S(304, "KASSERTMSG((target->prt_class == class), ...);", _class),
+    S(307, "KASSERTMSG((psref->psref_target == target), ...);", _target),
+    S(311, "KASSERTMSG((psref->psref_lwp == curlwp), ...);", _lwp),
+    S(317, "KASSERTMSG((psref->psref_cpu == curcpu()), ...);", _cpu, label="kassert_cpu"),
+    S(320, "s = splraiseipl(class->prc_iplcookie);", _splraise),
+    S(321, "pcpu = percpu_getref(class->prc_percpu);", _getref),
+    S(324, "psref_check_existence(pcpu, psref, target);", _check_exist),
+    S(327, "SLIST_REMOVE(&pcpu->pcpu_head, psref, psref, psref_entry);", _remove),
+    S(329, "percpu_putref(class->prc_percpu);", _putref),
+    S(330, "splx(s);", _splx),
+    S(336, "if (__predict_false(target->prt_draining)) cv_broadcast(...);"),
+    S(338, "}", lambda x: Ret()),
+)

@@ -1,0 +1,76 @@
+"""The `ddbstep` command: replay, scenarios.
+
+Exit status of replay: 0 when the scenario's [expect] holds (or it has
+none), 1 when it does not (the reason on stderr), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from engine import replay
+from engine.scenario import ScenarioError, bundled, load, load_text
+
+
+def _err(msg: str) -> int:
+    print(f"ddbstep: {msg}", file=sys.stderr)
+    return 2
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    try:
+        sc = load(args.scenario)
+    except ScenarioError as e:
+        return _err(str(e))
+    commands: Sequence[str] = sc.commands
+    if args.script:
+        try:
+            with open(args.script, encoding="utf-8") as f:
+                commands = replay.read_script(f.read())
+        except (OSError, UnicodeDecodeError) as e:
+            return _err(f"{args.script}: cannot read: {getattr(e, 'strerror', None) or e}")
+    res = replay.run(sc, commands, fix=True if args.fix else None)
+    sys.stdout.write(res.transcript)
+    if not res.ok:
+        print(f"ddbstep: {sc.path}: {res.why}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    for name, text in bundled().items():
+        try:
+            title = load_text(text, f"{name}.toml").title
+        except ScenarioError as e:
+            title = f"(invalid: {e})"
+        print(f"{name:<24}{title}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="ddbstep",
+        description="Step a modeled 2018 NetBSD kernel through the psref/LP_BOUND race in ddb.",
+    )
+    sub = ap.add_subparsers(dest="command")
+    rp = sub.add_parser("replay", help="run a scenario's ddb commands headlessly")
+    rp.add_argument("scenario", help="a bundled scenario name or a .toml path")
+    rp.add_argument("--fix", action="store_true", help="boot with the LP_BOUND guard in mi_switch")
+    rp.add_argument("--script", help="ddb commands to run instead of the scenario's [replay]")
+    rp.set_defaults(func=cmd_replay)
+    sp = sub.add_parser("scenarios", help="list the bundled scenarios")
+    sp.set_defaults(func=cmd_scenarios)
+    args = ap.parse_args(argv)
+    if args.command is None:
+        # The terminal app comes later; until then, the seed race replayed.
+        args = ap.parse_args(["replay", "seed-race"])
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
