@@ -7,8 +7,6 @@ Every CPU gets an idle LWP (pid 0, idle/N).
 
 from __future__ import annotations
 
-import attrs
-
 # Importing the kernel modules registers their functions.
 from engine import (  # noqa: F401
     amd64_trap,
@@ -145,7 +143,6 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
             idle.l_stat = LSONPROC
             idle.l_pflag |= LP_RUNNING
             continue
-        k.lwps[cpu.ci_idlelwp] = attrs.evolve(k.lwps[cpu.ci_idlelwp])
         first, rest = mine[0], mine[1:]
         first.l_stat = LSONPROC
         first.l_pflag |= LP_RUNNING

@@ -8,13 +8,18 @@ statement index, locals), never in a Python generator or thread.
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Any, TypeVar
 
 import attrs
 
 from engine.param import LSONPROC, LW_SYSTEM, PRI_KERNEL
 
 Value = Any  # int | str | bool | None | tuple
+
+
+def _first(kv: tuple[str, Value]) -> str:
+    return kv[0]
 
 
 @attrs.frozen
@@ -35,8 +40,8 @@ class Frame:
     def with_var(self, name: str, value: Value) -> Frame:
         out = [(k, v) for k, v in self.vars if k != name]
         out.append((name, value))
-        out.sort()
-        return attrs.evolve(self, vars=tuple(out))
+        out.sort(key=_first)
+        return Frame(self.func, self.pc, tuple(out), self.ret)
 
 
 @attrs.frozen
@@ -102,7 +107,7 @@ class Lwp:
         return default
 
     def key(self) -> tuple[Value, ...]:
-        return attrs.astuple(self, recurse=False)
+        return _fields(self)  # type: ignore[no-any-return]
 
 
 @attrs.define(slots=True)
@@ -130,7 +135,7 @@ class Cpu:
     in_ddb: bool  # paused in ddb (the CPU that trapped)
 
     def key(self) -> tuple[Value, ...]:
-        return attrs.astuple(self, recurse=False)
+        return _fields(self)  # type: ignore[no-any-return]
 
 
 @attrs.define(slots=True)
@@ -144,7 +149,26 @@ class Psref:
     addr: int
 
     def key(self) -> tuple[Value, ...]:
-        return attrs.astuple(self, recurse=False)
+        return _fields(self)  # type: ignore[no-any-return]
+
+
+T = TypeVar("T")
+
+
+def _getters() -> None:
+    """Each mutable struct gets clone() and key() from one C-level getter."""
+    for cls in (Lwp, Cpu, Psref):
+        get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
+        cls._get = get  # type: ignore[attr-defined]
+
+
+def _fields(obj: Any) -> tuple[Value, ...]:
+    return obj._get(obj)  # type: ignore[no-any-return]
+
+
+def clone(obj: T) -> T:
+    """A one-level copy: every field is immutable, so this is a full copy."""
+    return type(obj)(*obj._get(obj))  # type: ignore[attr-defined]
 
 
 @attrs.frozen
@@ -184,9 +208,9 @@ class Kernel:
             config=self.config,
             procs=self.procs,
             ifnets=self.ifnets,
-            lwps=[attrs.evolve(lw) for lw in self.lwps],
-            cpus=[attrs.evolve(c) for c in self.cpus],
-            psrefs=[attrs.evolve(p) for p in self.psrefs],
+            lwps=[clone(lw) for lw in self.lwps],
+            cpus=[clone(c) for c in self.cpus],
+            psrefs=[clone(p) for p in self.psrefs],
             locks=dict(self.locks),
             hardclock_ticks=self.hardclock_ticks,
             worker_ci=self.worker_ci,
@@ -241,3 +265,6 @@ class Kernel:
     def running(self, l: Lwp) -> bool:
         return l.l_stat == LSONPROC
 
+
+
+_getters()

@@ -208,12 +208,12 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     stack[-1] = frame
     halted = False
     if flow is None:
-        stack[-1] = attrs.evolve(frame, pc=frame.pc + 1)
+        stack[-1] = Frame(frame.func, frame.pc + 1, frame.vars, frame.ret)
     elif flow is HALT:
-        stack[-1] = attrs.evolve(frame, pc=frame.pc + 1)
+        stack[-1] = Frame(frame.func, frame.pc + 1, frame.vars, frame.ret)
         halted = True
     elif isinstance(flow, Goto):
-        stack[-1] = attrs.evolve(frame, pc=func.index(flow.label))
+        stack[-1] = Frame(frame.func, func.labels[flow.label], frame.vars, frame.ret)
     elif isinstance(flow, Call):
         if flow.func not in FUNCS:
             raise KeyError(f"unmodeled function {flow.func}")
@@ -225,9 +225,9 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
             caller = stack[-1]
             if done.ret is not None:
                 caller = caller.with_var(done.ret, flow.value)
-            stack[-1] = attrs.evolve(caller, pc=caller.pc + 1)
+            stack[-1] = Frame(caller.func, caller.pc + 1, caller.vars, caller.ret)
     elif isinstance(flow, Switch):
-        stack[-1] = attrs.evolve(frame, pc=frame.pc + 1)
+        stack[-1] = Frame(frame.func, frame.pc + 1, frame.vars, frame.ret)
         l.stack = tuple(stack)
         newl = k.lwps[flow.newl]
         cpu.ci_curlwp = flow.newl

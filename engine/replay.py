@@ -49,11 +49,15 @@ def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = 
 def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
     k = s.kernel
     exp = sc.expect
-    if exp.panic is True and k.panicstr is None:
+    panic, message = exp.panic, exp.message
+    if k.config.fix != sc.fix:
+        # --fix changed the kernel the scenario was written for.
+        panic, message = exp.panic_with_fix, exp.message_with_fix
+    if panic is True and k.panicstr is None:
         return False, "expected a panic, the kernel did not panic"
-    if exp.panic is False and k.panicstr is not None:
+    if panic is False and k.panicstr is not None:
         return False, f"expected no panic, got: panic: {k.panicstr}"
-    if exp.message is not None:
-        if k.panicstr is None or exp.message not in k.panicstr:
-            return False, f"expected the panic message to contain {exp.message!r}"
+    if message is not None:
+        if k.panicstr is None or message not in k.panicstr:
+            return False, f"expected the panic message to contain {message!r}"
     return True, ""

@@ -54,8 +54,12 @@ class CpuSpec:
 
 @attrs.frozen
 class Expect:
+    """What the replay must end in; the *_with_fix keys apply under --fix."""
+
     panic: bool | None = None
     message: str | None = None
+    panic_with_fix: bool | None = None
+    message_with_fix: str | None = None
 
 
 @attrs.frozen
@@ -94,7 +98,10 @@ _LWP = {
 _CPU = {"index": (int, True), "cr2": (int, False)}
 _IFACE = {"name": (str, True)}
 _REPLAY = {"commands": (list, True), "narration": (list, False)}
-_EXPECT = {"panic": (bool, False), "message": (str, False)}
+_EXPECT = {
+    "panic": (bool, False), "message": (str, False),
+    "panic_with_fix": (bool, False), "message_with_fix": (str, False),
+}
 _TOP = {
     "scenario": (dict, True), "kernel": (dict, True), "lwp": (list, True),
     "cpu": (list, False), "interface": (list, False), "replay": (dict, False),
@@ -307,7 +314,8 @@ def load_text(text: str, path: str) -> Scenario:
     expect = Expect()
     if "expect" in raw:
         ex = c.table(raw["expect"], _EXPECT, "expect")
-        expect = Expect(ex.get("panic"), ex.get("message"))
+        expect = Expect(ex.get("panic"), ex.get("message"),
+                        ex.get("panic_with_fix"), ex.get("message_with_fix"))
 
     return Scenario(
         path=path, title=sc["title"], description=sc["description"], ncpu=ncpu,
@@ -321,7 +329,7 @@ def load_text(text: str, path: str) -> Scenario:
 def bundled() -> dict[str, str]:
     """Bundled scenario name -> file text (found after `pip install .` too)."""
     out = {}
-    for entry in sorted(resources.files("scenarios").iterdir(), key=lambda p: p.name):
+    for entry in sorted(resources.files("scenarios").iterdir(), key=lambda p: p.name[:-5]):
         if entry.name.endswith(".toml"):
             out[entry.name[:-5]] = entry.read_text()
     return out

@@ -170,7 +170,7 @@ def _psref_line(k: Kernel, i: int) -> str:
 def db_show_psref(s: Session, cmd: Cmd) -> str:
     """Every psref: target, psref_lwp, psref_cpu, the CPU list holding it."""
     k = s.kernel
-    out = ["PSREF              TARGET CLASS PSREF_LWP              PSREF_CPU LIST  HOLDER ON"]
+    out = ["PSREF              TARGET CLASS PSREF_LWP              PSREF_CPU LIST      HOLDER ON"]
     for ps in k.psrefs:
         lists = [c.ci_index for c in k.cpus if ps.idx in c.psrefs]
         if ps.psref_target is None:
@@ -181,11 +181,11 @@ def db_show_psref(s: Session, cmd: Cmd) -> str:
         flag = ""
         if lists and where_now is not None and where_now != ps.psref_cpu:
             flag = f"  <- held on cpu{ps.psref_cpu}, holder now on cpu{where_now}"
-        out.append("%-18s %-6s %-5s %-22s %-9s %-5s %-9s%s" % (
+        out.append("%-18s %-6s %-5s %-22s %-9s %-9s %-9s%s" % (
             f"{ps.addr:#x}", k.ifnets[ps.psref_target].if_xname, "ifnet",
             lwp_name(k, ps.psref_lwp),
             "NULL" if ps.psref_cpu is None else f"cpu{ps.psref_cpu}",
-            ",".join(f"cpu{c}" for c in lists) or "-",
+            ",".join(f"cpu{c}" for c in lists) or "(released)",
             "-" if on is None else f"cpu{on}", flag))
     if len(out) == 1:
         return "no passive references taken"

@@ -36,9 +36,10 @@ def stop_line(s: Session, ci: int, kind: str = "Stopped") -> str:
 
 
 def _location(k: Kernel, ci: int) -> tuple[int, str, int]:
+    """Who runs on ci and at which address (inline code is its caller's)."""
     l = k.curlwp(ci)
-    fr = l.stack[-1]
-    return l.idx, fr.func, fr.pc
+    func, pc, _ = symtab.resolve(l)
+    return l.idx, func, pc
 
 
 def _hit(s: Session, before: Kernel, ci: int) -> bool:
@@ -46,10 +47,10 @@ def _hit(s: Session, before: Kernel, ci: int) -> bool:
     if not s.breaks:
         return False
     after = s.kernel
-    if _location(before, ci) == _location(after, ci):
+    now = _location(after, ci)
+    if _location(before, ci) == now:
         return False
-    l = after.curlwp(ci)
-    func, pc, _ = symtab.resolve(l)
+    _, func, pc = now
     for b in s.breaks:
         if b.func == func and b.pc == pc:
             b.count -= 1
