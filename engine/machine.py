@@ -326,3 +326,29 @@ def where(l: Lwp) -> tuple[Func, Stmt, Frame]:
     func = FUNCS[frame.func]
     return func, func.stmts[min(frame.pc, len(func.stmts) - 1)], frame
 
+
+
+# A frame that is never executed: invoke() stops when control returns to it.
+FUNCS["__invoke__"] = Func("__invoke__", "", (Stmt(0, "<invoke>"),))
+
+
+def invoke(k: Kernel, ci: int, func: str, limit: int = 10000, **args: Value) -> tuple[Kernel, Value]:
+    """Call one modeled function on ci's curlwp, to its return: (kernel, value).
+
+    For tests and tools that check a function's decisions in isolation; the
+    caller's own frames are left as they were.
+    """
+    n = k.copy()
+    l = n.curlwp(ci)
+    saved = l.stack
+    l.stack = saved + (Frame("__invoke__"), Frame(func, 0, tuple(sorted(args.items())), "rv"))
+    for _ in range(limit):
+        l = n.curlwp(ci)
+        if l.stack[-1].func == "__invoke__":
+            value = l.stack[-1].get("rv")
+            l.stack = saved
+            return n, value
+        progress, halted = _exec(n, ci)
+        if not progress or halted:
+            break
+    raise RuntimeError(f"{func} did not return on cpu{ci}")
