@@ -20,12 +20,12 @@ from engine import (  # noqa: F401
     programs,
     subr_prf,
     subr_psref,
-    sys_generic,
     symtab,
+    sys_generic,
     uvm_glue,
 )
-from engine.kernel import Config, Cpu, Frame, Ifnet, Kernel, Lwp, Proc, Psref
 from engine.kern_runq import runq_insert, spc_lwplock, spc_mutex
+from engine.kernel import Config, Cpu, Frame, Ifnet, Kernel, Lwp, Proc, Psref
 from engine.param import (
     LP_MPSAFE,
     LP_RUNNING,

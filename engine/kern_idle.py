@@ -43,7 +43,7 @@ kfunc(
 )
 
 
-def idle_quiescent(k: "object", ci: int) -> bool:
+def idle_quiescent(k: object, ci: int) -> bool:
     """Nothing to do on ci: its idle LWP at the top of an empty loop."""
     from engine.kernel import Kernel
 

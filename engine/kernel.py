@@ -107,7 +107,7 @@ class Lwp:
         return default
 
     def key(self) -> tuple[Value, ...]:
-        return _fields(self)  # type: ignore[no-any-return]
+        return _fields(self)
 
 
 @attrs.define(slots=True)
@@ -135,7 +135,7 @@ class Cpu:
     in_ddb: bool  # paused in ddb (the CPU that trapped)
 
     def key(self) -> tuple[Value, ...]:
-        return _fields(self)  # type: ignore[no-any-return]
+        return _fields(self)
 
 
 @attrs.define(slots=True)
@@ -149,7 +149,7 @@ class Psref:
     addr: int
 
     def key(self) -> tuple[Value, ...]:
-        return _fields(self)  # type: ignore[no-any-return]
+        return _fields(self)
 
 
 T = TypeVar("T")
@@ -159,16 +159,18 @@ def _getters() -> None:
     """Each mutable struct gets clone() and key() from one C-level getter."""
     for cls in (Lwp, Cpu, Psref):
         get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
-        cls._get = get  # type: ignore[attr-defined]
+        setattr(cls, "_get", get)  # noqa: B010 - a class attribute attrs does not manage
 
 
 def _fields(obj: Any) -> tuple[Value, ...]:
-    return obj._get(obj)  # type: ignore[no-any-return]
+    fields: tuple[Value, ...] = obj._get(obj)
+    return fields
 
 
 def clone(obj: T) -> T:
     """A one-level copy: every field is immutable, so this is a full copy."""
-    return type(obj)(*obj._get(obj))  # type: ignore[attr-defined]
+    copy: T = type(obj)(*_fields(obj))
+    return copy
 
 
 @attrs.frozen

@@ -13,13 +13,11 @@ symtab.toml, applied by engine.symtab.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import attrs
 
 from engine.kernel import Cpu, Frame, Kernel, Lwp, Value
 from engine.param import DOPREEMPT_ACTIVE, IPL_NONE, LW_IDLE
-
 
 # -- control flow -----------------------------------------------------------
 
@@ -332,7 +330,9 @@ def where(l: Lwp) -> tuple[Func, Stmt, Frame]:
 FUNCS["__invoke__"] = Func("__invoke__", "", (Stmt(0, "<invoke>"),))
 
 
-def invoke(k: Kernel, ci: int, func: str, limit: int = 10000, **args: Value) -> tuple[Kernel, Value]:
+def invoke(
+    k: Kernel, ci: int, func: str, limit: int = 10000, **args: Value
+) -> tuple[Kernel, Value]:
     """Call one modeled function on ci's curlwp, to its return: (kernel, value).
 
     For tests and tools that check a function's decisions in isolation; the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ class _Checker:
         where = f"{self.path}:{line}" if line else self.path
         return ScenarioError(f"{where}: {msg}")
 
-    def table(self, data: Any, spec: dict[str, tuple[type, bool]], name: str,
+    def table(self, data: Any, spec: Mapping[str, tuple[type, bool]], name: str,
               index: int = 0, label: str | None = None) -> dict[str, Any]:
         label = label or f"[{name}]"
         if not isinstance(data, dict):
@@ -184,6 +185,9 @@ def load_text(text: str, path: str) -> Scenario:
     c = _Checker(path, text)
     for key in raw:
         if key not in _TOP:
+            header = c.loc.line(key)
+            if header is not None:
+                raise ScenarioError(f"{path}:{header}: unknown table '{key}'")
             raise c.fail(f"unknown table '{key}'", None, 0, key)
     for key, (typ, required) in _TOP.items():
         if key not in raw:

@@ -10,7 +10,7 @@ KASSERT of the report.
 from __future__ import annotations
 
 from engine.machine import Ctx, Flow, Ret, S, kfunc
-from engine.param import IPL_NONE, IPL_SOFTNET, LP_BOUND, LP_INTR, LW_IDLE, LSZOMB
+from engine.param import IPL_NONE, IPL_SOFTNET, LP_BOUND, LP_INTR, LSZOMB, LW_IDLE
 from engine.subr_prf import KASSERTMSG, panic
 
 FILE = "sys/kern/subr_psref.c"

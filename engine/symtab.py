@@ -126,11 +126,15 @@ def lookup(name: str) -> tuple[str, int] | None:
     off = 0
     if "+" in name:
         name, _, o = name.partition("+")
-        off = int(o, 0)
+        try:
+            off = int(o, 16) if not o.lower().startswith(("0x", "0t")) else (
+                int(o[2:], 16) if o.lower().startswith("0x") else int(o[2:], 10))
+        except ValueError:
+            return None
     if name in FUNCS and not is_inline(name):
         offs = offsets(name)
-        for pc, o in enumerate(offs):
-            if o == off:
+        for pc, at in enumerate(offs):
+            if at == off:
                 return name, pc
         if off == 0:
             return name, 0

@@ -129,13 +129,17 @@ class Session:
         except DbError as e:
             self._restore(snap)
             return str(e)
+        except Exception as e:  # a model bug must not lose the session
+            self._restore(snap)
+            return f"ddbstep: internal error in `{line}`: {type(e).__name__}: {e}"
         if entry.name != "undo" and (
             self.kernel is not snap.kernel or self.cpu != snap.cpu or self.breaks != snap.breaks
         ):
             self.undo_stack.append(snap)
         if self.kernel is not before:
             self.prev_kernel = before
-        return out
+        # Everything ddb prints goes through its column tracking.
+        return db_format(out, self.vars["tabstops"])
 
     def _restore(self, snap: Snapshot) -> None:
         self.kernel, self.cpu, self.breaks = snap.kernel, snap.cpu, snap.breaks

@@ -34,7 +34,8 @@ CPU_FIELDS = {
     "ci_curlwp": lambda k, c: k.lwps[c.ci_curlwp].addr,
     "ci_want_resched": lambda k, c: c.ci_want_resched,
     "ci_ilevel": lambda k, c: c.ci_ilevel,
-    "spc_migrating": lambda k, c: k.lwps[c.spc_migrating].addr if c.spc_migrating is not None else 0,
+    "spc_migrating": lambda k, c: (
+        k.lwps[c.spc_migrating].addr if c.spc_migrating is not None else 0),
     "spc_curpriority": lambda k, c: c.spc_curpriority,
     "spc_flags": lambda k, c: c.spc_flags,
 }

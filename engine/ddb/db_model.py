@@ -87,7 +87,7 @@ def db_show_registers(s: Session, cmd: Cmd) -> str:
     out = []
     for name in REG_ORDER:
         line = "%-12s%x" % (name, regs[name])
-        if name == "rip":
+        if name == "rip" and not symtab.entry(func).get("user"):
             line += "\t" + symtab.sym(func, pc).removeprefix("netbsd:")
         out.append(line)
     _, stmt, _ = where(l)

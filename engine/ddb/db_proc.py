@@ -108,11 +108,11 @@ def db_show_proc(s: Session, cmd: Cmd) -> str:
         if not hit:
             return "bad address"
         out.append(f"lwp_t {value:x}")
-        pidx = hit[0].l_proc
+        pidx: int | None = hit[0].l_proc
     else:
         pidx = next((i for i, p in enumerate(k.procs) if p.p_pid == value), None)
-        if pidx is None:
-            return "bad address"
+    if pidx is None:
+        return "bad address"
     p = k.procs[pidx]
     out.append(f"{p.p_comm}: pid {p.p_pid} proc {p.addr:x} vmspace/map {p.addr + 0x2f0:x}"
                f" flags {_pflag(p.p_pid):x}")

@@ -78,7 +78,8 @@ class _Run:
         self.steps += 1
         s.kernel = after
         if after.panicstr is not None:
-            self.reason, self.stop_cpu = "panic", after.paniccpu if after.paniccpu is not None else ci
+            self.reason = "panic"
+            self.stop_cpu = after.paniccpu if after.paniccpu is not None else ci
             return True
         if after is before:
             return False

@@ -197,6 +197,13 @@ SHOW: dict[str, Entry] = {e.name: e for e in [
     _e("lwp", db_show_lwp, extra=True), _e("lwps", db_show_all_lwps, extra=True),
     _e("psref", db_show_psref, extra=True),
 ]}
-SHOW = dict(sorted(SHOW.items(), key=lambda kv: (kv[1].extra, kv[0])))
+# db_show_cmds[] order (db_command.c 1.185, minus what GENERIC lacks).
+SHOW_ORDER = (
+    "all breaks buf callout devices event files freelists locks lock lockstats kqueue map"
+    " mbuf module mount mounts ncache object page pages panic pool pools proc procs"
+    " registers routes sched_qs socket tstiles uvmexp vmem vmems vnode vnode_lock watches"
+    " lwp lwps psref"
+).split()
+SHOW = {name: SHOW[name] for name in SHOW_ORDER}
 
 MACHINE: dict[str, Entry] = {"cpu": _e("cpu", db_mach_cpu)}
