@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.kern_lwp import lwp_lock
 from engine.kern_runq import sched_curcpu_runnable_p
+from engine.kernel import Kernel
 from engine.machine import SPIN, Ctx, Flow, Goto, S, call, kfunc
 from engine.param import LSONPROC
 from engine.subr_prf import KASSERT
@@ -17,7 +18,16 @@ def _runnable(x: Ctx) -> Flow:
     return Goto("switch") if sched_curcpu_runnable_p(x.k, x.ci) else None
 
 
-def _cpu_idle(x: Ctx) -> Flow:
+def _hlt(x: Ctx) -> Flow:
+    # x86_cpu_idle_halt(): sti; hlt until an interrupt or an IPI. A CPU
+    # with nothing queued and nothing asked of it stays here.
+    cpu = x.cpu
+    if cpu.r_count == 0 and not cpu.ci_want_resched and cpu.spc_migrating is None:
+        return SPIN
+    return None
+
+
+def _recheck(x: Ctx) -> Flow:
     if not sched_curcpu_runnable_p(x.k, x.ci) and not x.cpu.ci_want_resched:
         return Goto("top")
     return None
@@ -36,18 +46,16 @@ kfunc(
     "idle_loop", "sys/kern/kern_idle.c",
     S(69, "sched_idle();", lambda x: call("sched_idle"), label="top"),
     S(70, "if (!sched_curcpu_runnable_p()) {", _runnable),
-    S(76, "cpu_idle(); if (!sched_curcpu_runnable_p()) continue; }", _cpu_idle),
+    S(75, "cpu_idle();", _hlt, label="hlt"),
+    S(76, "if (!sched_curcpu_runnable_p() && !ci->ci_want_resched) continue; }", _recheck),
     S(85, "lwp_lock(l);", _lock, label="switch"),
     S(86, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
     S(88, "KASSERT(l->l_stat == LSONPROC);", _after),
 )
 
 
-def idle_quiescent(k: object, ci: int) -> bool:
-    """Nothing to do on ci: its idle LWP at the top of an empty loop."""
-    from engine.kernel import Kernel
-
-    assert isinstance(k, Kernel)
+def idle_quiescent(k: Kernel, ci: int) -> bool:
+    """Nothing to do on ci: its idle LWP in its loop, nothing queued or asked."""
     cpu = k.cpus[ci]
     l = k.lwps[cpu.ci_curlwp]
     return (

@@ -289,9 +289,17 @@ def deliver(k: Kernel, ci: int, handler: str, ipl: int, **args: Value) -> Kernel
     while len(n.curlwp(ci).stack) > depth and count < _ATOMIC_LIMIT:
         progress, halted = _exec(n, ci)
         count += 1
-        if halted or not progress:
+        if halted:
             return n
+        if not progress:
+            # The handler would spin on a lock held elsewhere: not now.
+            return k
     n.cpus[ci].ci_ilevel = saved
+    l = n.curlwp(ci)
+    top = l.stack[-1]
+    if FUNCS[top.func].stmts[top.pc].label == "hlt":
+        # Any interrupt ends a hlt.
+        l.stack = l.stack[:-1] + (Frame(top.func, top.pc + 1, top.vars, top.ret),)
     return n
 
 
