@@ -61,3 +61,14 @@ def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
         if k.panicstr is None or message not in k.panicstr:
             return False, f"expected the panic message to contain {message!r}"
     return True, ""
+
+
+def markdown(sc: Scenario, res: Result) -> str:
+    """The transcript, ready to paste into a code review."""
+    k = res.session.kernel
+    verdict = (f"**panic** on CPU {k.paniccpu}: `{k.panicstr}`" if k.panicstr
+               else "**no panic**")
+    fix = "with the fix" if k.config.fix else "without the fix"
+    return (f"### ddbstep: {sc.title}\n\n{sc.description.strip()}\n\n"
+            f"Kernel {fix}; {len(k.cpus)} CPUs. Result: {verdict}.\n\n"
+            f"```\n{res.transcript}```\n")

@@ -355,3 +355,42 @@ def load(name_or_path: str) -> Scenario:
         raise ScenarioError(
             f"{name_or_path}: no such scenario (bundled: {', '.join(table)})")
     return load_text(table[name_or_path], f"{name_or_path}.toml")
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
+         panic: bool | None, message: str | None) -> str:
+    """A scenario file that replays `commands` on sc's machine (for --record)."""
+    out = ["[scenario]", f"title = {_toml_str(sc.title)}",
+           f"description = {_toml_str(sc.description)}", "", "[kernel]",
+           f"ncpu = {sc.ncpu}", f"fix = {'true' if fix else 'false'}",
+           f"srcroot = {_toml_str(sc.srcroot)}", f"hz = {sc.hz}", f"rrticks = {sc.rrticks}",
+           f"hardclock_ticks = {sc.hardclock_ticks}", ""]
+    for c in sc.cpus:
+        out += ["[[cpu]]", f"index = {c.index}", f"cr2 = {c.cr2:#x}", ""]
+    for name in sc.interfaces:
+        out += ["[[interface]]", f"name = {_toml_str(name)}", ""]
+    for lw in sc.lwps:
+        out += ["[[lwp]]"]
+        for f in attrs.fields(LwpSpec):
+            v = getattr(lw, f.name)
+            if v is None or (f.name == "sleep" and not v):
+                continue
+            if isinstance(v, bool):
+                out.append(f"{f.name} = {'true' if v else 'false'}")
+            elif isinstance(v, int):
+                out.append(f"{f.name} = {v:#x}" if f.name in ("addr", "kstack") else
+                           f"{f.name} = {v}")
+            else:
+                out.append(f"{f.name} = {_toml_str(v)}")
+        out.append("")
+    out += ["[replay]", "commands = ["] + [f"  {_toml_str(c)}," for c in commands] + ["]", ""]
+    if panic is not None:
+        out += ["[expect]", f"panic = {'true' if panic else 'false'}"]
+        if message is not None:
+            out.append(f"message = {_toml_str(message)}")
+        out.append("")
+    return "\n".join(out)

@@ -1,4 +1,4 @@
-"""The `ddbstep` command: replay, scenarios.
+"""The `ddbstep` command: the app (default), demo, replay, scenarios.
 
 Exit status of replay: 0 when the scenario's [expect] holds (or it has
 none), 1 when it does not (the reason on stderr), 2 on bad input.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from engine import replay
 from engine.scenario import ScenarioError, bundled, load, load_text
@@ -32,11 +33,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as e:
             return _err(f"{args.script}: cannot read: {getattr(e, 'strerror', None) or e}")
     res = replay.run(sc, commands, fix=True if args.fix else None)
-    sys.stdout.write(res.transcript)
+    if args.svg:
+        from tui.snapshot import replay_svg
+
+        Path(args.svg).write_text(replay_svg(sc, list(commands), True if args.fix else None))
+    if args.markdown:
+        sys.stdout.write(replay.markdown(sc, res))
+    else:
+        sys.stdout.write(res.transcript)
     if not res.ok:
         print(f"ddbstep: {sc.path}: {res.why}", file=sys.stderr)
         return 1
     return 0
+
+
+def _load(name: str) -> tuple[object, int]:
+    try:
+        return load(name), 0
+    except ScenarioError as e:
+        return None, _err(str(e))
+
+
+def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
+    sc, rc = _load(args.scenario)
+    if sc is None:
+        return rc
+    from tui.app import DdbstepApp
+
+    app = DdbstepApp(sc, fix=True if args.fix else None, demo=demo,  # type: ignore[arg-type]
+                     record=getattr(args, "record", None))
+    result = app.run()
+    return int(result or 0)
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -59,13 +86,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp.add_argument("scenario", help="a bundled scenario name or a .toml path")
     rp.add_argument("--fix", action="store_true", help="boot with the LP_BOUND guard in mi_switch")
     rp.add_argument("--script", help="ddb commands to run instead of the scenario's [replay]")
+    rp.add_argument("--svg", metavar="FILE", help="also save an SVG picture of the app at the end")
+    rp.add_argument("--markdown", action="store_true",
+                    help="print the transcript as Markdown for a code review")
     rp.set_defaults(func=cmd_replay)
+    tp = sub.add_parser("tui", help="the terminal app (the default)")
+    tp.add_argument("scenario", nargs="?", default="seed-race")
+    tp.add_argument("--fix", action="store_true", help="boot with the fix")
+    tp.add_argument("--record", metavar="FILE",
+                    help="write the session's commands as a scenario file")
+    tp.set_defaults(func=cmd_tui)
+    dp = sub.add_parser("demo", help="play a scenario step by step, with narration")
+    dp.add_argument("scenario", nargs="?", default="seed-race")
+    dp.add_argument("--fix", action="store_true", help="boot with the fix")
+    dp.set_defaults(func=lambda a: cmd_tui(a, demo=True))
     sp = sub.add_parser("scenarios", help="list the bundled scenarios")
     sp.set_defaults(func=cmd_scenarios)
     args = ap.parse_args(argv)
     if args.command is None:
-        # The terminal app comes later; until then, the seed race replayed.
-        args = ap.parse_args(["replay", "seed-race"])
+        args = ap.parse_args(["tui", "seed-race"])
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

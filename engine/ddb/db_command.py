@@ -91,6 +91,7 @@ class Session:
     examine_fmt: str = "x"
     examine_size: str = "l"
     prev_kernel: Kernel | None = None  # before the last command (what changed)
+    on_step: Callable[[Kernel, Kernel, int], None] | None = None  # (before, after, cpu)
 
     @classmethod
     def start(cls, scenario: Scenario, fix: bool | None = None) -> Session:

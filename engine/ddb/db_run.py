@@ -77,6 +77,8 @@ class _Run:
         after = step(before, ci)
         self.steps += 1
         s.kernel = after
+        if s.on_step is not None and after is not before:
+            s.on_step(before, after, ci)
         if after.panicstr is not None:
             self.reason = "panic"
             self.stop_cpu = after.paniccpu if after.paniccpu is not None else ci
@@ -270,12 +272,15 @@ def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> 
     count = cmd.count if cmd.count is not None else 1
     run = _Run(s)
     for _ in range(count):
-        k = deliver(s.kernel, s.cpu, handler, ipl, **args)
-        if k is s.kernel:
+        before = s.kernel
+        k = deliver(before, s.cpu, handler, ipl, **args)
+        if k is before:
             level = s.kernel.cpus[s.cpu].ci_ilevel
             return (f"{handler}: cpu{s.cpu} is at ilevel {level:#x}:"
                     " interrupt masked (or its lock is held)")
         s.kernel = k
+        if s.on_step is not None:
+            s.on_step(before, k, s.cpu)
         if k.panicstr is not None:
             run.reason = "panic"
             run.stop_cpu = k.paniccpu if k.paniccpu is not None else s.cpu

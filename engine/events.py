@@ -1,0 +1,75 @@
+"""What one step did, in the race's own terms: for timelines and highlights.
+
+diff_events() compares the kernel before and after a step (or a command)
+and names the events that matter to the race: a migration planned
+(l_target_cpu set), LP_BOUND set or cleared, a psref linked or unlinked,
+spc_migrating set, an LWP moved to another CPU, a panic.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from engine.kernel import Kernel
+from engine.param import LP_BOUND
+
+
+@attrs.frozen
+class Event:
+    kind: str  # target, bind, unbind, acquire, release, migrating, migrated, panic
+    cpu: int  # the CPU where it shows on a timeline
+    text: str
+
+
+def _who(k: Kernel, i: int) -> str:
+    l = k.lwps[i]
+    return f"{k.proc(l).p_comm} {k.proc(l).p_pid}.{l.l_lid}"
+
+
+def diff_events(before: Kernel, after: Kernel, ci: int) -> list[Event]:
+    out: list[Event] = []
+    for a, b in zip(before.lwps, after.lwps, strict=True):
+        if a.l_target_cpu != b.l_target_cpu and b.l_target_cpu is not None:
+            out.append(Event("target", ci,
+                             f"{_who(after, b.idx)}: l_target_cpu = cpu{b.l_target_cpu}"))
+        if not a.l_pflag & LP_BOUND and b.l_pflag & LP_BOUND:
+            out.append(Event("bind", ci, f"{_who(after, b.idx)}: curlwp_bind (LP_BOUND)"))
+        if a.l_pflag & LP_BOUND and not b.l_pflag & LP_BOUND:
+            out.append(Event("unbind", ci, f"{_who(after, b.idx)}: curlwp_bindx"))
+        if a.l_cpu != b.l_cpu:
+            out.append(Event("migrated", ci,
+                             f"{_who(after, b.idx)}: l_cpu cpu{a.l_cpu} -> cpu{b.l_cpu}"))
+    for ca, cb in zip(before.cpus, after.cpus, strict=True):
+        for p in set(cb.psrefs) - set(ca.psrefs):
+            out.append(Event("acquire", ci, f"psref on cpu{cb.ci_index}'s list"
+                             f" ({_who(after, after.psrefs[p].psref_lwp or 0)})"))
+        if set(ca.psrefs) - set(cb.psrefs):
+            out.append(Event("release", ci, f"psref off cpu{cb.ci_index}'s list"))
+        if ca.spc_migrating is None and cb.spc_migrating is not None:
+            out.append(Event("migrating", ci, f"cpu{cb.ci_index}: spc_migrating ="
+                             f" {_who(after, cb.spc_migrating)}"))
+    if before.panicstr is None and after.panicstr is not None:
+        out.append(Event("panic", after.paniccpu if after.paniccpu is not None else ci,
+                         "KASSERT: " + explain_panic(after)))
+    return out
+
+
+def explain_panic(k: Kernel) -> str:
+    """The panic in words, from the state: who, what, where."""
+    if k.panicstr is None:
+        return "the kernel did not panic"
+    ci = k.paniccpu if k.paniccpu is not None else 0
+    l = k.curlwp(ci)
+    comm = k.proc(l).p_comm
+    held = [p for p in k.psrefs if p.psref_lwp == l.idx and p.psref_cpu is not None]
+    msg = k.panicstr
+    if "transferred from CPU" in msg and held:
+        return (f"the psref {comm} took on CPU {held[0].psref_cpu} is released on CPU {ci}")
+    if "transferred from lwp" in msg:
+        return f"{comm} releases, on CPU {ci}, a psref another LWP took"
+    if "CPU-local" in msg:
+        return (f"{comm} uses a psref on CPU {ci} while neither bound, in a softint, "
+                "nor with preemption disabled")
+    if "l->l_cpu" in msg:
+        return f"{comm} resumed on CPU {ci} but its l_cpu says otherwise"
+    return f"{comm} panicked on CPU {ci}"

@@ -1,0 +1,117 @@
+"""Console pane: the ddb transcript and the `db{N}> ` input line.
+
+The input keeps a history (up/down, and ddb's own ctrl-p/ctrl-n), completes
+command names and show sub-commands with tab, and submits an empty line as
+it is: the interpreter repeats the last command, as ddb does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, RichLog
+
+from engine.ddb.db_table import SHOW, TABLE
+
+
+def complete(text: str) -> tuple[str, list[str]]:
+    """Tab completion: (new text, candidates when ambiguous)."""
+    words = text.split(" ")
+    if len(words) == 1:
+        pool, prefix, head = list(TABLE), words[0], ""
+    elif len(words) == 2 and words[0] in ("show", "sh", "sho"):
+        pool, prefix, head = list(SHOW), words[1], words[0] + " "
+    elif len(words) == 3 and words[0] in ("show", "sh", "sho") and words[1] == "all":
+        pool, prefix, head = list(SHOW), words[2], " ".join(words[:2]) + " "
+    else:
+        return text, []
+    hits = [w for w in pool if w.startswith(prefix)]
+    if not hits:
+        return text, []
+    if len(hits) == 1:
+        return head + hits[0] + " ", []
+    common = hits[0]
+    for h in hits[1:]:
+        while not h.startswith(common):
+            common = common[:-1]
+    return head + common, hits
+
+
+class CommandInput(Input):
+    """ddb's command line, with history and completion."""
+
+    BINDINGS = [
+        Binding("up,ctrl+p", "history(-1)", "Previous command", show=False, id="history_prev"),
+        Binding("down,ctrl+n", "history(1)", "Next command", show=False, id="history_next"),
+        Binding("tab", "complete", "Complete", show=False, priority=True, id="complete"),
+    ]
+
+    @dataclass
+    class Candidates(Message):
+        """Several completions: the console lists them."""
+
+        words: list[str]
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.history: list[str] = []
+        self.at = 0
+
+    def remember(self, line: str) -> None:
+        # ddb stores neither empty lines nor a repeat of the line just recalled.
+        if line and (not self.history or self.history[-1] != line):
+            self.history.append(line)
+        self.at = len(self.history)
+
+    def action_history(self, delta: int) -> None:
+        if not self.history:
+            return
+        self.at = max(0, min(len(self.history), self.at + delta))
+        self.value = self.history[self.at] if self.at < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    def action_complete(self) -> None:
+        new, cands = complete(self.value)
+        self.value = new
+        self.cursor_position = len(new)
+        if cands:
+            self.post_message(self.Candidates(cands))
+
+
+class Console(Vertical):
+    """Transcript above, prompt and input below."""
+
+    @dataclass
+    class Submitted(Message):
+        """A command line to run (messages go up to the app)."""
+
+        line: str
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(id="transcript", wrap=True, markup=False, auto_scroll=True)
+        with Horizontal(id="prompt-line"):
+            yield Label("db{0}> ", id="prompt")
+            yield CommandInput(id="command", placeholder="ddb command (help, s, c, bt ...)")
+
+    def set_prompt(self, prompt: str) -> None:
+        self.query_one("#prompt", Label).update(prompt)
+
+    def write(self, text: str, style: str = "") -> None:
+        log = self.query_one("#transcript", RichLog)
+        for line in text.split("\n"):
+            log.write(Text(line, style=style))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inp = self.query_one(CommandInput)
+        inp.remember(event.value)
+        inp.value = ""
+        self.post_message(self.Submitted(event.value))
+
+    def on_command_input_candidates(self, event: CommandInput.Candidates) -> None:
+        self.write("  ".join(event.words), style="dim")

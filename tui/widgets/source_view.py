@@ -1,0 +1,56 @@
+"""Source pane: the selected CPU's current function, as the model writes it.
+
+The current statement is highlighted; the gutter marks where the other
+CPUs are when they run the same function.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from engine.machine import FUNCS
+from tui.view import View
+
+
+def source_text(view: View) -> tuple[str, Text, int]:
+    k = view.kernel
+    l = k.curlwp(view.cpu)
+    fr = l.stack[-1]
+    func = FUNCS[fr.func]
+    others: dict[int, list[int]] = {}
+    for c in k.cpus:
+        if c.ci_index == view.cpu:
+            continue
+        o = k.lwps[c.ci_curlwp].stack[-1]
+        if o.func == fr.func:
+            others.setdefault(o.pc, []).append(c.ci_index)
+    t = Text()
+    for i, stmt in enumerate(func.stmts):
+        here = i == fr.pc
+        marks = "".join(str(c) for c in others.get(i, []))[:3]
+        gutter = (">" if here else " ") + f"{marks:>3}"
+        t.append(gutter, style="bold yellow" if here else "cyan")
+        t.append(f"{stmt.line:5d}  ", style="dim")
+        t.append(stmt.source(k.config.fix), style="reverse bold" if here else "")
+        t.append("\n")
+    return f"{func.name}()  {func.file}", t, fr.pc
+
+
+class SourceView(VerticalScroll):
+    """The modeled source around the selected CPU's current statement."""
+
+    view: reactive[View | None] = reactive(None, always_update=True)
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="source-text")
+
+    def watch_view(self, view: View | None) -> None:
+        if view is None:
+            return
+        title, text, line = source_text(view)
+        self.border_title = title
+        self.query_one("#source-text", Static).update(text)
+        self.scroll_to(y=max(0, line - 3), animate=False)

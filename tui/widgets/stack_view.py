@@ -1,0 +1,20 @@
+"""Stack pane: `bt` of the selected CPU, live."""
+
+from __future__ import annotations
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from engine.ddb.db_trace import db_stack_trace
+from tui.view import View
+
+
+class StackView(Static):
+    view: reactive[View | None] = reactive(None, always_update=True)
+
+    def watch_view(self, view: View | None) -> None:
+        if view is None:
+            return
+        k = view.kernel
+        self.border_title = f"bt (cpu{view.cpu})"
+        self.update("\n".join(db_stack_trace(k, k.curlwp(view.cpu))))

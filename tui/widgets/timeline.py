@@ -1,0 +1,61 @@
+"""Timeline pane: per-CPU lanes over the last steps, with the race's events.
+
+Each column is one step. A lane shows a letter for the LWP that ran on
+that CPU (legend below) and a mark for the race's events: T target set,
+B bind, A psref acquired, M spc_migrating set, > migrated, R psref
+released, ! KASSERT.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tui.view import View
+
+MARK = {"target": "T", "bind": "B", "unbind": "b", "acquire": "A", "release": "R",
+        "migrating": "M", "migrated": ">", "panic": "!"}
+STYLE = {"T": "bold yellow", "B": "bold cyan", "b": "cyan", "A": "bold green",
+         "R": "green", "M": "bold magenta", ">": "bold magenta", "!": "bold white on red"}
+
+
+def timeline_text(view: View, width: int) -> Text:
+    k = view.kernel
+    ticks = list(view.ticks)[-max(10, width - 8):]
+    letters: dict[str, str] = {}
+    for tick in ticks:
+        if tick.who not in letters:
+            letters[tick.who] = "abcdefghijklmnopqrstuvwxyz0123456789"[len(letters) % 36]
+    t = Text()
+    for ci in range(len(k.cpus)):
+        t.append(f"cpu{ci:<3}", style="bold" if ci == view.cpu else "")
+        t.append("|")
+        for tick in ticks:
+            if tick.cpu != ci:
+                t.append(" ")
+                continue
+            marks = [MARK[e.kind] for e in tick.events if e.kind in MARK]
+            if marks:
+                t.append(marks[-1], style=STYLE.get(marks[-1], ""))
+            else:
+                t.append(letters[tick.who], style="dim")
+        t.append("\n")
+    if letters:
+        t.append("  ".join(f"{v}={w}" for w, v in letters.items()), style="dim")
+        t.append("\n")
+    events = [(tick.n, e) for tick in view.ticks for e in tick.events][-8:]
+    for n, e in events:
+        t.append(f"#{n:<6} cpu{e.cpu}  {MARK.get(e.kind, ' ')} {e.text}\n",
+                 style=STYLE.get(MARK.get(e.kind, ""), ""))
+    if not ticks:
+        t.append("no steps yet", style="dim")
+    return t
+
+
+class TimelineView(Static):
+    view: reactive[View | None] = reactive(None, always_update=True)
+
+    def watch_view(self, view: View | None) -> None:
+        if view is not None:
+            self.update(timeline_text(view, self.size.width or 80))
