@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -173,8 +173,8 @@ class DdbstepApp(App[int]):
         self._layout_for(self.size.width, self.size.height)
         self.refresh_view()
 
-    def on_resize(self) -> None:
-        self._layout_for(self.size.width, self.size.height)
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout_for(event.size.width, event.size.height)
 
     def _layout_for(self, width: int, height: int) -> None:
         # Small terminals: the secondary panes collapse, the console stays.

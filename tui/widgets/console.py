@@ -99,7 +99,9 @@ class Console(Vertical):
             yield CommandInput(id="command", placeholder="ddb command (help, s, c, bt ...)")
 
     def set_prompt(self, prompt: str) -> None:
-        self.query_one("#prompt", Label).update(prompt)
+        label = self.query_one("#prompt", Label)
+        if str(label.render()) != prompt:
+            label.update(prompt)
 
     def write(self, text: str, style: str = "") -> None:
         log = self.query_one("#transcript", RichLog)

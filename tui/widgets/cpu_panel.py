@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import HorizontalScroll
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from engine.kernel import Kernel
 from tui.view import View, where, who
+from tui.widgets.text_pane import TextPane
 
 
 def card_text(k: Kernel, ci: int) -> Text:
@@ -32,19 +32,15 @@ def card_text(k: Kernel, ci: int) -> Text:
     return t
 
 
-class CpuCard(Static):
+class CpuCard(TextPane):
     """One CPU."""
 
     def __init__(self, ci: int) -> None:
         super().__init__(id=f"cpu{ci}", classes="cpu-card")
         self.ci = ci
-        self._last: Text | None = None
 
     def show(self, view: View) -> None:
-        text = card_text(view.kernel, self.ci)
-        if text != self._last:
-            self._last = text
-            self.update(text)
+        self.set_text(card_text(view.kernel, self.ci))
         self.set_class(view.cpu == self.ci, "selected")
         self.set_class(view.kernel.paniccpu == self.ci, "panicked")
 
@@ -67,6 +63,8 @@ class CpuPanel(HorizontalScroll, can_focus=True):
             return
         for card in self.query(CpuCard):
             card.show(view)
-        selected = self.query(f"#cpu{view.cpu}")
-        if selected:
-            self.scroll_to_widget(selected.first(), animate=False)
+        if view.cpu != getattr(self, "_selected", None):
+            self._selected = view.cpu
+            selected = self.query(f"#cpu{view.cpu}")
+            if selected:
+                self.scroll_to_widget(selected.first(), animate=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tui.view import View, who
+from tui.widgets.text_pane import TextPane
 
 
 def psref_text(view: View) -> Text:
@@ -32,9 +32,9 @@ def psref_text(view: View) -> Text:
     return t
 
 
-class PsrefView(Static):
+class PsrefView(TextPane):
     view: reactive[View | None] = reactive(None, always_update=True)
 
     def watch_view(self, view: View | None) -> None:
         if view is not None:
-            self.update(psref_text(view))
+            self.set_text(psref_text(view))

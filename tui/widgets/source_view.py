@@ -7,15 +7,14 @@ CPUs are when they run the same function.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from engine.machine import FUNCS
 from tui.view import View
+from tui.widgets.text_pane import TextPane
 
 
-def source_text(view: View) -> tuple[str, Text, int]:
+def source_text(view: View, rows: int = 1000) -> tuple[str, Text, int]:
     k = view.kernel
     l = k.curlwp(view.cpu)
     fr = l.stack[-1]
@@ -27,8 +26,11 @@ def source_text(view: View) -> tuple[str, Text, int]:
         o = k.lwps[c.ci_curlwp].stack[-1]
         if o.func == fr.func:
             others.setdefault(o.pc, []).append(c.ci_index)
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis")
+    first = max(0, min(fr.pc - rows // 3, len(func.stmts) - rows))
     for i, stmt in enumerate(func.stmts):
+        if not first <= i < first + rows:
+            continue
         here = i == fr.pc
         marks = "".join(str(c) for c in others.get(i, []))[:3]
         gutter = (">" if here else " ") + f"{marks:>3}"
@@ -36,21 +38,18 @@ def source_text(view: View) -> tuple[str, Text, int]:
         t.append(f"{stmt.line:5d}  ", style="dim")
         t.append(stmt.source(k.config.fix), style="reverse bold" if here else "")
         t.append("\n")
+    t.rstrip()
     return f"{func.name}()  {func.file}", t, fr.pc
 
 
-class SourceView(VerticalScroll):
+class SourceView(TextPane):
     """The modeled source around the selected CPU's current statement."""
 
     view: reactive[View | None] = reactive(None, always_update=True)
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(id="source-text")
-
     def watch_view(self, view: View | None) -> None:
         if view is None:
             return
-        title, text, line = source_text(view)
+        title, text, _ = source_text(view, max(3, self.content_size.height or 20))
         self.border_title = title
-        self.query_one("#source-text", Static).update(text)
-        self.scroll_to(y=max(0, line - 3), animate=False)
+        self.set_text(text)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from engine.ddb.db_trace import db_stack_trace
 from tui.view import View
+from tui.widgets.text_pane import TextPane
 
 
-class StackView(Static):
+class StackView(TextPane):
     view: reactive[View | None] = reactive(None, always_update=True)
 
     def watch_view(self, view: View | None) -> None:
@@ -17,4 +17,4 @@ class StackView(Static):
             return
         k = view.kernel
         self.border_title = f"bt (cpu{view.cpu})"
-        self.update("\n".join(db_stack_trace(k, k.curlwp(view.cpu))))
+        self.set_text("\n".join(db_stack_trace(k, k.curlwp(view.cpu))))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tui.view import View
+from tui.widgets.text_pane import TextPane
 
 MARK = {"target": "T", "bind": "B", "unbind": "b", "acquire": "A", "release": "R",
         "migrating": "M", "migrated": ">", "panic": "!"}
@@ -53,9 +53,9 @@ def timeline_text(view: View, width: int) -> Text:
     return t
 
 
-class TimelineView(Static):
+class TimelineView(TextPane):
     view: reactive[View | None] = reactive(None, always_update=True)
 
     def watch_view(self, view: View | None) -> None:
         if view is not None:
-            self.update(timeline_text(view, self.size.width or 80))
+            self.set_text(timeline_text(view, self.size.width or 80))

@@ -1,0 +1,52 @@
+"""SVG snapshots of the app at 120x40: start, mid-race, panic.
+
+Compared with the committed files after removing the per-run class prefix
+Textual puts in its SVGs. SNAPSHOT_UPDATE=1 rewrites them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.scenario import load
+from tui.app import DdbstepApp
+
+HERE = Path(__file__).parent / "snapshots"
+SEED = list(load("seed-race").commands)
+
+CASES = {
+    "start": [],
+    "mid_race": SEED[:13],  # tcpdump bound, psref on CPU 0, migration planned
+    "panic": SEED[:-1],
+}
+
+
+def normalize(svg: str) -> str:
+    return re.sub(r"terminal-\d+", "terminal", svg)
+
+
+async def shoot(commands: list[str]) -> str:
+    app = DdbstepApp(load("seed-race"), blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for line in commands:
+            app.run_ddb(line)
+        await pilot.pause()
+        return normalize(app.export_screenshot(title="ddbstep"))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_snapshot(name: str) -> None:
+    svg = await shoot(CASES[name])
+    path = HERE / f"{name}.svg"
+    if os.environ.get("SNAPSHOT_UPDATE") == "1":
+        path.write_text(svg)
+    assert path.exists(), f"no snapshot {path}: run with SNAPSHOT_UPDATE=1"
+    assert svg == path.read_text(), f"{name} differs from {path}"
+
+
+async def test_snapshots_are_deterministic() -> None:
+    assert await shoot(CASES["mid_race"]) == await shoot(CASES["mid_race"])
