@@ -85,7 +85,7 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
             depth = sum(int(symtab.entry(f).get("frame", 0))
                         for f in ("syscall", "sys_ioctl", "doifioctl"))
             psrefs.append(Psref(len(psrefs), None, None, None, top - depth + 0x40))
-            args.update(ifname=s.ifname, cmd="SIOCGIFFLAGS", sleep=s.sleep,
+            args.update(ifname=s.ifname, cmd="SIOCGIFFLAGS", sleep=s.sleep, bind=s.bind,
                         psref=len(psrefs) - 1)
         batch = s.batch if s.batch is not None else cpu_bound
         lwps.append(Lwp(

@@ -105,6 +105,20 @@ def _no_ifp(x: Ctx) -> Flow:
     return Goto("locked")
 
 
+def _bind(x: Ctx) -> Flow:
+    if not x.l.arg("bind", True):
+        # A caller written without curlwp_bind() (the scenario's bind = false).
+        x.set("bound", None)
+        return None
+    return call("curlwp_bind", ret="bound")
+
+
+def _bindx_call(x: Ctx) -> Flow:
+    if x.v("bound") is None:
+        return None
+    return call("curlwp_bindx", bound=x.v("bound"))
+
+
 def _handler(x: Ctx) -> Flow:
     ifp = x.k.ifnets[x.v("ifp")]
     return call(ifp.if_xname.rstrip("0123456789") + "_ioctl", ret="error",
@@ -113,8 +127,7 @@ def _handler(x: Ctx) -> Flow:
 
 kfunc(
     "doifioctl", "sys/net/if.c",
-    S(3199, "bound = curlwp_bind();", lambda x: call("curlwp_bind", ret="bound"),
-      label="curlwp_bind"),
+    S(3199, "bound = curlwp_bind();", _bind, label="curlwp_bind"),
     S(3200, "ifp = if_get(ifr->ifr_name, &psref);",
       lambda x: call("if_get", ret="ifp", name=x.l.arg("ifname"),
                      psref=x.l.arg("psref")),
@@ -126,7 +139,6 @@ kfunc(
     S(3278, "IFNET_UNLOCK(ifp); KERNEL_UNLOCK_UNLESS_IFP_MPSAFE(ifp);"),
     S(3280, "if_put(ifp, &psref);",
       lambda x: call("if_put", ifp=x.v("ifp"), psref=x.l.arg("psref")), label="if_put"),
-    S(3281, "curlwp_bindx(bound);",
-      lambda x: call("curlwp_bindx", bound=x.v("bound")), label="curlwp_bindx"),
+    S(3281, "curlwp_bindx(bound);", _bindx_call, label="curlwp_bindx"),
     S(3283, "return error;", lambda x: Ret(x.v("error", 0))),
 )

@@ -39,6 +39,7 @@ class LwpSpec:
     priority: int | None = None
     ifname: str | None = None
     sleep: bool = False
+    bind: bool = True
     rticks: int | None = None
     rticksum: int | None = None
     slpticks: int | None = None
@@ -92,7 +93,7 @@ _LWP = {
     "pid": (int, True), "lid": (int, True), "comm": (str, True), "cpu": (int, True),
     "program": (str, True), "name": (str, False), "addr": (int, False),
     "kstack": (int, False), "priority": (int, False), "ifname": (str, False),
-    "sleep": (bool, False), "rticks": (int, False), "rticksum": (int, False),
+    "sleep": (bool, False), "bind": (bool, False), "rticks": (int, False), "rticksum": (int, False),
     "slpticks": (int, False), "slpticksum": (int, False), "slptime": (int, False),
     "batch": (bool, False),
 }
@@ -282,7 +283,7 @@ def load_text(text: str, path: str) -> Scenario:
         lwps.append(LwpSpec(
             pid=pid, lid=lid, comm=comm, cpu=t["cpu"], program=prog, name=t.get("name"),
             addr=t.get("addr"), kstack=t.get("kstack"), priority=t.get("priority"),
-            ifname=ifname, sleep=t.get("sleep", False), rticks=t.get("rticks"),
+            ifname=ifname, sleep=t.get("sleep", False), bind=t.get("bind", True), rticks=t.get("rticks"),
             rticksum=t.get("rticksum"), slpticks=t.get("slpticks"),
             slpticksum=t.get("slpticksum"), slptime=t.get("slptime"), batch=t.get("batch"),
         ))
@@ -377,7 +378,7 @@ def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
         out += ["[[lwp]]"]
         for f in attrs.fields(LwpSpec):
             v = getattr(lw, f.name)
-            if v is None or (f.name == "sleep" and not v):
+            if v is None or (f.name == "sleep" and not v) or (f.name == "bind" and v):
                 continue
             if isinstance(v, bool):
                 out.append(f"{f.name} = {'true' if v else 'false'}")

@@ -66,6 +66,43 @@ def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
     return int(result or 0)
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.explore import describe, explore_scenario, schedule_commands
+    from engine.scenario import dump
+
+    try:
+        sc = load(args.scenario)
+    except ScenarioError as e:
+        return _err(str(e))
+
+    def progress(states: int, transitions: int, depth: int, secs: float) -> None:
+        print(f"ddbstep: explore: {states} states, {transitions} transitions, depth {depth},"
+              f" {secs:.0f} s", file=sys.stderr)
+
+    reduce = not args.no_reduce
+    res = explore_scenario(sc, fix=True if args.fix else None, ticks=args.ticks,
+                           max_steps=args.max_steps, max_states=args.max_states,
+                           hashing=True, por=reduce, progress=progress)
+    if args.json:
+        print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
+                          "transitions": res.transitions, "seconds": round(res.seconds, 3),
+                          "message": res.message}))
+    else:
+        for i, (mv, before, after) in enumerate(res.schedule, 1):
+            print(f"{i:4}  {describe(mv, before, after)}")
+        print(f"verdict: {res.verdict}: {res.message}")
+        print(f"{res.states} states, {res.transitions} transitions, depth {res.depth},"
+              f" {res.seconds:.2f} s")
+    if args.emit and res.schedule:
+        fix = sc.fix if not args.fix else True
+        Path(args.emit).write_text(dump(sc, schedule_commands(res), fix,
+                                        panic=res.verdict == "panic",
+                                        message=res.message if res.verdict == "panic" else None))
+    return {"safe": 0, "panic": 1, "invariant": 1}.get(res.verdict, 3)
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for name, text in bundled().items():
         try:
@@ -100,6 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     dp.add_argument("scenario", nargs="?", default="seed-race")
     dp.add_argument("--fix", action="store_true", help="boot with the fix")
     dp.set_defaults(func=lambda a: cmd_tui(a, demo=True))
+    ep = sub.add_parser("explore", help="search every interleaving for a KASSERT (BFS)")
+    ep.add_argument("scenario")
+    ep.add_argument("--fix", action="store_true", help="boot with the fix")
+    ep.add_argument("--max-steps", type=int, default=10_000, help="depth bound")
+    ep.add_argument("--max-states", type=int, default=2_000_000, help="state bound")
+    ep.add_argument("--ticks", type=int, default=3, help="clock interrupts available")
+    ep.add_argument("--emit", metavar="FILE", help="write the schedule as a scenario")
+    ep.add_argument("--json", action="store_true", help="one JSON line of figures")
+    ep.add_argument("--no-reduce", action="store_true", help="no partial-order reduction")
+    ep.set_defaults(func=cmd_explore)
     sp = sub.add_parser("scenarios", help="list the bundled scenarios")
     sp.set_defaults(func=cmd_scenarios)
     args = ap.parse_args(argv)

@@ -1,0 +1,90 @@
+"""The explorer: shortest panics, safe proofs on small machines, sound reductions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import replay
+from engine.explore import check_invariants, explore_scenario, schedule_commands
+from engine.init_main import boot
+from engine.scenario import load, load_text
+from tests.conftest import lwp, scenario_text
+from tui.cli import main
+
+# Two CPUs, one bound ioctl caller and nothing that plans migrations: safe.
+SMALL_SAFE = scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl"))
+# The same caller, unbound (a forgotten curlwp_bind): panics.
+SMALL_UNBOUND = scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl", bind=False))
+
+
+def run(text: str, **kw: object):  # type: ignore[no-untyped-def]
+    return explore_scenario(load_text(text, "t.toml"), **kw)
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 2])
+def test_reductions_keep_verdicts_and_shortest_lengths(ticks: int) -> None:
+    for text, verdict in ((SMALL_SAFE, "safe"), (SMALL_UNBOUND, "panic")):
+        plain = run(text, ticks=ticks, por=False)
+        reduced = run(text, ticks=ticks, por=True)
+        assert plain.verdict == reduced.verdict == verdict
+        assert plain.steps == reduced.steps
+        assert reduced.states <= plain.states
+
+
+def test_hashing_matches_a_brute_force_tree_search() -> None:
+    brute = run(SMALL_UNBOUND, ticks=0, por=False, hashing=False)
+    hashed = run(SMALL_UNBOUND, ticks=0, por=False, hashing=True)
+    assert brute.verdict == hashed.verdict == "panic"
+    assert brute.steps == hashed.steps
+
+
+def test_two_runs_give_the_same_schedule_and_counts() -> None:
+    a = run(SMALL_UNBOUND, ticks=1)
+    b = run(SMALL_UNBOUND, ticks=1)
+    assert (a.states, a.transitions, a.steps) == (b.states, b.transitions, b.steps)
+    assert schedule_commands(a) == schedule_commands(b)
+
+
+def test_psref_unbound_scenario_panics_in_the_cpu_local_kassert() -> None:
+    res = explore_scenario(load("psref-unbound"))
+    assert res.verdict == "panic"
+    assert "passive references are CPU-local" in res.message
+    assert ", line 301 " in res.message
+
+
+def test_emitted_schedule_replays_to_the_same_panic(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "shortest.toml"
+    assert main(["explore", "psref-unbound", "--emit", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "verdict: panic" in text and "cpu0  812.1 ifconfig" in text
+    sc = load(str(out))
+    res = replay.run(sc, sc.commands)
+    assert res.ok and res.session.kernel.panicstr is not None
+    first = explore_scenario(load("psref-unbound"))
+    assert res.session.kernel.panicstr == first.message
+
+
+def test_json_and_exit_status_for_a_safe_machine(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / "safe.toml"
+    path.write_text(SMALL_SAFE)
+    assert main(["explore", str(path), "--json", "--ticks", "1"]) == 0
+    fig = json.loads(capsys.readouterr().out)
+    assert fig["verdict"] == "safe" and fig["states"] > 10 and fig["transitions"] >= fig["states"]
+
+
+def test_invariants_name_what_is_broken() -> None:
+    k = boot(load("seed-race"))
+    assert check_invariants(k) is None
+    k.cpus[2].runq = k.cpus[0].runq  # the queued hog on two run queues
+    assert check_invariants(k) is not None
+    k = boot(load("seed-race"))
+    k.cpus[0].spc_migrating = 0  # tcpdump runs, it is not queued
+    assert check_invariants(k) == "spc_migrating of cpu0 is not queued on cpu0"
+    k = boot(load("seed-race"))
+    k.cpus[0].psrefs = (0,)
+    k.cpus[1].psrefs = (0,)
+    assert check_invariants(k) == "psref 0 is on 2 CPU lists"
