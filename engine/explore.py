@@ -113,7 +113,9 @@ def check_invariants(k: Kernel) -> str | None:
         if c.spc_migrating is not None and c.spc_migrating not in c.runq:
             return f"spc_migrating of cpu{c.ci_index} is not queued on cpu{c.ci_index}"
         cur = k.lwps[c.ci_curlwp]
-        if cur.l_stat == LSONPROC and cur.l_cpu != c.ci_index and not cur.l_flag & LW_IDLE:
+        # (An LWP still switching away, l_ctxswtch, may already belong elsewhere.)
+        if (cur.l_stat == LSONPROC and cur.l_cpu != c.ci_index and not cur.l_flag & LW_IDLE
+                and not cur.l_ctxswtch):
             return f"lwp {cur.idx} runs on cpu{c.ci_index} with l_cpu cpu{cur.l_cpu}"
     for l in k.lwps:
         qs = where.get(l.idx, [])
@@ -255,6 +257,19 @@ def describe(mv: Move, before: Kernel, after: Kernel) -> str:
         what = f"{mv.dev} interrupt: cv_broadcast"
     events = "; ".join(e.text for e in diff_events(before, after, mv.cpu))
     return f"cpu{mv.cpu}  {who:<22} {what}" + (f"   => {events}" if events else "")
+
+
+def movers(res: Result) -> list[str]:
+    """Which code moved an LWP to another CPU, in the schedule (for the verdict)."""
+    out = []
+    for i, (mv, before, after) in enumerate(res.schedule, 1):
+        for a, b in zip(before.lwps, after.lwps, strict=True):
+            if a.l_cpu != b.l_cpu:
+                fr = before.curlwp(mv.cpu).stack[-1]
+                p = after.proc(b)
+                out.append(f"step {i}: {fr.func}() on cpu{mv.cpu} moved {p.p_pid}.{b.l_lid}"
+                           f" ({p.p_comm}) from cpu{a.l_cpu} to cpu{b.l_cpu}")
+    return out
 
 
 def schedule_commands(res: Result) -> list[str]:

@@ -13,6 +13,7 @@ from engine import (  # noqa: F401
     if_wm,
     kern_clock,
     kern_idle,
+    kern_lwp_migrate,
     kern_runq,
     kern_sleepq,
     kern_synch,
@@ -43,7 +44,7 @@ from engine.param import (
 from engine.programs import PROGRAMS
 from engine.scenario import Scenario
 
-DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM}
+DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM, "setaffinity": 43}
 
 
 def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
@@ -87,6 +88,9 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
             psrefs.append(Psref(len(psrefs), None, None, None, top - depth + 0x40))
             args.update(ifname=s.ifname, cmd="SIOCGIFFLAGS", sleep=s.sleep, bind=s.bind,
                         psref=len(psrefs) - 1)
+        if s.program == "setaffinity":
+            pid_s, _, lid_s = (s.target or "").partition(".")
+            args.update(target=(int(pid_s), int(lid_s or 1)), to_cpu=s.to_cpu)
         batch = s.batch if s.batch is not None else cpu_bound
         lwps.append(Lwp(
             idx=i, l_lid=s.lid, l_proc=pindex[s.pid], l_name=s.name,

@@ -119,7 +119,11 @@ def _ms_ctxswtch(x: Ctx) -> Flow:
 
 
 def _ms_switchto(x: Ctx) -> Flow:
-    return Switch(x.v("newl"))
+    newl = x.lwp(x.v("newl"))
+    if newl.l_ctxswtch:
+        # newl is still switching away on its old CPU: spin until it is off.
+        return SPIN
+    return Switch(newl.idx)
 
 
 def _ms_resumed(x: Ctx) -> Flow:

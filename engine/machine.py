@@ -227,6 +227,9 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     elif isinstance(flow, Switch):
         stack[-1] = Frame(frame.func, frame.pc + 1, frame.vars, frame.ret)
         l.stack = tuple(stack)
+        # cpu_switchto() has saved l's context: another CPU may now run it
+        # (the resumed side clears prevlwp->l_ctxswtch).
+        l.l_ctxswtch = 0
         newl = k.lwps[flow.newl]
         cpu.ci_curlwp = flow.newl
         if not newl.stack or newl.stack[-1].func != "mi_switch":

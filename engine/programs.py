@@ -31,4 +31,5 @@ PROGRAMS: dict[str, tuple[str, bool]] = {
     "ioctl": ("ioctl_user", False),
     "hog": ("hog_user", False),
     "uvm_scheduler": ("uvm_scheduler", True),
+    "setaffinity": ("setaffinity_user", False),
 }

@@ -40,6 +40,8 @@ class LwpSpec:
     ifname: str | None = None
     sleep: bool = False
     bind: bool = True
+    target: str | None = None
+    to_cpu: int | None = None
     rticks: int | None = None
     rticksum: int | None = None
     slpticks: int | None = None
@@ -93,7 +95,9 @@ _LWP = {
     "pid": (int, True), "lid": (int, True), "comm": (str, True), "cpu": (int, True),
     "program": (str, True), "name": (str, False), "addr": (int, False),
     "kstack": (int, False), "priority": (int, False), "ifname": (str, False),
-    "sleep": (bool, False), "bind": (bool, False), "rticks": (int, False), "rticksum": (int, False),
+    "sleep": (bool, False), "bind": (bool, False),
+    "target": (str, False), "to_cpu": (int, False),
+    "rticks": (int, False), "rticksum": (int, False),
     "slpticks": (int, False), "slpticksum": (int, False), "slptime": (int, False),
     "batch": (bool, False),
 }
@@ -270,8 +274,18 @@ def load_text(text: str, path: str) -> Scenario:
             if ifname not in ifaces:
                 raise c.fail(f"ifname '{ifname}' is not an [[interface]]", "lwp", i, "ifname")
         elif ifname is not None or t.get("sleep"):
-            raise c.fail(f"'ifname' and 'sleep' are for program 'ioctl', not '{prog}'",
+            raise c.fail(f"'ifname' and 'sleep' are for 'ioctl', not '{prog}'",
                          "lwp", i, "ifname" if ifname is not None else "sleep")
+        if prog == "setaffinity":
+            if not re.fullmatch(r"\d+(\.\d+)?", t.get("target", "")):
+                raise c.fail("program 'setaffinity' needs target = \"PID.LID\"", "lwp", i,
+                             "target" if "target" in t else None)
+            if not 0 <= t.get("to_cpu", -1) < ncpu:
+                raise c.fail(f"to_cpu must be a CPU (0-{ncpu - 1})", "lwp", i,
+                             "to_cpu" if "to_cpu" in t else None)
+        elif "target" in t or "to_cpu" in t:
+            raise c.fail(f"'target' and 'to_cpu' are for program 'setaffinity', not '{prog}'",
+                         "lwp", i, "target" if "target" in t else "to_cpu")
         if "priority" in t and not 0 <= t["priority"] < 224:
             raise c.fail("priority out of range (0-223)", "lwp", i, "priority")
         for key in ("rticks", "rticksum", "slpticks", "slpticksum", "slptime"):
@@ -283,7 +297,8 @@ def load_text(text: str, path: str) -> Scenario:
         lwps.append(LwpSpec(
             pid=pid, lid=lid, comm=comm, cpu=t["cpu"], program=prog, name=t.get("name"),
             addr=t.get("addr"), kstack=t.get("kstack"), priority=t.get("priority"),
-            ifname=ifname, sleep=t.get("sleep", False), bind=t.get("bind", True), rticks=t.get("rticks"),
+            ifname=ifname, sleep=t.get("sleep", False), bind=t.get("bind", True),
+            target=t.get("target"), to_cpu=t.get("to_cpu"), rticks=t.get("rticks"),
             rticksum=t.get("rticksum"), slpticks=t.get("slpticks"),
             slpticksum=t.get("slpticksum"), slptime=t.get("slptime"), batch=t.get("batch"),
         ))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
 from engine.param import DOPREEMPT_ACTIVE, SYS_ioctl
 
-SYSENT = {SYS_ioctl: "sys_ioctl"}
+SYSENT = {SYS_ioctl: "sys_ioctl", 348: "sys__sched_setaffinity"}
 
 kfunc(
     "sys_ioctl", "sys/kern/sys_generic.c",

@@ -34,8 +34,10 @@ def test_reductions_keep_verdicts_and_shortest_lengths(ticks: int) -> None:
 
 
 def test_hashing_matches_a_brute_force_tree_search() -> None:
-    brute = run(SMALL_UNBOUND, ticks=0, por=False, hashing=False)
-    hashed = run(SMALL_UNBOUND, ticks=0, por=False, hashing=True)
+    # One CPU and one clock tick: the unhashed tree stays small enough to walk.
+    text = scenario_text(ncpu=1, lwps=lwp(9, 1, "ifconfig", 0, "ioctl", bind=False))
+    brute = run(text, ticks=1, por=False, hashing=False)
+    hashed = run(text, ticks=1, por=False, hashing=True)
     assert brute.verdict == hashed.verdict == "panic"
     assert brute.steps == hashed.steps
 
@@ -88,3 +90,41 @@ def test_invariants_name_what_is_broken() -> None:
     k.cpus[0].psrefs = (0,)
     k.cpus[1].psrefs = (0,)
     assert check_invariants(k) == "psref 0 is on 2 CPU lists"
+
+
+def test_setaffinity_sleeping_panics_even_with_the_fix_and_names_lwp_migrate() -> None:
+    sc = load("setaffinity-sleeping")
+    assert sc.fix
+    # The clock plays no part on this path; without it the search takes well under a second.
+    res = explore_scenario(sc, ticks=0)
+    assert res.verdict == "panic"
+    assert res.message.endswith("passive reference transferred from CPU 0 to CPU 1")
+    from engine.explore import movers
+
+    assert movers(res) and "lwp_migrate() on cpu1 moved 15571.1 (tcpdump)" in movers(res)[0]
+
+
+def test_the_fix_is_safe_on_a_machine_without_lwp_migrate_callers() -> None:
+    # Bound caller, a planned migration already set, preemption by the clock: with
+    # the fix no interleaving moves the psref holder.
+    text = SMALL_SAFE.replace('program = "ioctl"', 'program = "ioctl"\n')
+    sc = load_text(text, "t.toml")
+    k = boot(sc, fix=True)
+    k.lwps[0].l_target_cpu = 1
+    from engine.explore import explore
+
+    fixed = explore(k, ticks=3)
+    assert fixed.verdict == "safe"
+    k2 = boot(sc, fix=False)
+    k2.lwps[0].l_target_cpu = 1
+    buggy = explore(k2, ticks=3)
+    assert buggy.verdict == "panic"
+    assert buggy.message.endswith("transferred from CPU 0 to CPU 1")
+
+
+@pytest.mark.parametrize("name", ["seed-race", "seed-race-fixed", "psref-unbound",
+                                  "setaffinity-sleeping", "seed-race-4x2"])
+def test_every_bundled_scenario_replays_to_its_expectation(name: str) -> None:
+    sc = load(name)
+    res = replay.run(sc, sc.commands)
+    assert res.ok, res.why

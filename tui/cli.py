@@ -69,7 +69,7 @@ def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
 def cmd_explore(args: argparse.Namespace) -> int:
     import json
 
-    from engine.explore import describe, explore_scenario, schedule_commands
+    from engine.explore import describe, explore_scenario, movers, schedule_commands
     from engine.scenario import dump
 
     try:
@@ -92,6 +92,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
     else:
         for i, (mv, before, after) in enumerate(res.schedule, 1):
             print(f"{i:4}  {describe(mv, before, after)}")
+        for line in movers(res):
+            print(f"moved: {line}")
         print(f"verdict: {res.verdict}: {res.message}")
         print(f"{res.states} states, {res.transitions} transitions, depth {res.depth},"
               f" {res.seconds:.2f} s")
