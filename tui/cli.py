@@ -105,6 +105,34 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return {"safe": 0, "panic": 1, "invariant": 1}.get(res.verdict, 3)
 
 
+def cmd_torture(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.explore import Result, schedule_commands, torture
+    from engine.init_main import boot
+    from engine.scenario import dump
+
+    try:
+        sc = load(args.scenario)
+    except ScenarioError as e:
+        return _err(str(e))
+    fix = True if args.fix else sc.fix
+    res = torture(boot(sc, fix), args.runs, args.seed, ticks=args.ticks, max_steps=args.max_steps)
+    if args.json:
+        print(json.dumps({"runs": res.runs, "panics": res.panics, "first_seed": res.first_seed,
+                          "seconds": round(res.seconds, 3), "message": res.message or ""}))
+    else:
+        print(f"{res.panics} of {res.runs} runs panicked ({res.seconds:.2f} s)")
+        if res.first_seed is not None:
+            print(f"first failing seed: {res.first_seed}: panic: {res.message}")
+    if args.emit and res.first_seed is not None:
+        as_result = Result("panic", len(res.schedule), 0, 0, 0.0, res.message or "",
+                           res.schedule)
+        Path(args.emit).write_text(dump(sc, schedule_commands(as_result), fix, panic=True,
+                                        message=res.message))
+    return 1 if res.panics else 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for name, text in bundled().items():
         try:
@@ -149,6 +177,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("--json", action="store_true", help="one JSON line of figures")
     ep.add_argument("--no-reduce", action="store_true", help="no partial-order reduction")
     ep.set_defaults(func=cmd_explore)
+    xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
+    xp.add_argument("scenario")
+    xp.add_argument("--fix", action="store_true", help="boot with the fix")
+    xp.add_argument("--runs", type=int, required=True)
+    xp.add_argument("--seed", type=int, required=True)
+    xp.add_argument("--ticks", type=int, default=3, help="clock interrupts per run")
+    xp.add_argument("--max-steps", type=int, default=2000, help="statements per run")
+    xp.add_argument("--emit", metavar="FILE", help="write the first failing run as a scenario")
+    xp.add_argument("--json", action="store_true")
+    xp.set_defaults(func=cmd_torture)
     sp = sub.add_parser("scenarios", help="list the bundled scenarios")
     sp.set_defaults(func=cmd_scenarios)
     args = ap.parse_args(argv)
