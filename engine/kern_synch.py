@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from engine.kern_lwp import lwp_lock, lwp_unlock
 from engine.kern_runq import sched_dequeue, spc_lwplock, spc_mutex
+from engine.kernel import Kernel, Lwp
 from engine.machine import (
     SPIN,
     Ctx,
@@ -273,13 +274,10 @@ kfunc(
 # -- sched_pstats(): once a second from uvm_scheduler --------------------------------------
 
 
-def allproc_order(x: Ctx) -> list[int]:
+def allproc(k: Kernel) -> list[Lwp]:
     """allproc is newest first, pid 0 last; p_lwps newest LWP first."""
-    k = x.k
     return sorted(
-        range(len(k.lwps)),
-        key=lambda i: (k.proc(k.lwps[i]).p_pid == 0, -k.proc(k.lwps[i]).p_pid, -k.lwps[i].l_lid),
-    )
+        k.lwps, key=lambda l: (k.proc(l).p_pid == 0, -k.proc(l).p_pid, -l.l_lid))
 
 
 def _ps_begin(x: Ctx) -> Flow:
@@ -288,7 +286,7 @@ def _ps_begin(x: Ctx) -> Flow:
 
 
 def _ps_next(x: Ctx) -> Flow:
-    order = allproc_order(x)
+    order = [l.idx for l in allproc(x.k)]
     i = x.v("i")
     while i < len(order) and x.lwp(order[i]).l_flag & LW_IDLE:
         i += 1

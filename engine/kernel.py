@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from engine.param import LSONPROC, LW_SYSTEM, PRI_KERNEL
+from engine.param import LW_SYSTEM, PRI_KERNEL
 
 Value = Any  # int | str | bool | None | tuple
 
@@ -255,17 +255,11 @@ class Kernel:
             pri = (pri >> 1) + l.l_kpribase
         return pri
 
-    def spc_maxpriority(self, ci: int) -> int:
-        q = self.cpus[ci].runq
-        return max((self.lwp_eprio(self.lwps[i]) for i in q), default=-1)
 
     def lwp_cache_hot(self, l: Lwp) -> bool:
         if l.l_slptime or l.l_rticks == 0:
             return False
         return self.hardclock_ticks - l.l_rticks <= self.config.cacheht_time
-
-    def running(self, l: Lwp) -> bool:
-        return l.l_stat == LSONPROC
 
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine import replay
-from engine.scenario import ScenarioError, bundled, load, load_text
+from engine.scenario import Scenario, ScenarioError, bundled, load, load_text
 
 
 def _err(msg: str) -> int:
@@ -21,10 +21,9 @@ def _err(msg: str) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    try:
-        sc = load(args.scenario)
-    except ScenarioError as e:
-        return _err(str(e))
+    sc, rc = _load(args.scenario)
+    if sc is None:
+        return rc
     commands: Sequence[str] = sc.commands
     if args.script:
         try:
@@ -47,7 +46,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(name: str) -> tuple[object, int]:
+def _load(name: str) -> tuple[Scenario | None, int]:
+    """The scenario, or None and exit status 2 with its one-line error printed."""
     try:
         return load(name), 0
     except ScenarioError as e:
@@ -60,7 +60,7 @@ def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
         return rc
     from tui.app import DdbstepApp
 
-    app = DdbstepApp(sc, fix=True if args.fix else None, demo=demo,  # type: ignore[arg-type]
+    app = DdbstepApp(sc, fix=True if args.fix else None, demo=demo,
                      record=getattr(args, "record", None))
     result = app.run()
     return int(result or 0)
@@ -72,10 +72,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from engine.explore import describe, explore_scenario, movers, schedule_commands
     from engine.scenario import dump
 
-    try:
-        sc = load(args.scenario)
-    except ScenarioError as e:
-        return _err(str(e))
+    sc, rc = _load(args.scenario)
+    if sc is None:
+        return rc
 
     def progress(states: int, transitions: int, depth: int, secs: float) -> None:
         print(f"ddbstep: explore: {states} states, {transitions} transitions, depth {depth},"
@@ -112,10 +111,9 @@ def cmd_torture(args: argparse.Namespace) -> int:
     from engine.init_main import boot
     from engine.scenario import dump
 
-    try:
-        sc = load(args.scenario)
-    except ScenarioError as e:
-        return _err(str(e))
+    sc, rc = _load(args.scenario)
+    if sc is None:
+        return rc
     fix = True if args.fix else sc.fix
     res = torture(boot(sc, fix), args.runs, args.seed, ticks=args.ticks, max_steps=args.max_steps)
     if args.json:

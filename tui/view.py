@@ -11,7 +11,6 @@ from collections import deque
 
 import attrs
 
-from engine import symtab
 from engine.events import Event, diff_events
 from engine.kernel import Kernel, Lwp
 from engine.machine import FUNCS
@@ -70,7 +69,3 @@ def where(l: Lwp) -> tuple[str, int]:
     f = FUNCS[fr.func]
     return fr.func, f.stmts[min(fr.pc, len(f.stmts) - 1)].line
 
-
-def location(l: Lwp) -> str:
-    func, pc, _ = symtab.resolve(l)
-    return symtab.sym(func, pc)

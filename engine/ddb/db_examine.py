@@ -8,10 +8,8 @@ few kernel globals by value (hardclock_ticks, hz, paniccpu).
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine import symtab
-from engine.ddb.db_command import DEFAULT_VARS, Cmd, Session
+from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError, tokenize
 from engine.kernel import Cpu, Kernel, Lwp
 
@@ -284,6 +282,3 @@ def db_set_cmd(s: Session, cmd: Cmd) -> str:
     s.vars[name] = value
     return s.fmt(f"${name}\t\t{old:x} = {value:x}")
 
-
-def variables() -> dict[str, Any]:
-    return dict(DEFAULT_VARS)

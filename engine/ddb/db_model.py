@@ -7,6 +7,8 @@ from __future__ import annotations
 from engine import symtab
 from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
+from engine.kern_runq import spc_maxpriority
+from engine.kern_synch import allproc
 from engine.kernel import Kernel, Lwp
 from engine.machine import where
 from engine.param import (
@@ -43,7 +45,7 @@ def db_show_sched_qs(s: Session, cmd: Cmd) -> str:
     for c in k.cpus:
         cur = k.lwps[c.ci_curlwp]
         mlwp = k.lwps[c.spc_migrating].addr if c.spc_migrating is not None else 0
-        maxpri = max((k.lwp_eprio(k.lwps[i]) for i in c.runq), default=0)
+        maxpri = spc_maxpriority(k, c.ci_index)
         out.append(f"Run-queue (CPU = {c.ci_index}):")
         out.append(f" pid.lid = {k.proc(cur).p_pid}.{cur.l_lid}, r_count = {c.r_count},"
                    f" r_avgcount = {c.r_avgcount}, maxpri = {maxpri}, mlwp = {mlwp:#x}")
@@ -57,8 +59,6 @@ def db_show_sched_qs(s: Session, cmd: Cmd) -> str:
             out.append(f" bitmap[{i}] => [ {ffs} ({q:#x}) ]")
     out.append("   %5s %4s %4s %10s %3s %18s %4s %4s %s" % (
         "LID", "PRI", "EPRI", "FL", "ST", "LWP", "CPU", "TCI", "LRTICKS"))
-    from engine.ddb.db_proc import allproc
-
     seen: list[int] = []
     for l in allproc(k):
         if l.l_proc not in seen:
@@ -194,8 +194,6 @@ def db_show_psref(s: Session, cmd: Cmd) -> str:
 
 def db_show_all_lwps(s: Session, cmd: Cmd) -> str:
     k = s.kernel
-    from engine.ddb.db_proc import allproc
-
     out = ["PID.LID      NAME             STAT     CPU TARGET L_PFLAG    WHERE"]
     for l in allproc(k):
         p = k.proc(l)

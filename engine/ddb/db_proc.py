@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
+from engine.kern_synch import allproc
 from engine.kernel import Kernel, Lwp
 from engine.param import LP_RUNNING, LSONPROC, LSSLEEP
 
@@ -12,14 +13,6 @@ PS_USAGE = """usage: show all procs [/a] [/l] [/n] [/w]
 \t/l == show LWP info [default]
 \t/n == show normal process info
 \t/w == show process wait/emul info"""
-
-
-def allproc(k: Kernel) -> list[Lwp]:
-    """allproc order: newest process first, pid 0 last; newest LWP first."""
-    return sorted(
-        k.lwps,
-        key=lambda l: (k.proc(l).p_pid == 0, -k.proc(l).p_pid, -l.l_lid),
-    )
 
 
 def _running(l: Lwp) -> bool:
