@@ -16,16 +16,17 @@ Reductions, each switchable:
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 
 import attrs
 
+from engine.footprint import Discipline, Field, independent, traced_deliver, traced_step
 from engine.init_main import boot
 from engine.kernel import Kernel
-from engine.machine import FUNCS, _nop, deliver, step
-from engine.param import DOPREEMPT_ACTIVE, IPL_CLOCK, IPL_VM, LSONPROC, LSRUN, LSSLEEP, LW_IDLE
+from engine.machine import FUNCS, deliver, step
+from engine.param import IPL_CLOCK, IPL_VM, LSONPROC, LSRUN, LSSLEEP, LW_IDLE
 from engine.scenario import Scenario
 
 
@@ -53,22 +54,8 @@ class Result:
     message: str
     schedule: list[tuple[Move, Kernel, Kernel]] = attrs.field(factory=list)
     depth: int = 0
-
-
-def is_local(k: Kernel, ci: int) -> bool:
-    """The CPU's next transition only touches its own LWP's frames."""
-    cpu = k.cpus[ci]
-    l = k.lwps[cpu.ci_curlwp]
-    if l.l_dopreempt & DOPREEMPT_ACTIVE or cpu.ci_want_resched:
-        return False
-    fr = l.stack[-1]
-    f = FUNCS[fr.func]
-    if f.atomic:
-        return False
-    op = f.stmts[fr.pc].op
-    # Statements with no effect, and the frame-only calls, returns and
-    # jumps written as lambdas of frame variables and immutable data.
-    return op is _nop or getattr(op, "__name__", "") == "<lambda>"
+    discipline: Discipline = Discipline()  # as the search found it
+    restarts: int = 0  # searches begun again on a weaker discipline
 
 
 def devices_waited_on(k: Kernel) -> list[str]:
@@ -93,9 +80,103 @@ def moves(k: Kernel, ticks: int) -> Iterator[tuple[Move, Kernel, int]]:
                 yield Move("intr", ci, dev), n, ticks
 
 
-def interruptible(k: Kernel, ci: int, ticks: int) -> bool:
-    level = k.cpus[ci].ci_ilevel
-    return (ticks > 0 and level < IPL_CLOCK) or (bool(devices_waited_on(k)) and level < IPL_VM)
+class _Violation(Exception):
+    def __init__(self, kind: str, field: Field) -> None:
+        super().__init__(f"{field[0]}.{field[1]}")
+        self.kind = kind
+        self.field = field
+
+
+def traced_moves(k: Kernel, ticks: int, d: Discipline) -> list[tuple[Move, Kernel, int]]:
+    """moves(), each transition checked against the lock discipline."""
+    out: list[tuple[Move, Kernel, int]] = []
+    for ci in range(len(k.cpus)):
+        n, fp = traced_step(k, ci, d)
+        if fp.violation is not None:
+            raise _Violation(*fp.violation)
+        if n is not k and n.key() != k.key():
+            out.append((Move("step", ci), n, ticks))
+    intrs: list[tuple[Move, str, int, dict[str, str], int]] = []
+    if ticks:
+        intrs += [(Move("hardclock", ci), "hardclock", IPL_CLOCK, {}, ticks - 1)
+                  for ci in range(len(k.cpus))]
+    for dev in devices_waited_on(k):
+        intrs += [(Move("intr", ci, dev), "wm_intr", IPL_VM, {"dev": dev}, ticks)
+                  for ci in range(len(k.cpus))]
+    for mv, handler, ipl, args, nt in intrs:
+        n, fp = traced_deliver(k, mv.cpu, handler, ipl, d, **args)
+        if fp.violation is not None:
+            raise _Violation(*fp.violation)
+        if n is not k:
+            out.append((mv, n, nt))
+    return out
+
+
+_CHAIN_LIMIT = 100_000
+_EDGE_COST = False
+
+
+def discover(k0: Kernel, ticks: int, quiet: int = 24, length: int = 500,
+             most: int = 128) -> Discipline:
+    """Where the lock discipline is broken, from random schedules.
+
+    Walks until `quiet` walks in a row teach nothing new (at most `most`).
+    This only saves restarts: the search checks every transition it takes.
+    """
+    from engine.ddb.db_run import SplitMix64
+
+    d = Discipline()
+    calm = 0
+    for r in range(most):
+        if calm >= quiet:
+            break
+        calm += 1
+        rng = SplitMix64(r + 1)
+        k, t = k0, ticks
+        for _ in range(length):
+            try:
+                succ = traced_moves(k, t, d)
+            except _Violation as v:
+                d = d.weaken(v.kind, v.field)
+                calm = 0
+                continue
+            if not succ or k.panicstr is not None:
+                break
+            _, k, t = succ[rng.below(len(succ))]
+    return d
+
+
+def ample_chain(k: Kernel, ticks: int, d: Discipline) -> tuple[Kernel, list[Move]]:
+    """Follow steps that may be explored alone (an ample set of one) from k.
+
+    Stops at a state where no step is independent of everything else --
+    that state is expanded in full -- or at a panic, or before a state the
+    chain has already been through (so every cycle of the reduced graph
+    passes through a fully expanded state: the cycle proviso).
+    """
+    path: list[Move] = []
+    keys = {k.key()}
+    # A CPU whose step is not independent stays so while others take
+    # independent steps: those touch nothing its step looks at.
+    blocked: set[int] = set()
+    ci = 0
+    ncpu = len(k.cpus)
+    while k.panicstr is None and len(path) < _CHAIN_LIMIT and len(blocked) < ncpu:
+        if ci in blocked:
+            ci = (ci + 1) % ncpu
+            continue
+        n, fp = traced_step(k, ci, d)
+        if fp.violation is not None:
+            raise _Violation(*fp.violation)
+        if n is k or not independent(k, n, ci, fp, ticks) or n.key() in keys:
+            blocked.add(ci)
+            continue
+        keys.add(n.key())
+        path.append(Move("step", ci))
+        k = n
+        if check_invariants(k) is not None:
+            break
+    return k, path
 
 
 def check_invariants(k: Kernel) -> str | None:
@@ -140,59 +221,133 @@ def explore(
     por: bool = True,
     max_states: int = 5_000_000,
     progress: Callable[[int, int, int, float], None] | None = None,
+    discipline: Discipline | None = None,
+    on_restart: Callable[[str], None] | None = None,
+    max_seconds: float | None = None,
 ) -> Result:
+    """Breadth-first search; with por, restarted whenever the lock discipline
+    the reduction assumes turns out broken (the field becomes racy)."""
     t0 = time.perf_counter()
-    start = (k0.key(), ticks)
-    parent: dict[object, tuple[object, Move, Kernel, Kernel] | None] = {start: None}
-    q: deque[tuple[Kernel, int, int, object]] = deque([(k0, ticks, 0, start)])
-    states, transitions, depth = 1, 0, 0
-    last_report = t0
+    d = discipline or (discover(k0, ticks) if por else Discipline())
+    restarts = 0
+    while True:
+        try:
+            res = _search(k0, ticks, max_steps, hashing, por, max_states, progress, d, t0,
+                          max_seconds)
+        except _Violation as v:
+            d = d.weaken(v.kind, v.field)
+            restarts += 1
+            if on_restart is not None:
+                on_restart(f"{v.field[0]}.{v.field[1]} "
+                           f"{'written' if v.kind == 'w' else 'read'} without its lock")
+            continue
+        res.discipline = d
+        res.restarts = restarts
+        return res
 
-    def trace(key: object) -> list[tuple[Move, Kernel, Kernel]]:
-        out = []
-        while parent.get(key) is not None:
-            pk, mv, before, after = parent[key]  # type: ignore[misc]
-            out.append((mv, before, after))
-            key = pk
-        return out[::-1]
+
+def _search(
+    k0: Kernel,
+    ticks: int,
+    max_steps: int,
+    hashing: bool,
+    por: bool,
+    max_states: int,
+    progress: Callable[[int, int, int, float], None] | None,
+    disc: Discipline,
+    t0: float,
+    max_seconds: float | None = None,
+) -> Result:
+    # Uniform-cost search on steps: with the reduction an edge is a move and
+    # the chain of independent steps after it, so edges differ in length.
+    # Without it every edge is one step and this is breadth-first search.
+    # Each state keeps its parent and the edge's moves; the schedule is
+    # replayed from k0 at the end, so only the frontier's kernels are kept.
+    first: list[Move] = []
+    if por:
+        k0c, first = ample_chain(k0, ticks, disc)
+    else:
+        k0c = k0
+    # Visited states are kept as 64-bit hashes of their keys (hash compaction,
+    # as SPIN's -DHC): a collision is possible, with odds ~ states^2 / 2^65.
+    start: object = hash((k0c.key(), ticks))
+    parent: dict[object, tuple[object, tuple[Move, ...]] | None] = {start: None}
+    cost: dict[object, int] = {start: len(first)}
+    frontier: dict[object, tuple[Kernel, int]] = {start: (k0c, ticks)}
+    heap: list[tuple[int, int, object]] = [(len(first), 0, start)]
+    seq = 1
+    states, transitions, depth = 1, len(first), len(first)
+    last_report = t0
+    found: tuple[int, str, str, object] | None = None  # cost, verdict, message, key
+    chains: dict[int, tuple[object, int]] = {}  # chain start -> (its end, its length)
 
     def done(verdict: str, n: int, msg: str, key: object = None) -> Result:
-        sched = trace(key) if key is not None else []
-        return Result(verdict, n, states, transitions, time.perf_counter() - t0, msg, sched,
-                      depth)
+        edges: list[tuple[Move, ...]] = []
+        while key is not None and parent.get(key) is not None:
+            key, mvs = parent[key]  # type: ignore[misc]
+            edges.append(mvs)
+        moves_ = first + [mv for e in edges[::-1] for mv in e]
+        sched = (replay_moves(k0, moves_) or []) if key is not None else []
+        return Result(verdict, len(sched) if sched else n, states, transitions,
+                      time.perf_counter() - t0, msg, sched, depth)
 
-    while q:
-        k, t, d, key = q.popleft()
-        depth = max(depth, d)
-        if d >= max_steps:
-            return done("limit", d, f"depth limit {max_steps} reached")
-        succ = list(moves(k, t))
-        if por and len(succ) > 1:
-            for mv, n, nt in succ:
-                if (mv.kind == "step" and is_local(k, mv.cpu)
-                        and not interruptible(k, mv.cpu, t)
-                        and (n.key(), nt) not in parent):
-                    succ = [(mv, n, nt)]
-                    break
+    for msg in (k0c.panicstr, check_invariants(k0c)):
+        if msg is not None:
+            return done("panic" if k0c.panicstr else "invariant", len(first), msg, start)
+    while heap:
+        c, _, key = heapq.heappop(heap)
+        if key not in frontier or c > cost[key]:
+            continue
+        if found is not None and c + 1 >= found[0]:
+            break
+        k, t = frontier.pop(key)
+        depth = max(depth, c)
+        if c >= max_steps:
+            return done("limit", c, f"depth limit {max_steps} reached")
+        succ = traced_moves(k, t, disc) if por else list(moves(k, t))
         for mv, n, nt in succ:
             transitions += 1
-            nkey = (n.key(), nt) if hashing else (object(), nt)
-            if hashing and nkey in parent:
+            edge: tuple[Move, ...] = (mv,)
+            if por and n.panicstr is None and check_invariants(n) is None:
+                # The chain from a state is always the same: remember where it ends.
+                pre = hash((n.key(), nt))
+                hit = chains.get(pre) if hashing else None
+                if hit is not None and hit[0] in cost and cost[hit[0]] <= c + 1 + hit[1]:
+                    continue
+                n, chain = ample_chain(n, nt, disc)
+                transitions += len(chain)
+                edge += tuple(chain)
+            nc = c + (1 if _EDGE_COST else len(edge))
+            nkey = hash((n.key(), nt)) if hashing else object()
+            if por and len(edge) > 1 and hashing:
+                chains[pre] = (nkey, len(edge) - 1)
+            if nkey in cost and cost[nkey] <= nc:
                 continue
-            parent[nkey] = (key, mv, k, n)
-            states += 1
-            if n.panicstr is not None:
-                return done("panic", d + 1, n.panicstr, nkey)
-            bad = check_invariants(n)
-            if bad is not None:
-                return done("invariant", d + 1, bad, nkey)
+            if nkey not in cost:
+                states += 1
+            parent[nkey] = (key, edge)
+            cost[nkey] = nc
+            msg = n.panicstr
+            bad = None if msg is not None else check_invariants(n)
+            if msg is not None or bad is not None:
+                if found is None or nc < found[0]:
+                    found = (nc, "panic" if msg is not None else "invariant",
+                             msg if msg is not None else bad or "", nkey)
+                continue
             if states >= max_states:
-                return done("limit", d + 1, f"state limit {max_states} reached")
-            q.append((n, nt, d + 1, nkey))
+                return done("limit", nc, f"state limit {max_states} reached")
+            frontier[nkey] = (n, nt)
+            heapq.heappush(heap, (nc, seq, nkey))
+            seq += 1
         now = time.perf_counter()
-        if progress is not None and now - last_report > 1.0:
+        if now - last_report > 1.0:
             last_report = now
-            progress(states, transitions, d, now - t0)
+            if progress is not None:
+                progress(states, transitions, c, now - t0)
+            if max_seconds is not None and now - t0 > max_seconds:
+                return done("limit", c, f"time limit {max_seconds:g} s reached")
+    if found is not None:
+        return done(found[1], found[0], found[2], found[3])
     return done("safe", depth, "no KASSERT and no invariant violation is reachable")
 
 

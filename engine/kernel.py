@@ -22,7 +22,7 @@ def _first(kv: tuple[str, Value]) -> str:
     return kv[0]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Frame:
     """One activation record on an LWP's kernel (or user) stack."""
 
@@ -99,6 +99,9 @@ class Lwp:
     program: str
     args: tuple[tuple[str, Value], ...]
     stack: tuple[Frame, ...]
+    # key() once computed; a clone starts without (the explorer never
+    # changes an LWP after it has asked for its key).
+    _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def arg(self, name: str, default: Value = None) -> Value:
         for k, v in self.args:
@@ -107,7 +110,7 @@ class Lwp:
         return default
 
     def key(self) -> tuple[Value, ...]:
-        return _fields(self)
+        return _key(self)
 
 
 @attrs.define(slots=True)
@@ -133,9 +136,10 @@ class Cpu:
     psrefs: tuple[int, ...]  # ifnet class per-CPU SLIST, head first
     cr2: int
     in_ddb: bool  # paused in ddb (the CPU that trapped)
+    _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def key(self) -> tuple[Value, ...]:
-        return _fields(self)
+        return _key(self)
 
 
 @attrs.define(slots=True)
@@ -147,9 +151,10 @@ class Psref:
     psref_lwp: int | None
     psref_cpu: int | None
     addr: int
+    _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def key(self) -> tuple[Value, ...]:
-        return _fields(self)
+        return _key(self)
 
 
 T = TypeVar("T")
@@ -158,13 +163,20 @@ T = TypeVar("T")
 def _getters() -> None:
     """Each mutable struct gets clone() and key() from one C-level getter."""
     for cls in (Lwp, Cpu, Psref):
-        get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
+        get = operator.attrgetter(*(a.name for a in attrs.fields(cls) if a.init))
         setattr(cls, "_get", get)  # noqa: B010 - a class attribute attrs does not manage
 
 
 def _fields(obj: Any) -> tuple[Value, ...]:
     fields: tuple[Value, ...] = obj._get(obj)
     return fields
+
+
+def _key(obj: Any) -> tuple[Value, ...]:
+    kc: tuple[Value, ...] | None = obj._kc
+    if kc is None:
+        kc = obj._kc = obj._get(obj)
+    return kc
 
 
 def clone(obj: T) -> T:

@@ -92,6 +92,9 @@ class Ctx:
         return self.k.lwps[idx]
 
 
+# What _exec() builds for each statement (engine.footprint traces through it).
+CTX: type[Ctx] = Ctx
+
 Op = Callable[[Ctx], Flow]
 
 
@@ -197,7 +200,7 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     frame = l.stack[-1]
     func = FUNCS[frame.func]
     stmt = func.stmts[frame.pc]
-    x = Ctx(k, ci, l, frame)
+    x = CTX(k, ci, l, frame)
     flow = stmt.op(x)
     if flow is SPIN:
         return False, False
@@ -250,7 +253,11 @@ def step(k: Kernel, ci: int) -> Kernel:
     """
     if k.panicstr is not None or k.cpus[ci].in_ddb:
         return k
-    n = k.copy()
+    return step_into(k, k.copy(), ci)
+
+
+def step_into(k: Kernel, n: Kernel, ci: int) -> Kernel:
+    """step() on n, a fresh copy of k: n, or k if the CPU made no progress."""
     l = n.curlwp(ci)
     if _take_preemption(n, ci, l):
         return n
@@ -282,7 +289,11 @@ def deliver(k: Kernel, ci: int, handler: str, ipl: int, **args: Value) -> Kernel
         return k
     if k.cpus[ci].ci_ilevel >= ipl:
         return k
-    n = k.copy()
+    return deliver_into(k, k.copy(), ci, handler, ipl, **args)
+
+
+def deliver_into(k: Kernel, n: Kernel, ci: int, handler: str, ipl: int, **args: Value) -> Kernel:
+    """deliver() on n, a fresh copy of k: n, or k if the handler cannot run now."""
     l = n.curlwp(ci)
     saved = n.cpus[ci].ci_ilevel
     n.cpus[ci].ci_ilevel = ipl

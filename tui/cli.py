@@ -80,10 +80,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print(f"ddbstep: explore: {states} states, {transitions} transitions, depth {depth},"
               f" {secs:.0f} s", file=sys.stderr)
 
-    reduce = not args.no_reduce
+    def restart(why: str) -> None:
+        print(f"ddbstep: explore: {why}: searching again without relying on it",
+              file=sys.stderr)
+
     res = explore_scenario(sc, fix=True if args.fix else None, ticks=args.ticks,
                            max_steps=args.max_steps, max_states=args.max_states,
-                           hashing=True, por=reduce, progress=progress)
+                           hashing=not (args.no_reduce or args.no_hash),
+                           por=not (args.no_reduce or args.no_por), progress=progress,
+                           on_restart=restart, max_seconds=args.max_seconds)
     if args.json:
         print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
                           "transitions": res.transitions, "seconds": round(res.seconds, 3),
@@ -96,6 +101,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print(f"verdict: {res.verdict}: {res.message}")
         print(f"{res.states} states, {res.transitions} transitions, depth {res.depth},"
               f" {res.seconds:.2f} s")
+        racy = res.discipline.describe()
+        if racy:
+            print("shared without a lock (never reordered): " + ", ".join(racy))
     if args.emit and res.schedule:
         fix = sc.fix if not args.fix else True
         Path(args.emit).write_text(dump(sc, schedule_commands(res), fix,
@@ -171,9 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("--max-steps", type=int, default=10_000, help="depth bound")
     ep.add_argument("--max-states", type=int, default=2_000_000, help="state bound")
     ep.add_argument("--ticks", type=int, default=3, help="clock interrupts available")
+    ep.add_argument("--max-seconds", type=float, default=None, help="time bound")
     ep.add_argument("--emit", metavar="FILE", help="write the schedule as a scenario")
     ep.add_argument("--json", action="store_true", help="one JSON line of figures")
-    ep.add_argument("--no-reduce", action="store_true", help="no partial-order reduction")
+    ep.add_argument("--no-reduce", action="store_true",
+                    help="plain search: no partial-order reduction, no state hashing")
+    ep.add_argument("--no-por", action="store_true", help="no partial-order reduction")
+    ep.add_argument("--no-hash", action="store_true",
+                    help="no state hashing (a tree search: small machines only)")
     ep.set_defaults(func=cmd_explore)
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")

@@ -1,0 +1,453 @@
+"""What shared state a transition touches, and under which lock.
+
+The explorer's partial-order reduction stands on the kernel's own lock
+discipline, checked as it goes (S. Stoller, "Model-checking multi-threaded
+distributed Java programs", STTT 4(1), 2002):
+
+  - an LWP's fields are covered by the lock its l_mutex names
+    (sys/lwp.h: "l: *l_mutex"), its stack by the CPU that runs it;
+  - a CPU's run queue fields (spc_mutex) by its spc_mutex, its private
+    fields (IPL, mutex count, psref list, curlwp) by running on that CPU;
+  - anything else (hardclock_ticks, psrefs, the panic state) is shared.
+
+A transition whose accesses are all covered by something its CPU holds
+commutes with everything other CPUs can do before it lets go: no other
+CPU can touch what it touches. Every transition the search executes is
+traced; an access that breaks the discipline (a field read or written
+without its lock, as sched_takecpu() reads l_pflag) moves that field to
+`racy` and the search starts again with the smaller assumption. A search
+that finishes without a violation has thereby checked the discipline on
+every state it kept, which is what makes the reduced search sound.
+
+Tracing swaps the copy's objects to subclasses whose attribute hooks
+record each access, then swaps them back: the state itself stays plain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from engine import machine
+from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
+from engine.machine import FUNCS, Ctx, _exec, _run_atomic, _take_preemption, deliver_into, in_user
+from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM
+
+# Fields nobody writes after boot: reading them commutes with everything.
+LWP_FIXED = frozenset({"idx", "l_lid", "l_proc", "l_name", "addr", "kstack", "program", "args"})
+CPU_FIXED = frozenset({"ci_index", "addr", "ci_idlelwp", "cr2"})
+# An LWP's own fields: touched only by code the LWP itself runs.
+LWP_SELF = frozenset({"stack", "l_nopreempt"})
+# A CPU's own fields: touched only by code running on that CPU.
+CPU_SELF = frozenset({"ci_ilevel", "ci_mtx_count", "ci_mtx_oldspl", "psrefs", "in_ddb",
+                      "ci_curlwp", "spc_ticks", "spc_flags"})
+# What check_invariants() reads: writing it with no lock held is visible.
+INV_LWP = frozenset({"l_stat", "l_cpu", "l_flag", "l_ctxswtch"})
+INV_CPU = frozenset({"runq", "spc_migrating", "ci_curlwp", "psrefs"})
+
+Field = tuple[str, str]  # (struct, field), e.g. ("lwp", "l_pflag")
+
+_LWP_TRACKED = frozenset(a.name for a in attrs.fields(Lwp) if a.init) - LWP_FIXED
+_CPU_TRACKED = frozenset(a.name for a in attrs.fields(Cpu) if a.init) - CPU_FIXED
+_PSREF_TRACKED = frozenset(a.name for a in attrs.fields(Psref) if a.init) - {"idx", "addr"}
+
+
+@attrs.define
+class Footprint:
+    """One transition's accesses, judged against the discipline."""
+
+    visible: bool = False  # touches shared state, or takes a contended lock
+    touched: bool = False  # touches what an interrupt handler may touch
+    cpu_bound: bool = False  # depends on which CPU runs it (curcpu(), per-CPU data)
+    inv_write: bool = False  # writes what the invariants read
+    violation: tuple[str, Field] | None = None  # first access that broke the discipline
+    why: Field | None = None  # first shared field it touched
+
+
+@attrs.frozen
+class Discipline:
+    """What the reduction assumes, less what the search has seen broken.
+
+    racy: written without the lock that should cover it: every access is
+    visible. shared_read: read without it (sched_takecpu() reading another
+    CPU's load), written only under it: the covered writes are visible, the
+    covered reads are not.
+    """
+
+    racy: frozenset[Field] = frozenset()
+    shared_read: frozenset[Field] = frozenset()
+
+    def weaken(self, kind: str, field: Field) -> Discipline:
+        if kind == "w":
+            return Discipline(self.racy | {field}, self.shared_read)
+        return Discipline(self.racy, self.shared_read | {field})
+
+    def describe(self) -> list[str]:
+        return ([f"{s}.{f} (written unlocked)" for s, f in sorted(self.racy)]
+                + [f"{s}.{f} (read unlocked)" for s, f in sorted(self.shared_read - self.racy)])
+
+
+class _Trace:
+    __slots__ = ("n", "ci", "racy", "shared_read", "fp", "on", "owners", "undo")
+
+    def __init__(self, n: Kernel, ci: int, d: Discipline) -> None:
+        self.n = n
+        self.ci = ci
+        self.racy = d.racy
+        self.shared_read = d.shared_read
+        self.fp = Footprint()
+        self.on = True
+        self.owners: dict[int, int] | None = None
+        # id(struct) -> (struct, {field: value before this transition})
+        self.undo: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def psref_owner(self, p: int) -> int | None:
+        # struct psref lives in its LWP's stack frame (doifioctl's psref).
+        if self.owners is None:
+            self.owners = {q: _get(l, "idx") for l in _get(self.n, "lwps")
+                           if (q := Lwp.arg(l, "psref")) is not None}
+        return self.owners.get(p)
+
+    def curlwp(self) -> int:
+        cur: int = _get(_get(self.n, "cpus")[self.ci], "ci_curlwp")
+        return cur
+
+
+_T: _Trace | None = None
+_get = object.__getattribute__
+
+
+def _locks(t: _Trace) -> dict[str, int]:
+    locks: dict[str, int] = _get(t.n, "locks")
+    return locks
+
+
+def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
+    t = _T
+    if t is None or not t.on or name not in _LWP_TRACKED:
+        return
+    fp = t.fp
+    if name not in LWP_SELF:
+        fp.touched = True
+    if write and name in INV_LWP:
+        fp.inv_write = True
+    if name in LWP_SELF:
+        owned = t.curlwp() == _get(obj, "idx")
+    else:
+        owned = dict.get(_locks(t), _get(obj, "l_mutex")) == t.ci
+    _judge(t, ("lwp", name), owned, write)
+
+
+def _cpu_access(obj: Cpu, name: str, write: bool) -> None:
+    t = _T
+    if t is None or not t.on or name not in _CPU_TRACKED:
+        return
+    fp = t.fp
+    if write or name != "ci_curlwp":
+        fp.cpu_bound = True  # (curlwp is the same LWP wherever it runs)
+    # (An interrupt does not switch LWPs, nor look at the psref list.)
+    if write or name not in ("ci_curlwp", "psrefs"):
+        fp.touched = True
+    if write and name in INV_CPU:
+        fp.inv_write = True
+    c = _get(obj, "ci_index")
+    if name in CPU_SELF:
+        owned = c == t.ci
+    else:
+        owned = dict.get(_locks(t), f"cpu{c}.spc_mutex") == t.ci
+    _judge(t, ("cpu", name), owned, write)
+
+
+def _remember(obj: Any, name: str) -> None:
+    t = _T
+    if t is None:
+        return
+    e = t.undo.get(id(obj))
+    if e is None:
+        e = t.undo[id(obj)] = (obj, {})
+    if name not in e[1]:
+        e[1][name] = _get(obj, name)
+
+
+def _judge(t: _Trace, field: Field, owned: bool, write: bool) -> None:
+    fp = t.fp
+    if field in t.racy:
+        fp.visible = True
+    elif not owned:
+        fp.visible = True
+        if fp.violation is None and (write or field not in t.shared_read):
+            fp.violation = ("w" if write else "r", field)
+    elif write and field in t.shared_read:
+        fp.visible = True
+    else:
+        return
+    if fp.why is None:
+        fp.why = field
+
+
+def _shared(write: bool) -> None:
+    t = _T
+    if t is not None and t.on:
+        t.fp.visible = t.fp.touched = True
+        if write:
+            t.fp.inv_write = True
+
+
+class _TLwp(Lwp):
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        _lwp_access(self, name, False)
+        return _get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _lwp_access(self, name, True)
+        _remember(self, name)
+        object.__setattr__(self, name, value)
+
+
+class _TCpu(Cpu):
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        _cpu_access(self, name, False)
+        return _get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _cpu_access(self, name, True)
+        _remember(self, name)
+        object.__setattr__(self, name, value)
+
+
+def _psref_access(obj: Psref, name: str, write: bool) -> None:
+    t = _T
+    if t is None or not t.on or name not in _PSREF_TRACKED:
+        return
+    _judge(t, ("psref", name), t.psref_owner(_get(obj, "idx")) == t.curlwp(), write)
+
+
+class _TPsref(Psref):
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        _psref_access(self, name, False)
+        return _get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _psref_access(self, name, True)
+        _remember(self, name)
+        object.__setattr__(self, name, value)
+
+
+_CI = Ctx.__dict__["ci"]  # the slot descriptor
+
+
+class _TCtx(Ctx):
+    """A statement that asks curcpu() depends on where its LWP runs."""
+
+    __slots__ = ()
+
+    @property
+    def ci(self) -> int:
+        t = _T
+        if t is not None and t.on:
+            t.fp.cpu_bound = True
+        ci: int = _CI.__get__(self)
+        return ci
+
+    @ci.setter
+    def ci(self, value: int) -> None:
+        _CI.__set__(self, value)
+
+
+_KERNEL_SHARED = frozenset({"hardclock_ticks", "worker_ci", "panicstr", "paniccpu", "msgbuf"})
+
+
+class _TKernel(Kernel):
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _KERNEL_SHARED:
+            _shared(False)
+        return _get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _KERNEL_SHARED:
+            _shared(True)
+        object.__setattr__(self, name, value)
+
+
+class _TLocks(dict[str, int]):
+    """k.locks: taking a lock is visible, letting go of our own is not."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        t = _T
+        owner = dict.get(self, name)
+        if t is not None and owner != t.ci:
+            _shared(False)
+        return dict.get(self, name, default)
+
+    def __getitem__(self, name: str) -> int:
+        self.get(name)
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        self.get(str(name))
+        return dict.__contains__(self, name)
+
+    def __setitem__(self, name: str, value: int) -> None:
+        _shared(False)  # mutex_spin_enter: other CPUs may want it too
+        dict.__setitem__(self, name, value)
+
+    def __delitem__(self, name: str) -> None:
+        t = _T
+        if t is not None and dict.get(self, name) != t.ci:
+            _shared(True)
+        if t is not None:
+            t.fp.touched = True
+        dict.__delitem__(self, name)
+
+
+def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footprint]:
+    """Run one transition on a copy-on-write view of k, tracing it.
+
+    The view shares k's structures; each write first saves the old value,
+    and at the end every structure written is cloned into the new kernel
+    and restored in k. Only what the transition changed is copied.
+    """
+    global _T
+    n = Kernel(config=k.config, procs=k.procs, ifnets=k.ifnets, lwps=list(k.lwps),
+               cpus=list(k.cpus), psrefs=list(k.psrefs), locks=_TLocks(k.locks),
+               hardclock_ticks=k.hardclock_ticks, worker_ci=k.worker_ci, panicstr=k.panicstr,
+               paniccpu=k.paniccpu, msgbuf=k.msgbuf)
+    for lw in n.lwps:
+        lw.__class__ = _TLwp
+    for c in n.cpus:
+        c.__class__ = _TCpu
+    for p in n.psrefs:
+        p.__class__ = _TPsref
+    n.__class__ = _TKernel
+    t = _T = _Trace(n, ci, d)
+    machine.CTX = _TCtx
+    try:
+        out = run(n)
+    finally:
+        _T = None
+        machine.CTX = Ctx
+        n.__class__ = Kernel
+        n.locks = dict(n.locks)
+        for lw in k.lwps:
+            lw.__class__ = Lwp
+        for c in k.cpus:
+            c.__class__ = Cpu
+        for p in k.psrefs:
+            p.__class__ = Psref
+        for obj, old in t.undo.values():
+            new = clone(obj)
+            for name, value in old.items():
+                object.__setattr__(obj, name, value)
+            if type(obj) is Lwp:
+                n.lwps[obj.idx] = new
+            elif type(obj) is Cpu:
+                n.cpus[obj.ci_index] = new
+            else:
+                n.psrefs[obj.idx] = new
+    return (k if out is k else n), t.fp
+
+
+def traced_step(k: Kernel, ci: int, d: Discipline) -> tuple[Kernel, Footprint]:
+    """step(k, ci) and what it touched (k itself if no progress)."""
+    if k.panicstr is not None or k.cpus[ci].in_ddb:
+        return k, Footprint(visible=True)
+
+    def run(n: Kernel) -> Kernel:
+        # engine.machine.step_into, with the interrupt return path kept out
+        # of the footprint: independent() asks preemptible() about it.
+        t = _T
+        assert t is not None
+        t.on = False
+        took = _take_preemption(n, ci, n.curlwp(ci))
+        t.on = True
+        if took:
+            t.fp.visible = True
+            return n
+        progress, halted = _exec(n, ci)
+        if not progress:
+            return k
+        _run_atomic(n, ci, halted)
+        return n
+
+    return _traced(k, ci, d, run)
+
+
+def traced_deliver(k: Kernel, ci: int, handler: str, ipl: int, d: Discipline,
+                   **args: Any) -> tuple[Kernel, Footprint]:
+    if k.panicstr is not None or k.cpus[ci].in_ddb or k.cpus[ci].ci_ilevel >= ipl:
+        return k, Footprint(visible=True)
+    return _traced(k, ci, d, lambda n: deliver_into(k, n, ci, handler, ipl, **args))
+
+
+def preempt_signature(k: Kernel, ci: int) -> tuple[bool, bool, bool, bool, int, bool]:
+    """What an interrupt, or the return from one, looks at in the CPU's LWP.
+
+    A statement that leaves this alone, and touches nothing but its own
+    frames, commutes with an interrupt and with the preemption it causes:
+    the preempted LWP runs the statement when it resumes, wherever.
+    """
+    l = k.curlwp(ci)
+    top = l.stack[-1] if l.stack else None
+    func = FUNCS[top.func] if top is not None else None
+    return (
+        in_user(k, l),
+        bool(func and func.atomic),
+        bool(func and top is not None and top.pc < len(func.stmts)
+             and func.stmts[top.pc].label == "hlt"),
+        any(fr.func in ("kpreempt", "preempt") for fr in l.stack),
+        k.cpus[ci].ci_curlwp,
+        preemptible(k, ci),
+    )
+
+
+def preemptible(k: Kernel, ci: int) -> bool:
+    """Could another CPU's request make ci's next step a preemption or AST?"""
+    cpu = k.cpus[ci]
+    l = k.curlwp(ci)
+    if in_user(k, l):
+        return True
+    return cpu.ci_ilevel == IPL_NONE and cpu.ci_mtx_count == 0 and l.l_nopreempt == 0
+
+
+def interruptible(k: Kernel, ci: int, ticks: int) -> bool:
+    """Could an interrupt reach ci before its next statement?"""
+    level = k.cpus[ci].ci_ilevel
+    if ticks > 0 and level < IPL_CLOCK:
+        return True
+    # A device interrupts only while an LWP waits for it (if_wm.c: an
+    # LWP whose scenario says sleep = true waits in wm_ioctl).
+    return level < IPL_VM and any(l.arg("sleep", False) for l in k.lwps)
+
+
+def holds_lock(k: Kernel, ci: int) -> bool:
+    return ci in k.locks.values()
+
+
+def independent(k: Kernel, n: Kernel, ci: int, fp: Footprint, ticks: int) -> bool:
+    """May this step of ci be explored alone from k (an ample set of one)?
+
+    It must touch nothing another CPU can touch before ci lets go of its
+    locks; if an interrupt or a preemption can come first, it must touch
+    only its own frames and leave what they look at alone; with no lock
+    held (where the invariants are checked) it must not change what they
+    read.
+    """
+    if fp.visible or fp.violation is not None:
+        return False
+    intr = interruptible(k, ci, ticks)
+    pre = preemptible(k, ci)
+    if (intr or pre) and (fp.touched or preempt_signature(k, ci) != preempt_signature(n, ci)):
+        return False
+    # Preempted first, the LWP may resume on another CPU.
+    if pre and fp.cpu_bound:
+        return False
+    return not (fp.inv_write and not holds_lock(k, ci))

@@ -1,0 +1,58 @@
+"""The traced transitions the reduction stands on: same result, k untouched, the race seen."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.ddb.db_run import SplitMix64
+from engine.explore import discover, moves
+from engine.footprint import Discipline, independent, traced_deliver, traced_step
+from engine.init_main import boot
+from engine.machine import deliver, step
+from engine.param import IPL_CLOCK
+from engine.scenario import load
+
+
+@pytest.mark.parametrize("name", ["seed-race", "setaffinity-sleeping", "psref-unbound"])
+def test_traced_transitions_equal_the_plain_ones_and_leave_the_state_alone(name: str) -> None:
+    k = boot(load(name))
+    rng = SplitMix64(7)
+    d = Discipline()
+    for _ in range(300):
+        before = k.key()
+        for ci in range(len(k.cpus)):
+            plain = step(k, ci)
+            traced, _ = traced_step(k, ci, d)
+            assert (traced is k) == (plain is k)
+            assert traced.key() == plain.key() and traced == plain
+            assert k.key() == before  # copy-on-write restored every struct it wrote
+            plain = deliver(k, ci, "hardclock", IPL_CLOCK)
+            traced, _ = traced_deliver(k, ci, "hardclock", IPL_CLOCK, d)
+            assert traced.key() == plain.key()
+            assert k.key() == before
+        succ = list(moves(k, 3))
+        if not succ or k.panicstr is not None:
+            break
+        k = succ[rng.below(len(succ))][1]
+
+
+def test_the_racy_fields_found_include_the_race_itself() -> None:
+    # curlwp_bind() sets LP_BOUND without the LWP lock while sched_takecpu()
+    # reads l_pflag on another CPU: the report's race, as the tracer sees it.
+    d = discover(boot(load("seed-race")), 3)
+    assert ("lwp", "l_pflag") in d.racy
+    # The run queue is read unlocked by sched_takecpu's load scan, written under spc_mutex.
+    assert ("cpu", "r_count") in d.shared_read and ("cpu", "r_count") not in d.racy
+
+
+def test_a_frame_only_step_is_independent_and_a_racy_one_is_not() -> None:
+    k = boot(load("seed-race"))
+    d = discover(k, 3)
+    # cpu0 runs tcpdump in user space: the ioctl(2) call enters the kernel,
+    # which an interrupt would see (user -> kernel): not independent.
+    n, fp = traced_step(k, 0, d)
+    assert not independent(k, n, 0, fp, 3)
+    # With no clock left and nothing to interrupt it, a step of lwp0's
+    # uvm_scheduler that only calls sched_pstats() is.
+    n, fp = traced_step(k, 1, d)
+    assert not fp.visible and independent(k, n, 1, fp, 0)
