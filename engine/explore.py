@@ -16,13 +16,22 @@ Reductions, each switchable:
 
 from __future__ import annotations
 
+import gc
 import heapq
 import time
 from collections.abc import Callable, Iterator
 
 import attrs
 
-from engine.footprint import Discipline, Field, independent, traced_deliver, traced_step
+from engine.footprint import (
+    KNOWN,
+    Discipline,
+    Field,
+    Footprint,
+    independent,
+    traced_deliver,
+    traced_step,
+)
 from engine.init_main import boot
 from engine.kernel import Kernel
 from engine.machine import FUNCS, deliver, step
@@ -87,14 +96,23 @@ class _Violation(Exception):
         self.field = field
 
 
-def traced_moves(k: Kernel, ticks: int, d: Discipline) -> list[tuple[Move, Kernel, int]]:
-    """moves(), each transition checked against the lock discipline."""
+def traced_moves(k: Kernel, ticks: int, d: Discipline,
+                 steps: dict[int, tuple[Footprint, bool]] | None = None
+                 ) -> list[tuple[Move, Kernel, int]]:
+    """moves(), each transition checked against the lock discipline.
+
+    steps, if given, receives each CPU's step footprint and whether that
+    step could not be explored alone (ample_chain's `blocked`).
+    """
     out: list[tuple[Move, Kernel, int]] = []
     for ci in range(len(k.cpus)):
         n, fp = traced_step(k, ci, d)
         if fp.violation is not None:
             raise _Violation(*fp.violation)
-        if n is not k and n.key() != k.key():
+        moved = n is not k and n.key() != k.key()
+        if steps is not None:
+            steps[ci] = (fp, not moved or not independent(k, n, ci, fp, ticks))
+        if moved:
             out.append((Move("step", ci), n, ticks))
     intrs: list[tuple[Move, str, int, dict[str, str], int]] = []
     if ticks:
@@ -116,8 +134,8 @@ _CHAIN_LIMIT = 100_000
 _EDGE_COST = False
 
 
-def discover(k0: Kernel, ticks: int, quiet: int = 24, length: int = 500,
-             most: int = 128) -> Discipline:
+def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int = 12,
+             length: int = 500, most: int = 128) -> Discipline:
     """Where the lock discipline is broken, from random schedules.
 
     Walks until `quiet` walks in a row teach nothing new (at most `most`).
@@ -125,7 +143,7 @@ def discover(k0: Kernel, ticks: int, quiet: int = 24, length: int = 500,
     """
     from engine.ddb.db_run import SplitMix64
 
-    d = Discipline()
+    d = start or Discipline()
     calm = 0
     for r in range(most):
         if calm >= quiet:
@@ -146,7 +164,8 @@ def discover(k0: Kernel, ticks: int, quiet: int = 24, length: int = 500,
     return d
 
 
-def ample_chain(k: Kernel, ticks: int, d: Discipline) -> tuple[Kernel, list[Move]]:
+def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None = None,
+                start: int = 0) -> tuple[Kernel, list[Move]]:
     """Follow steps that may be explored alone (an ample set of one) from k.
 
     Stops at a state where no step is independent of everything else --
@@ -157,9 +176,10 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline) -> tuple[Kernel, list[Move
     path: list[Move] = []
     keys = {k.key()}
     # A CPU whose step is not independent stays so while others take
-    # independent steps: those touch nothing its step looks at.
-    blocked: set[int] = set()
-    ci = 0
+    # independent steps: those touch nothing its step looks at. (Whether a
+    # CPU is tried only decides how far the chain goes, never soundness.)
+    blocked = set(blocked or ())
+    ci = start
     ncpu = len(k.cpus)
     while k.panicstr is None and len(path) < _CHAIN_LIMIT and len(blocked) < ncpu:
         if ci in blocked:
@@ -228,7 +248,23 @@ def explore(
     """Breadth-first search; with por, restarted whenever the lock discipline
     the reduction assumes turns out broken (the field becomes racy)."""
     t0 = time.perf_counter()
-    d = discipline or (discover(k0, ticks) if por else Discipline())
+    # Millions of states and no reference cycles among them: the cyclic
+    # collector would only walk the heap again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _explore(k0, ticks, max_steps, hashing, por, max_states, progress, discipline,
+                        on_restart, max_seconds, t0)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _explore(k0: Kernel, ticks: int, max_steps: int, hashing: bool, por: bool,
+             max_states: int, progress: Callable[[int, int, int, float], None] | None,
+             discipline: Discipline | None, on_restart: Callable[[str], None] | None,
+             max_seconds: float | None, t0: float) -> Result:
+    d = discipline or (discover(k0, ticks, KNOWN) if por else Discipline())
     restarts = 0
     while True:
         try:
@@ -304,17 +340,25 @@ def _search(
         depth = max(depth, c)
         if c >= max_steps:
             return done("limit", c, f"depth limit {max_steps} reached")
-        succ = traced_moves(k, t, disc) if por else list(moves(k, t))
+        at_k: dict[int, tuple[Footprint, bool]] = {}
+        succ = traced_moves(k, t, disc, at_k) if por else list(moves(k, t))
         for mv, n, nt in succ:
             transitions += 1
             edge: tuple[Move, ...] = (mv,)
             if por and n.panicstr is None and check_invariants(n) is None:
+                # CPUs blocked at k whose step the move cannot have changed
+                # are still blocked after it.
+                seed: set[int] = set()
+                if mv.kind == "step":
+                    fpm = at_k[mv.cpu][0]
+                    seed = {b for b, (fpb, blk) in at_k.items()
+                            if b != mv.cpu and blk and not fpm.conflicts(fpb)}
                 # The chain from a state is always the same: remember where it ends.
                 pre = hash((n.key(), nt))
                 hit = chains.get(pre) if hashing else None
                 if hit is not None and hit[0] in cost and cost[hit[0]] <= c + 1 + hit[1]:
                     continue
-                n, chain = ample_chain(n, nt, disc)
+                n, chain = ample_chain(n, nt, disc, seed, mv.cpu)
                 transitions += len(chain)
                 edge += tuple(chain)
             nc = c + (1 if _EDGE_COST else len(edge))

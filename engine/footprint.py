@@ -63,6 +63,23 @@ class Footprint:
     inv_write: bool = False  # writes what the invariants read
     violation: tuple[str, Field] | None = None  # first access that broke the discipline
     why: Field | None = None  # first shared field it touched
+    # Where it read and wrote: (struct, index, field), ("lock", name), ("k", field);
+    # field "*" stands for the whole struct (its own CPU and LWP).
+    acc: set[tuple[Any, ...]] = attrs.field(factory=set)
+    wr: set[tuple[Any, ...]] = attrs.field(factory=set)
+
+    def conflicts(self, other: Footprint) -> bool:
+        """Could one change what the other reads or writes?"""
+        return _meets(self.wr, other.acc) or _meets(other.wr, self.acc)
+
+
+def _meets(wr: set[tuple[Any, ...]], acc: set[tuple[Any, ...]]) -> bool:
+    for loc in wr:
+        if loc in acc or (len(loc) == 3 and (loc[0], loc[1], "*") in acc):
+            return True
+        if len(loc) == 3 and loc[2] == "*" and any(a[:2] == loc[:2] for a in acc):
+            return True
+    return False
 
 
 @attrs.frozen
@@ -86,6 +103,28 @@ class Discipline:
     def describe(self) -> list[str]:
         return ([f"{s}.{f} (written unlocked)" for s, f in sorted(self.racy)]
                 + [f"{s}.{f} (read unlocked)" for s, f in sorted(self.shared_read - self.racy)])
+
+
+# Where this model breaks the discipline, as searches of the bundled
+# scenarios found it: the start of every search, which still checks every
+# transition it takes and starts again on anything new. Written unlocked:
+# want_resched and l_dopreempt (cpu_need_resched, atomics), r_avgcount
+# (sched_pstats), spc_flags (the clock's SEENRR, cleared by the switch),
+# l_ctxswtch (cleared after the lock is let go), l_pflag (curlwp_bind: the
+# race), l_stat (the switch path), l_timeout (sleepq callout). Read
+# unlocked: the load figures sched_takecpu and sched_catchlwp scan, the
+# idle loop's peek at spc_migrating, lwp_lock's read of l_mutex,
+# sched_pstats' LW_IDLE test, another CPU's curlwp.
+KNOWN = Discipline(
+    racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
+                    ("lwp", "l_ctxswtch"), ("lwp", "l_dopreempt"), ("lwp", "l_pflag"),
+                    ("lwp", "l_stat"), ("lwp", "l_timeout")}),
+    shared_read=frozenset({("cpu", "ci_curlwp"), ("cpu", "r_count"), ("cpu", "r_mcount"),
+                           ("cpu", "runq"), ("cpu", "spc_curpriority"),
+                           ("cpu", "spc_migrating"), ("lwp", "l_blcnt"), ("lwp", "l_cpu"),
+                           ("lwp", "l_flag"), ("lwp", "l_kpriority"), ("lwp", "l_mutex"),
+                           ("lwp", "l_priority"), ("lwp", "l_wchan")}),
+)
 
 
 class _Trace:
@@ -132,10 +171,18 @@ def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
         fp.touched = True
     if write and name in INV_LWP:
         fp.inv_write = True
+    idx = _get(obj, "idx")
+    loc = ("lwp", idx, name)
+    fp.acc.add(loc)
+    if write:
+        fp.wr.add(loc)
     if name in LWP_SELF:
-        owned = t.curlwp() == _get(obj, "idx")
+        owned = t.curlwp() == idx
     else:
-        owned = dict.get(_locks(t), _get(obj, "l_mutex")) == t.ci
+        mtx = _get(obj, "l_mutex")
+        fp.acc.add(("lwp", idx, "l_mutex"))
+        fp.acc.add(("lock", mtx))
+        owned = dict.get(_locks(t), mtx) == t.ci
     _judge(t, ("lwp", name), owned, write)
 
 
@@ -152,9 +199,14 @@ def _cpu_access(obj: Cpu, name: str, write: bool) -> None:
     if write and name in INV_CPU:
         fp.inv_write = True
     c = _get(obj, "ci_index")
+    loc = ("cpu", c, name)
+    fp.acc.add(loc)
+    if write:
+        fp.wr.add(loc)
     if name in CPU_SELF:
         owned = c == t.ci
     else:
+        fp.acc.add(("lock", f"cpu{c}.spc_mutex"))
         owned = dict.get(_locks(t), f"cpu{c}.spc_mutex") == t.ci
     _judge(t, ("cpu", name), owned, write)
 
@@ -186,9 +238,12 @@ def _judge(t: _Trace, field: Field, owned: bool, write: bool) -> None:
         fp.why = field
 
 
-def _shared(write: bool) -> None:
+def _shared(write: bool, loc: tuple[Any, ...]) -> None:
     t = _T
     if t is not None and t.on:
+        t.fp.acc.add(loc)
+        if write:
+            t.fp.wr.add(loc)
         t.fp.visible = t.fp.touched = True
         if write:
             t.fp.inv_write = True
@@ -269,12 +324,12 @@ class _TKernel(Kernel):
 
     def __getattribute__(self, name: str) -> Any:
         if name in _KERNEL_SHARED:
-            _shared(False)
+            _shared(False, ("k", name))
         return _get(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _KERNEL_SHARED:
-            _shared(True)
+            _shared(True, ("k", name))
         object.__setattr__(self, name, value)
 
 
@@ -284,8 +339,10 @@ class _TLocks(dict[str, int]):
     def get(self, name: str, default: Any = None) -> Any:
         t = _T
         owner = dict.get(self, name)
-        if t is not None and owner != t.ci:
-            _shared(False)
+        if t is not None:
+            t.fp.acc.add(("lock", name))
+            if owner != t.ci:
+                _shared(False, ("lock", name))
         return dict.get(self, name, default)
 
     def __getitem__(self, name: str) -> int:
@@ -297,15 +354,20 @@ class _TLocks(dict[str, int]):
         return dict.__contains__(self, name)
 
     def __setitem__(self, name: str, value: int) -> None:
-        _shared(False)  # mutex_spin_enter: other CPUs may want it too
+        _shared(False, ("lock", name))  # mutex_spin_enter: other CPUs may want it too
+        t = _T
+        if t is not None:
+            t.fp.wr.add(("lock", name))
         dict.__setitem__(self, name, value)
 
     def __delitem__(self, name: str) -> None:
         t = _T
         if t is not None and dict.get(self, name) != t.ci:
-            _shared(True)
+            _shared(True, ("lock", name))
         if t is not None:
             t.fp.touched = True
+            t.fp.acc.add(("lock", name))
+            t.fp.wr.add(("lock", name))
         dict.__delitem__(self, name)
 
 
@@ -329,6 +391,11 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
         p.__class__ = _TPsref
     n.__class__ = _TKernel
     t = _T = _Trace(n, ci, d)
+    # What the machine reads and writes of the CPU and its LWP outside the
+    # traced statement (the interrupt return path, the frame push).
+    own = {("cpu", ci, "*"), ("lwp", k.cpus[ci].ci_curlwp, "*")}
+    t.fp.acc |= own
+    t.fp.wr |= own
     machine.CTX = _TCtx
     try:
         out = run(n)

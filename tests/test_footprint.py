@@ -56,3 +56,14 @@ def test_a_frame_only_step_is_independent_and_a_racy_one_is_not() -> None:
     # uvm_scheduler that only calls sched_pstats() is.
     n, fp = traced_step(k, 1, d)
     assert not fp.visible and independent(k, n, 1, fp, 0)
+
+
+@pytest.mark.parametrize("name", ["seed-race", "setaffinity-sleeping", "psref-unbound"])
+def test_the_known_discipline_covers_what_a_fresh_discovery_finds(name: str) -> None:
+    # KNOWN only saves restarts; if the model grows a new unlocked access,
+    # this says so (the search itself would still find it and start again).
+    from engine.footprint import KNOWN
+
+    d = discover(boot(load(name)), 3)
+    assert d.racy <= KNOWN.racy
+    assert d.shared_read <= KNOWN.racy | KNOWN.shared_read
