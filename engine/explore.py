@@ -16,6 +16,7 @@ Reductions, each switchable:
 
 from __future__ import annotations
 
+import functools
 import gc
 import heapq
 import time
@@ -53,6 +54,12 @@ class Move:
         return [f"intr {self.dev}"]
 
 
+@functools.cache
+def move(kind: str, cpu: int, dev: str | None = None) -> Move:
+    """One shared Move per (kind, cpu, device): millions of edges keep them."""
+    return Move(kind, cpu, dev)
+
+
 @attrs.define
 class Result:
     verdict: str  # panic, safe, invariant, limit
@@ -76,17 +83,17 @@ def moves(k: Kernel, ticks: int) -> Iterator[tuple[Move, Kernel, int]]:
     for ci in range(len(k.cpus)):
         n = step(k, ci)
         if n is not k and n.key() != k.key():
-            yield Move("step", ci), n, ticks
+            yield move("step", ci), n, ticks
     if ticks:
         for ci in range(len(k.cpus)):
             n = deliver(k, ci, "hardclock", IPL_CLOCK)
             if n is not k:
-                yield Move("hardclock", ci), n, ticks - 1
+                yield move("hardclock", ci), n, ticks - 1
     for dev in devices_waited_on(k):
         for ci in range(len(k.cpus)):
             n = deliver(k, ci, "wm_intr", IPL_VM, dev=dev)
             if n is not k:
-                yield Move("intr", ci, dev), n, ticks
+                yield move("intr", ci, dev), n, ticks
 
 
 class _Violation(Exception):
@@ -113,13 +120,13 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
         if steps is not None:
             steps[ci] = (fp, not moved or not independent(k, n, ci, fp, ticks))
         if moved:
-            out.append((Move("step", ci), n, ticks))
+            out.append((move("step", ci), n, ticks))
     intrs: list[tuple[Move, str, int, dict[str, str], int]] = []
     if ticks:
-        intrs += [(Move("hardclock", ci), "hardclock", IPL_CLOCK, {}, ticks - 1)
+        intrs += [(move("hardclock", ci), "hardclock", IPL_CLOCK, {}, ticks - 1)
                   for ci in range(len(k.cpus))]
     for dev in devices_waited_on(k):
-        intrs += [(Move("intr", ci, dev), "wm_intr", IPL_VM, {"dev": dev}, ticks)
+        intrs += [(move("intr", ci, dev), "wm_intr", IPL_VM, {"dev": dev}, ticks)
                   for ci in range(len(k.cpus))]
     for mv, handler, ipl, args, nt in intrs:
         n, fp = traced_deliver(k, mv.cpu, handler, ipl, d, **args)
@@ -131,7 +138,6 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
 
 
 _CHAIN_LIMIT = 100_000
-_EDGE_COST = False
 
 
 def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int = 12,
@@ -192,7 +198,7 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
             blocked.add(ci)
             continue
         keys.add(n.key())
-        path.append(Move("step", ci))
+        path.append(move("step", ci))
         k = n
         if check_invariants(k) is not None:
             break
@@ -307,8 +313,8 @@ def _search(
     # Visited states are kept as 64-bit hashes of their keys (hash compaction,
     # as SPIN's -DHC): a collision is possible, with odds ~ states^2 / 2^65.
     start: object = hash((k0c.key(), ticks))
-    parent: dict[object, tuple[object, tuple[Move, ...]] | None] = {start: None}
-    cost: dict[object, int] = {start: len(first)}
+    # state -> (its cost in steps, its parent, the moves of the edge from it)
+    seen: dict[object, tuple[int, object, tuple[Move, ...]]] = {start: (len(first), None, ())}
     frontier: dict[object, tuple[Kernel, int]] = {start: (k0c, ticks)}
     heap: list[tuple[int, int, object]] = [(len(first), 0, start)]
     seq = 1
@@ -319,8 +325,8 @@ def _search(
 
     def done(verdict: str, n: int, msg: str, key: object = None) -> Result:
         edges: list[tuple[Move, ...]] = []
-        while key is not None and parent.get(key) is not None:
-            key, mvs = parent[key]  # type: ignore[misc]
+        while key is not None and seen[key][1] is not None:
+            _, key, mvs = seen[key]
             edges.append(mvs)
         moves_ = first + [mv for e in edges[::-1] for mv in e]
         sched = (replay_moves(k0, moves_) or []) if key is not None else []
@@ -332,7 +338,7 @@ def _search(
             return done("panic" if k0c.panicstr else "invariant", len(first), msg, start)
     while heap:
         c, _, key = heapq.heappop(heap)
-        if key not in frontier or c > cost[key]:
+        if key not in frontier or c > seen[key][0]:
             continue
         if found is not None and c + 1 >= found[0]:
             break
@@ -356,21 +362,21 @@ def _search(
                 # The chain from a state is always the same: remember where it ends.
                 pre = hash((n.key(), nt))
                 hit = chains.get(pre) if hashing else None
-                if hit is not None and hit[0] in cost and cost[hit[0]] <= c + 1 + hit[1]:
+                if hit is not None and hit[0] in seen and seen[hit[0]][0] <= c + 1 + hit[1]:
                     continue
                 n, chain = ample_chain(n, nt, disc, seed, mv.cpu)
                 transitions += len(chain)
                 edge += tuple(chain)
-            nc = c + (1 if _EDGE_COST else len(edge))
+            nc = c + len(edge)
             nkey = hash((n.key(), nt)) if hashing else object()
             if por and len(edge) > 1 and hashing:
                 chains[pre] = (nkey, len(edge) - 1)
-            if nkey in cost and cost[nkey] <= nc:
+            old = seen.get(nkey)
+            if old is not None and old[0] <= nc:
                 continue
-            if nkey not in cost:
+            if old is None:
                 states += 1
-            parent[nkey] = (key, edge)
-            cost[nkey] = nc
+            seen[nkey] = (nc, key, edge)
             msg = n.panicstr
             bad = None if msg is not None else check_invariants(n)
             if msg is not None or bad is not None:

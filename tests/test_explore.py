@@ -171,3 +171,23 @@ def test_each_reduction_can_be_switched_off_from_the_command_line(
     plain = json.loads(capsys.readouterr().out)
     assert plain["verdict"] == reduced["verdict"] == "panic"
     assert plain["steps"] == reduced["steps"]
+
+
+def test_the_same_figures_whatever_python_hash_seed(tmp_path: Path) -> None:
+    # Visited states are kept as hashes; str hashes change with PYTHONHASHSEED,
+    # the search order and its figures must not.
+    import os
+    import re
+    import subprocess
+    import sys
+
+    path = tmp_path / "unbound.toml"
+    path.write_text(SMALL_UNBOUND)
+    outs = []
+    for seed in ("1", "2"):
+        p = subprocess.run([sys.executable, "-m", "tui.cli", "explore", str(path), "--ticks", "1"],
+                           capture_output=True, text=True, check=False,
+                           env={**os.environ, "PYTHONHASHSEED": seed})
+        assert p.returncode == 1
+        outs.append([re.sub(r"[\d.]+ s$", "", line) for line in p.stdout.splitlines()])
+    assert outs[0] == outs[1] and any("verdict: panic" in line for line in outs[0])

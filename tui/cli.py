@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dp.add_argument("scenario", nargs="?", default="seed-race")
     dp.add_argument("--fix", action="store_true", help="boot with the fix")
     dp.set_defaults(func=lambda a: cmd_tui(a, demo=True))
-    ep = sub.add_parser("explore", help="search every interleaving for a KASSERT (BFS)")
+    ep = sub.add_parser("explore", help="search every interleaving for a KASSERT (shortest first)")
     ep.add_argument("scenario")
     ep.add_argument("--fix", action="store_true", help="boot with the fix")
     ep.add_argument("--max-steps", type=int, default=10_000, help="depth bound")
