@@ -32,7 +32,7 @@ import attrs
 from engine import machine
 from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
 from engine.machine import FUNCS, Ctx, _exec, _run_atomic, _take_preemption, deliver_into, in_user
-from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM
+from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM, LW_IDLE
 
 # Fields nobody writes after boot: reading them commutes with everything.
 LWP_FIXED = frozenset({"idx", "l_lid", "l_proc", "l_name", "addr", "kstack", "program", "args"})
@@ -111,19 +111,20 @@ class Discipline:
 # want_resched and l_dopreempt (cpu_need_resched, atomics), r_avgcount
 # (sched_pstats), spc_flags (the clock's SEENRR, cleared by the switch),
 # l_ctxswtch (cleared after the lock is let go), l_pflag (curlwp_bind: the
-# race), l_stat (the switch path), l_timeout (sleepq callout). Read
-# unlocked: the load figures sched_takecpu and sched_catchlwp scan, the
-# idle loop's peek at spc_migrating, lwp_lock's read of l_mutex,
-# sched_pstats' LW_IDLE test, another CPU's curlwp.
+# race), l_timeout (sleepq callout). Read unlocked: the load figures
+# sched_takecpu and sched_catchlwp scan, the idle loop's peek at
+# spc_migrating, lwp_lock's read of l_mutex, sched_pstats' LW_IDLE test,
+# curlwp's own l_stat in psref's KASSERTs, another CPU's curlwp.
 KNOWN = Discipline(
     racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
                     ("lwp", "l_ctxswtch"), ("lwp", "l_dopreempt"), ("lwp", "l_pflag"),
-                    ("lwp", "l_stat"), ("lwp", "l_timeout")}),
+                    ("lwp", "l_timeout")}),
     shared_read=frozenset({("cpu", "ci_curlwp"), ("cpu", "r_count"), ("cpu", "r_mcount"),
                            ("cpu", "runq"), ("cpu", "spc_curpriority"),
-                           ("cpu", "spc_migrating"), ("lwp", "l_blcnt"), ("lwp", "l_cpu"),
+                           ("cpu", "spc_migrating"), ("idle", "l_flag"), ("idle", "l_timeout"),
+                           ("idle", "l_wchan"), ("lwp", "l_blcnt"), ("lwp", "l_cpu"),
                            ("lwp", "l_flag"), ("lwp", "l_kpriority"), ("lwp", "l_mutex"),
-                           ("lwp", "l_priority"), ("lwp", "l_wchan")}),
+                           ("lwp", "l_priority"), ("lwp", "l_stat"), ("lwp", "l_wchan")}),
 )
 
 
@@ -176,6 +177,12 @@ def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
     fp.acc.add(loc)
     if write:
         fp.wr.add(loc)
+    if _get(obj, "l_flag") & LW_IDLE:
+        # A CPU's idle LWP is its own (kern_idle.c): only that CPU switches
+        # to it and from it; others only glance at it (sched_pstats skips it).
+        owned = _get(_get(t.n, "cpus")[t.ci], "ci_idlelwp") == idx
+        _judge(t, ("idle", name), owned, write)
+        return
     if name in LWP_SELF:
         owned = t.curlwp() == idx
     else:
