@@ -2,16 +2,19 @@
 
 A transition is one modeled statement on one CPU (engine.machine.step), a
 clock interrupt on one CPU (while the clock budget lasts), or a device
-interrupt on one CPU (while an LWP sleeps on that device). Search is
-breadth-first, so the first KASSERT found has the fewest transitions.
+interrupt on one CPU (while an LWP sleeps on that device). The search is
+by number of transitions (uniform cost; breadth-first when unreduced), so
+the first KASSERT found has the fewest.
 
 Reductions, each switchable:
-  hashing  visited states are not expanded again;
-  por      partial-order reduction: when a CPU's next statement only moves
-           its own LWP's frames (a call, a return, a jump, a statement with
-           no effect) and nothing can interrupt that CPU, that statement
-           alone is expanded -- it commutes with every other transition.
-           The successor must be new (the cycle proviso).
+  hashing  visited states, kept as 64-bit hashes, are not expanded again;
+  por      partial-order reduction on the kernel's lock discipline
+           (engine.footprint): a step whose accesses are all covered by
+           what its CPU holds is explored alone, and chains of such steps
+           are one edge. Every transition taken is checked against the
+           discipline; a broken assumption restarts the search without it.
+Symmetry is not applied: allproc order, CPU order in sched_takecpu's scan
+and sched_idle's lock order make no two LWPs or CPUs interchangeable.
 """
 
 from __future__ import annotations
@@ -251,8 +254,8 @@ def explore(
     on_restart: Callable[[str], None] | None = None,
     max_seconds: float | None = None,
 ) -> Result:
-    """Breadth-first search; with por, restarted whenever the lock discipline
-    the reduction assumes turns out broken (the field becomes racy)."""
+    """Search k0's interleavings, shortest first; with por, restarted whenever
+    the lock discipline the reduction assumes turns out broken."""
     t0 = time.perf_counter()
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
