@@ -31,7 +31,7 @@ import attrs
 
 from engine import machine
 from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
-from engine.machine import FUNCS, Ctx, _exec, _run_atomic, _take_preemption, deliver_into, in_user
+from engine.machine import FUNCS, Ctx, _take_preemption, deliver_into, in_user, step_into
 from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM, LW_IDLE
 
 # Fields nobody writes after boot: reading them commutes with everything.
@@ -436,21 +436,15 @@ def traced_step(k: Kernel, ci: int, d: Discipline) -> tuple[Kernel, Footprint]:
         return k, Footprint(visible=True)
 
     def run(n: Kernel) -> Kernel:
-        # engine.machine.step_into, with the interrupt return path kept out
-        # of the footprint: independent() asks preemptible() about it.
+        # The interrupt return path stays out of the footprint:
+        # independent() asks preemptible() about it.
         t = _T
         assert t is not None
         t.on = False
         took = _take_preemption(n, ci, n.curlwp(ci))
         t.on = True
-        if took:
-            t.fp.visible = True
-            return n
-        progress, halted = _exec(n, ci)
-        if not progress:
-            return k
-        _run_atomic(n, ci, halted)
-        return n
+        t.fp.visible |= took
+        return step_into(k, n, ci, took)
 
     return _traced(k, ci, d, run)
 

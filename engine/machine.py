@@ -256,10 +256,15 @@ def step(k: Kernel, ci: int) -> Kernel:
     return step_into(k, k.copy(), ci)
 
 
-def step_into(k: Kernel, n: Kernel, ci: int) -> Kernel:
-    """step() on n, a fresh copy of k: n, or k if the CPU made no progress."""
-    l = n.curlwp(ci)
-    if _take_preemption(n, ci, l):
+def step_into(k: Kernel, n: Kernel, ci: int, took: bool | None = None) -> Kernel:
+    """step() on n, a fresh copy of k: n, or k if the CPU made no progress.
+
+    took: whether the interrupt return path already took a preemption or an
+    AST on n (engine.footprint decides that apart from the statement).
+    """
+    if took is None:
+        took = _take_preemption(n, ci, n.curlwp(ci))
+    if took:
         return n
     progress, halted = _exec(n, ci)
     if not progress:
