@@ -124,7 +124,7 @@ def test_the_fix_is_safe_on_a_machine_without_lwp_migrate_callers() -> None:
 
 
 @pytest.mark.parametrize("name", ["seed-race", "seed-race-fixed", "psref-unbound",
-                                  "setaffinity-sleeping", "seed-race-4x2"])
+                                  "setaffinity-sleeping", "seed-race-4x2", "seed-race-3x1"])
 def test_every_bundled_scenario_replays_to_its_expectation(name: str) -> None:
     sc = load(name)
     res = replay.run(sc, sc.commands)
