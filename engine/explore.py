@@ -82,21 +82,30 @@ def devices_waited_on(k: Kernel) -> list[str]:
     return sorted({l.l_wchan for l in k.lwps if l.l_stat == LSSLEEP and l.l_wchan in names})
 
 
+def interrupts(k: Kernel, ticks: int) -> list[tuple[Move, int]]:
+    """The interrupts that may come now, each with the clock budget after it."""
+    out = [(move("hardclock", ci), ticks - 1) for ci in range(len(k.cpus))] if ticks else []
+    for dev in devices_waited_on(k):
+        out += [(move("intr", ci, dev), ticks) for ci in range(len(k.cpus))]
+    return out
+
+
+def handler(mv: Move) -> tuple[str, int, dict[str, str]]:
+    """An interrupt move's handler, its IPL and its arguments."""
+    if mv.kind == "hardclock":
+        return "hardclock", IPL_CLOCK, {}
+    return "wm_intr", IPL_VM, {"dev": mv.dev or ""}
+
+
 def moves(k: Kernel, ticks: int) -> Iterator[tuple[Move, Kernel, int]]:
     for ci in range(len(k.cpus)):
         n = step(k, ci)
         if n is not k and n.key() != k.key():
             yield move("step", ci), n, ticks
-    if ticks:
-        for ci in range(len(k.cpus)):
-            n = deliver(k, ci, "hardclock", IPL_CLOCK)
-            if n is not k:
-                yield move("hardclock", ci), n, ticks - 1
-    for dev in devices_waited_on(k):
-        for ci in range(len(k.cpus)):
-            n = deliver(k, ci, "wm_intr", IPL_VM, dev=dev)
-            if n is not k:
-                yield move("intr", ci, dev), n, ticks
+    for mv, nt in interrupts(k, ticks):
+        n = apply(k, mv)
+        if n is not k:
+            yield mv, n, nt
 
 
 class _Violation(Exception):
@@ -124,15 +133,9 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
             steps[ci] = (fp, not moved or not independent(k, n, ci, fp, ticks))
         if moved:
             out.append((move("step", ci), n, ticks))
-    intrs: list[tuple[Move, str, int, dict[str, str], int]] = []
-    if ticks:
-        intrs += [(move("hardclock", ci), "hardclock", IPL_CLOCK, {}, ticks - 1)
-                  for ci in range(len(k.cpus))]
-    for dev in devices_waited_on(k):
-        intrs += [(move("intr", ci, dev), "wm_intr", IPL_VM, {"dev": dev}, ticks)
-                  for ci in range(len(k.cpus))]
-    for mv, handler, ipl, args, nt in intrs:
-        n, fp = traced_deliver(k, mv.cpu, handler, ipl, d, **args)
+    for mv, nt in interrupts(k, ticks):
+        func, ipl, args = handler(mv)
+        n, fp = traced_deliver(k, mv.cpu, func, ipl, d, **args)
         if fp.violation is not None:
             raise _Violation(*fp.violation)
         if n is not k:
@@ -354,7 +357,8 @@ def _search(
         for mv, n, nt in succ:
             transitions += 1
             edge: tuple[Move, ...] = (mv,)
-            if por and n.panicstr is None and check_invariants(n) is None:
+            bad = None if n.panicstr is not None else check_invariants(n)
+            if por and n.panicstr is None and bad is None:
                 # CPUs blocked at k whose step the move cannot have changed
                 # are still blocked after it.
                 seed: set[int] = set()
@@ -369,6 +373,8 @@ def _search(
                     continue
                 n, chain = ample_chain(n, nt, disc, seed, mv.cpu)
                 transitions += len(chain)
+                if chain:
+                    bad = None if n.panicstr is not None else check_invariants(n)
                 edge += tuple(chain)
             nc = c + len(edge)
             nkey = hash((n.key(), nt)) if hashing else object()
@@ -381,7 +387,6 @@ def _search(
                 states += 1
             seen[nkey] = (nc, key, edge)
             msg = n.panicstr
-            bad = None if msg is not None else check_invariants(n)
             if msg is not None or bad is not None:
                 if found is None or nc < found[0]:
                     found = (nc, "panic" if msg is not None else "invariant",
@@ -407,9 +412,8 @@ def _search(
 def apply(k: Kernel, mv: Move) -> Kernel:
     if mv.kind == "step":
         return step(k, mv.cpu)
-    if mv.kind == "hardclock":
-        return deliver(k, mv.cpu, "hardclock", IPL_CLOCK)
-    return deliver(k, mv.cpu, "wm_intr", IPL_VM, dev=mv.dev)
+    func, ipl, args = handler(mv)
+    return deliver(k, mv.cpu, func, ipl, **args)
 
 
 def replay_moves(k0: Kernel, mvs: list[Move]) -> list[tuple[Move, Kernel, Kernel]] | None:
