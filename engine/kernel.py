@@ -102,6 +102,7 @@ class Lwp:
     # key() once computed; a clone starts without (the explorer never
     # changes an LWP after it has asked for its key).
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def arg(self, name: str, default: Value = None) -> Value:
         for k, v in self.args:
@@ -111,6 +112,9 @@ class Lwp:
 
     def key(self) -> tuple[Value, ...]:
         return _key(self)
+
+    def hkey(self) -> int:
+        return _hkey(self)
 
 
 @attrs.define(slots=True)
@@ -137,9 +141,13 @@ class Cpu:
     cr2: int
     in_ddb: bool  # paused in ddb (the CPU that trapped)
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def key(self) -> tuple[Value, ...]:
         return _key(self)
+
+    def hkey(self) -> int:
+        return _hkey(self)
 
 
 @attrs.define(slots=True)
@@ -152,9 +160,13 @@ class Psref:
     psref_cpu: int | None
     addr: int
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def key(self) -> tuple[Value, ...]:
         return _key(self)
+
+    def hkey(self) -> int:
+        return _hkey(self)
 
 
 T = TypeVar("T")
@@ -177,6 +189,13 @@ def _key(obj: Any) -> tuple[Value, ...]:
     if kc is None:
         kc = obj._kc = obj._get(obj)
     return kc
+
+
+def _hkey(obj: Any) -> int:
+    hc: int | None = obj._hc
+    if hc is None:
+        hc = obj._hc = hash(_key(obj))
+    return hc
 
 
 def clone(obj: T) -> T:
@@ -247,6 +266,20 @@ class Kernel:
 
     def __hash__(self) -> int:
         return hash(self.key())
+
+    def fingerprint(self) -> int:
+        """A 64-bit hash of key(), from each struct's cached hash: a step
+        clones only what it changes, so the rest is not hashed again."""
+        return hash((
+            tuple(lw.hkey() for lw in self.lwps),
+            tuple(c.hkey() for c in self.cpus),
+            tuple(p.hkey() for p in self.psrefs),
+            tuple(sorted(self.locks.items())),
+            self.hardclock_ticks,
+            self.worker_ci,
+            self.panicstr,
+            self.paniccpu,
+        ))
 
     # -- accessors in the kernel's own words ---------------------------------
 
