@@ -8,6 +8,7 @@ the first KASSERT found has the fewest.
 
 Reductions, each switchable:
   hashing  visited states, kept as 64-bit hashes, are not expanded again;
+           nor is a state seen as cheaply with more clock budget (subsume);
   por      partial-order reduction on the kernel's lock discipline
            (engine.footprint): a step whose accesses are all covered by
            what its CPU holds is explored alone, and chains of such steps
@@ -264,6 +265,7 @@ def explore(
     discipline: Discipline | None = None,
     on_restart: Callable[[str], None] | None = None,
     max_seconds: float | None = None,
+    subsume: bool = True,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken."""
@@ -274,7 +276,7 @@ def explore(
     gc.disable()
     try:
         return _explore(k0, ticks, max_steps, hashing, por, max_states, progress, discipline,
-                        on_restart, max_seconds, t0)
+                        on_restart, max_seconds, t0, subsume)
     finally:
         if collecting:
             gc.enable()
@@ -283,13 +285,13 @@ def explore(
 def _explore(k0: Kernel, ticks: int, max_steps: int, hashing: bool, por: bool,
              max_states: int, progress: Callable[[int, int, int, float], None] | None,
              discipline: Discipline | None, on_restart: Callable[[str], None] | None,
-             max_seconds: float | None, t0: float) -> Result:
+             max_seconds: float | None, t0: float, subsume: bool) -> Result:
     d = discipline or (discover(k0, ticks, KNOWN) if por else Discipline())
     restarts = 0
     while True:
         try:
             res = _search(k0, ticks, max_steps, hashing, por, max_states, progress, d, t0,
-                          max_seconds)
+                          max_seconds, subsume)
         except _Violation as v:
             d = d.weaken(v.kind, v.field)
             restarts += 1
@@ -313,6 +315,7 @@ def _search(
     disc: Discipline,
     t0: float,
     max_seconds: float | None = None,
+    subsume: bool = True,
 ) -> Result:
     # Uniform-cost search on steps: with the reduction an edge is a move and
     # the chain of independent steps after it, so edges differ in length.
@@ -391,6 +394,9 @@ def _search(
             old = seen.get(nkey)
             if old is not None and old[0] <= nc:
                 continue
+            if (hashing and subsume and nt < ticks
+                    and subsumed(n.fingerprint(), nt, ticks, nc, seen)):
+                continue
             if old is None:
                 states += 1
             seen[nkey] = (nc, key, edge)
@@ -415,6 +421,20 @@ def _search(
     if found is not None:
         return done(found[1], found[0], found[2], found[3])
     return done("safe", depth, "no KASSERT and no invariant violation is reachable")
+
+
+def subsumed(fpr: int, t: int, ticks: int, cost: int,
+             seen: dict[object, tuple[int, object, tuple[Move, ...]]]) -> bool:
+    """Was this kernel reached as cheaply with more clock budget left?
+
+    Every schedule from it with t clock interrupts is one from there, so it
+    shows nothing new (a tick on an idle CPU changes nothing but the budget).
+    """
+    for more in range(t + 1, ticks + 1):
+        old = seen.get(hash((fpr, more)))
+        if old is not None and old[0] <= cost:
+            return True
+    return False
 
 
 def apply(k: Kernel, mv: Move) -> Kernel:

@@ -191,3 +191,14 @@ def test_the_same_figures_whatever_python_hash_seed(tmp_path: Path) -> None:
         assert p.returncode == 1
         outs.append([re.sub(r"[\d.]+ s$", "", line) for line in p.stdout.splitlines()])
     assert outs[0] == outs[1] and any("verdict: panic" in line for line in outs[0])
+
+
+@pytest.mark.parametrize("text", [SMALL_SAFE, SMALL_UNBOUND])
+def test_a_state_seen_with_more_clock_budget_is_not_searched_again(text: str) -> None:
+    # A tick on the idle CPU changes nothing but the budget: that state is
+    # subsumed by the one before it, and verdicts and lengths stay put.
+    whole = run(text, ticks=2, por=False, subsume=False)
+    pruned = run(text, ticks=2, por=False)
+    assert (pruned.verdict, pruned.steps) == (whole.verdict, whole.steps)
+    assert pruned.states < whole.states
+    assert run(text, ticks=2).verdict == whole.verdict
