@@ -156,6 +156,7 @@ class _Trace:
 
 _T: _Trace | None = None
 _get = object.__getattribute__
+_set = object.__setattr__
 
 
 def _locks(t: _Trace) -> dict[str, int]:
@@ -411,12 +412,13 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
         machine.CTX = Ctx
         n.__class__ = Kernel
         n.locks = dict(n.locks)
+        # (Past the traced classes' __setattr__: nothing to record here.)
         for lw in k.lwps:
-            lw.__class__ = Lwp
+            _set(lw, "__class__", Lwp)
         for c in k.cpus:
-            c.__class__ = Cpu
+            _set(c, "__class__", Cpu)
         for p in k.psrefs:
-            p.__class__ = Psref
+            _set(p, "__class__", Psref)
         for obj, old in t.undo.values():
             new = clone(obj)
             for name, value in old.items():
@@ -493,7 +495,19 @@ def interruptible(k: Kernel, ci: int, ticks: int) -> bool:
         return True
     # A device interrupts only while an LWP waits for it (if_wm.c: an
     # LWP whose scenario says sleep = true waits in wm_ioctl).
-    return level < IPL_VM and any(l.arg("sleep", False) for l in k.lwps)
+    return level < IPL_VM and _device_sleepers(k)
+
+
+_SLEEPERS: dict[int, tuple[tuple[Any, ...], bool]] = {}
+
+
+def _device_sleepers(k: Kernel) -> bool:
+    """Does any LWP's program wait for a device? Fixed at boot: every state
+    of one scenario shares its procs tuple, which keys the answer."""
+    hit = _SLEEPERS.get(id(k.procs))
+    if hit is None or hit[0] is not k.procs:
+        hit = _SLEEPERS[id(k.procs)] = (k.procs, any(l.arg("sleep", False) for l in k.lwps))
+    return hit[1]
 
 
 def holds_lock(k: Kernel, ci: int) -> bool:

@@ -235,6 +235,9 @@ class Kernel:
     panicstr: str | None
     paniccpu: int | None
     msgbuf: tuple[str, ...]
+    # fingerprint() once computed; the explorer never changes a kernel after
+    # it has asked (a step changes a copy), and a copy starts without.
+    _fp: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def copy(self) -> Kernel:
         return Kernel(
@@ -270,16 +273,19 @@ class Kernel:
     def fingerprint(self) -> int:
         """A 64-bit hash of key(), from each struct's cached hash: a step
         clones only what it changes, so the rest is not hashed again."""
-        return hash((
-            tuple(lw.hkey() for lw in self.lwps),
-            tuple(c.hkey() for c in self.cpus),
-            tuple(p.hkey() for p in self.psrefs),
-            tuple(sorted(self.locks.items())),
-            self.hardclock_ticks,
-            self.worker_ci,
-            self.panicstr,
-            self.paniccpu,
-        ))
+        fp = self._fp
+        if fp is None:
+            fp = self._fp = hash((
+                tuple(lw.hkey() for lw in self.lwps),
+                tuple(c.hkey() for c in self.cpus),
+                tuple(p.hkey() for p in self.psrefs),
+                tuple(sorted(self.locks.items())),
+                self.hardclock_ticks,
+                self.worker_ci,
+                self.panicstr,
+                self.paniccpu,
+            ))
+        return fp
 
     # -- accessors in the kernel's own words ---------------------------------
 
