@@ -276,9 +276,9 @@ class Kernel:
         fp = self._fp
         if fp is None:
             fp = self._fp = hash((
-                tuple(lw.hkey() for lw in self.lwps),
-                tuple(c.hkey() for c in self.cpus),
-                tuple(p.hkey() for p in self.psrefs),
+                tuple(map(_hkey, self.lwps)),
+                tuple(map(_hkey, self.cpus)),
+                tuple(map(_hkey, self.psrefs)),
                 tuple(sorted(self.locks.items())),
                 self.hardclock_ticks,
                 self.worker_ci,
