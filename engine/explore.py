@@ -116,21 +116,17 @@ class _Violation(Exception):
         self.field = field
 
 
-Traced = dict[int, tuple[Kernel, Footprint]]  # CPU -> its step from one state
-
-
 def traced_moves(k: Kernel, ticks: int, d: Discipline,
-                 steps: dict[int, tuple[Footprint, bool]] | None = None,
-                 known: Traced | None = None) -> list[tuple[Move, Kernel, int]]:
+                 steps: dict[int, tuple[Footprint, bool]] | None = None
+                 ) -> list[tuple[Move, Kernel, int]]:
     """moves(), each transition checked against the lock discipline.
 
     steps, if given, receives each CPU's step footprint and whether that
-    step could not be explored alone (ample_chain's `blocked`); known holds
-    steps from k already taken (where ample_chain stopped).
+    step could not be explored alone (ample_chain's `blocked`).
     """
     out: list[tuple[Move, Kernel, int]] = []
     for ci in range(len(k.cpus)):
-        n, fp = known[ci] if known and ci in known else traced_step(k, ci, d)
+        n, fp = traced_step(k, ci, d)
         if fp.violation is not None:
             raise _Violation(*fp.violation)
         moved = n is not k and n.fingerprint() != k.fingerprint()
@@ -182,14 +178,13 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
 
 
 def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None = None,
-                start: int = 0) -> tuple[Kernel, list[Move], Traced]:
+                start: int = 0) -> tuple[Kernel, list[Move]]:
     """Follow steps that may be explored alone (an ample set of one) from k.
 
     Stops at a state where no step is independent of everything else --
     that state is expanded in full -- or at a panic, or before a state the
     chain has already been through (so every cycle of the reduced graph
-    passes through a fully expanded state: the cycle proviso). Also returns
-    the steps it took from the last state and set aside, for its expansion.
+    passes through a fully expanded state: the cycle proviso).
     """
     path: list[Move] = []
     keys = {k.fingerprint()}
@@ -199,7 +194,6 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
     blocked = set(blocked or ())
     ci = start
     ncpu = len(k.cpus)
-    tried: Traced = {}
     while k.panicstr is None and len(path) < _CHAIN_LIMIT and len(blocked) < ncpu:
         if ci in blocked:
             ci = (ci + 1) % ncpu
@@ -209,15 +203,13 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
             raise _Violation(*fp.violation)
         if n is k or not independent(k, n, ci, fp, ticks) or n.fingerprint() in keys:
             blocked.add(ci)
-            tried[ci] = (n, fp)
             continue
         keys.add(n.fingerprint())
         path.append(move("step", ci))
         k = n
-        tried = {}
         if check_invariants(k) is not None:
             break
-    return k, path, tried
+    return k, path
 
 
 def check_invariants(k: Kernel) -> str | None:
@@ -323,15 +315,14 @@ def _search(
     # Each state keeps its parent and the edge's moves; the schedule is
     # replayed from k0 at the end, so only the frontier's kernels are kept.
     first: list[Move] = []
-    tried: Traced
-    k0c, first, tried = ample_chain(k0, ticks, disc) if por else (k0, [], {})
+    k0c, first = ample_chain(k0, ticks, disc) if por else (k0, [])
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
     start: object = hash((k0c.fingerprint(), ticks))
     # state -> (its cost in steps, its parent, the moves of the edge from it)
     seen: dict[object, tuple[int, object, tuple[Move, ...]]] = {start: (len(first), None, ())}
-    frontier: dict[object, tuple[Kernel, int, Traced]] = {start: (k0c, ticks, tried)}
+    frontier: dict[object, tuple[Kernel, int]] = {start: (k0c, ticks)}
     heap: list[tuple[int, int, object]] = [(len(first), 0, start)]
     seq = 1
     states, transitions, depth = 1, len(first), len(first)
@@ -358,16 +349,15 @@ def _search(
             continue
         if found is not None and c + 1 >= found[0]:
             break
-        k, t, known = frontier.pop(key)
+        k, t = frontier.pop(key)
         depth = max(depth, c)
         if c >= max_steps:
             return done("limit", c, f"depth limit {max_steps} reached")
         at_k: dict[int, tuple[Footprint, bool]] = {}
-        succ = traced_moves(k, t, disc, at_k, known) if por else list(moves(k, t))
+        succ = traced_moves(k, t, disc, at_k) if por else list(moves(k, t))
         for mv, n, nt in succ:
             transitions += 1
             edge: tuple[Move, ...] = (mv,)
-            tried = {}
             bad = None if n.panicstr is not None else check_invariants(n)
             if por and n.panicstr is None and bad is None:
                 # CPUs blocked at k whose step the move cannot have changed
@@ -382,7 +372,7 @@ def _search(
                 hit = chains.get(pre) if hashing else None
                 if hit is not None and hit[0] in seen and seen[hit[0]][0] <= c + 1 + hit[1]:
                     continue
-                n, chain, tried = ample_chain(n, nt, disc, seed, mv.cpu)
+                n, chain = ample_chain(n, nt, disc, seed, mv.cpu)
                 transitions += len(chain)
                 if chain:
                     bad = None if n.panicstr is not None else check_invariants(n)
@@ -408,7 +398,7 @@ def _search(
                 continue
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
-            frontier[nkey] = (n, nt, tried if por else {})
+            frontier[nkey] = (n, nt)
             heapq.heappush(heap, (nc, seq, nkey))
             seq += 1
         now = time.perf_counter()
