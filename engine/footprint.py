@@ -33,6 +33,7 @@ from engine import machine
 from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
 from engine.machine import FUNCS, Ctx, _take_preemption, deliver_into, in_user, step_into
 from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM, LW_IDLE
+from engine.scenario import MAX_CPUS
 
 # Fields nobody writes after boot: reading them commutes with everything.
 LWP_FIXED = frozenset({"idx", "l_lid", "l_proc", "l_name", "addr", "kstack", "program", "args"})
@@ -150,7 +151,7 @@ class _Trace:
         return self.owners.get(p)
 
     def curlwp(self) -> int:
-        cur: int = _get(_get(self.n, "cpus")[self.ci], "ci_curlwp")
+        cur: int = _ci_curlwp(_get(self.n, "cpus")[self.ci])
         return cur
 
 
@@ -159,44 +160,69 @@ _get = object.__getattribute__
 _set = object.__setattr__
 
 
+def _raw(cls: type) -> dict[str, Any]:
+    """Each field's slot descriptor: the traced classes shadow the tracked
+    fields with properties, and the tracer itself reads past them."""
+    return {a.name: cls.__dict__[a.name] for a in attrs.fields(cls)}
+
+
+_LWP_RAW = _raw(Lwp)
+_CPU_RAW = _raw(Cpu)
+_PSREF_RAW = _raw(Psref)
+_KERNEL_RAW = _raw(Kernel)
+_l_flag = _LWP_RAW["l_flag"].__get__
+_l_mutex = _LWP_RAW["l_mutex"].__get__
+_ci_curlwp = _CPU_RAW["ci_curlwp"].__get__
+
+
 def _locks(t: _Trace) -> dict[str, int]:
     locks: dict[str, int] = _get(t.n, "locks")
     return locks
 
 
+_LWP_FIELD = {name: ("lwp", name) for name in _LWP_TRACKED}
+_IDLE_FIELD = {name: ("idle", name) for name in _LWP_TRACKED}
+_CPU_FIELD = {name: ("cpu", name) for name in _CPU_TRACKED}
+_SPC_MUTEX = [f"cpu{c}.spc_mutex" for c in range(MAX_CPUS)]
+
+
 def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
     t = _T
-    if t is None or not t.on or name not in _LWP_TRACKED:
+    if t is None or not t.on:
         return
     fp = t.fp
     if name not in LWP_SELF:
         fp.touched = True
-    if write and name in INV_LWP:
-        fp.inv_write = True
     idx = _get(obj, "idx")
     loc = ("lwp", idx, name)
     fp.acc.add(loc)
     if write:
         fp.wr.add(loc)
-    if _get(obj, "l_flag") & LW_IDLE:
+        if name in INV_LWP:
+            fp.inv_write = True
+    if _l_flag(obj) & LW_IDLE:
         # A CPU's idle LWP is its own (kern_idle.c): only that CPU switches
         # to it and from it; others only glance at it (sched_pstats skips it).
         owned = _get(_get(t.n, "cpus")[t.ci], "ci_idlelwp") == idx
-        _judge(t, ("idle", name), owned, write)
+        _judge(t, _IDLE_FIELD[name], owned, write)
         return
     if name in LWP_SELF:
-        owned = t.curlwp() == idx
+        owned = _ci_curlwp(_get(t.n, "cpus")[t.ci]) == idx
     else:
-        mtx = _get(obj, "l_mutex")
+        mtx = _l_mutex(obj)
         fp.acc.add(("lwp", idx, "l_mutex"))
         fp.acc.add(("lock", mtx))
         owned = dict.get(_locks(t), mtx) == t.ci
-    _judge(t, ("lwp", name), owned, write)
+    field = _LWP_FIELD[name]
+    # (A covered read of a field nobody writes unlocked judges nothing.)
+    if owned and not write and field not in t.racy:
+        return
+    _judge(t, field, owned, write)
 
 
 def _cpu_access(obj: Cpu, name: str, write: bool) -> None:
     t = _T
-    if t is None or not t.on or name not in _CPU_TRACKED:
+    if t is None or not t.on:
         return
     fp = t.fp
     if write or name != "ci_curlwp":
@@ -204,22 +230,26 @@ def _cpu_access(obj: Cpu, name: str, write: bool) -> None:
     # (An interrupt does not switch LWPs, nor look at the psref list.)
     if write or name not in ("ci_curlwp", "psrefs"):
         fp.touched = True
-    if write and name in INV_CPU:
-        fp.inv_write = True
     c = _get(obj, "ci_index")
     loc = ("cpu", c, name)
     fp.acc.add(loc)
     if write:
         fp.wr.add(loc)
+        if name in INV_CPU:
+            fp.inv_write = True
     if name in CPU_SELF:
         owned = c == t.ci
     else:
-        fp.acc.add(("lock", f"cpu{c}.spc_mutex"))
-        owned = dict.get(_locks(t), f"cpu{c}.spc_mutex") == t.ci
-    _judge(t, ("cpu", name), owned, write)
+        lock = _SPC_MUTEX[c]
+        fp.acc.add(("lock", lock))
+        owned = dict.get(_locks(t), lock) == t.ci
+    field = _CPU_FIELD[name]
+    if owned and not write and field not in t.racy:
+        return
+    _judge(t, field, owned, write)
 
 
-def _remember(obj: Any, name: str) -> None:
+def _remember(obj: Any, name: str, raw: dict[str, Any]) -> None:
     t = _T
     if t is None:
         return
@@ -227,7 +257,7 @@ def _remember(obj: Any, name: str) -> None:
     if e is None:
         e = t.undo[id(obj)] = (obj, {})
     if name not in e[1]:
-        e[1][name] = _get(obj, name)
+        e[1][name] = raw[name].__get__(obj)
 
 
 def _judge(t: _Trace, field: Field, owned: bool, write: bool) -> None:
@@ -257,30 +287,35 @@ def _shared(write: bool, loc: tuple[Any, ...]) -> None:
             t.fp.inv_write = True
 
 
+def _reader(access: Any, name: str, raw: dict[str, Any]) -> property:
+    """A traced read of one tracked field (untracked ones are read as usual)."""
+    rget = raw[name].__get__
+
+    def fget(self: Any) -> Any:
+        access(self, name, False)
+        return rget(self)
+
+    return property(fget)
+
+
 class _TLwp(Lwp):
     __slots__ = ()
 
-    def __getattribute__(self, name: str) -> Any:
-        _lwp_access(self, name, False)
-        return _get(self, name)
-
     def __setattr__(self, name: str, value: Any) -> None:
-        _lwp_access(self, name, True)
-        _remember(self, name)
-        object.__setattr__(self, name, value)
+        if name in _LWP_TRACKED:
+            _lwp_access(self, name, True)
+        _remember(self, name, _LWP_RAW)
+        _LWP_RAW[name].__set__(self, value)
 
 
 class _TCpu(Cpu):
     __slots__ = ()
 
-    def __getattribute__(self, name: str) -> Any:
-        _cpu_access(self, name, False)
-        return _get(self, name)
-
     def __setattr__(self, name: str, value: Any) -> None:
-        _cpu_access(self, name, True)
-        _remember(self, name)
-        object.__setattr__(self, name, value)
+        if name in _CPU_TRACKED:
+            _cpu_access(self, name, True)
+        _remember(self, name, _CPU_RAW)
+        _CPU_RAW[name].__set__(self, value)
 
 
 def _psref_access(obj: Psref, name: str, write: bool) -> None:
@@ -293,14 +328,18 @@ def _psref_access(obj: Psref, name: str, write: bool) -> None:
 class _TPsref(Psref):
     __slots__ = ()
 
-    def __getattribute__(self, name: str) -> Any:
-        _psref_access(self, name, False)
-        return _get(self, name)
-
     def __setattr__(self, name: str, value: Any) -> None:
         _psref_access(self, name, True)
-        _remember(self, name)
-        object.__setattr__(self, name, value)
+        _remember(self, name, _PSREF_RAW)
+        _PSREF_RAW[name].__set__(self, value)
+
+
+for _name in _LWP_TRACKED:
+    setattr(_TLwp, _name, _reader(_lwp_access, _name, _LWP_RAW))
+for _name in _CPU_TRACKED:
+    setattr(_TCpu, _name, _reader(_cpu_access, _name, _CPU_RAW))
+for _name in _PSREF_TRACKED:
+    setattr(_TPsref, _name, _reader(_psref_access, _name, _PSREF_RAW))
 
 
 _CI = Ctx.__dict__["ci"]  # the slot descriptor
@@ -327,18 +366,25 @@ class _TCtx(Ctx):
 _KERNEL_SHARED = frozenset({"hardclock_ticks", "worker_ci", "panicstr", "paniccpu", "msgbuf"})
 
 
+def _kernel_access(obj: Kernel, name: str, write: bool) -> None:
+    _shared(write, ("k", name))
+
+
 class _TKernel(Kernel):
     __slots__ = ()
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in _KERNEL_SHARED:
-            _shared(False, ("k", name))
-        return _get(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _KERNEL_SHARED:
             _shared(True, ("k", name))
-        object.__setattr__(self, name, value)
+        raw = _KERNEL_RAW.get(name)
+        if raw is None:
+            object.__setattr__(self, name, value)  # (__class__)
+        else:
+            raw.__set__(self, value)
+
+
+for _name in _KERNEL_SHARED:
+    setattr(_TKernel, _name, _reader(_kernel_access, _name, _KERNEL_RAW))
 
 
 class _TLocks(dict[str, int]):

@@ -185,7 +185,8 @@ def mutex_spin_exit(x: Ctx, name: str, keep_spl: bool = False) -> None:
 
 
 def in_user(k: Kernel, l: Lwp) -> bool:
-    return bool(l.stack) and FUNCS[l.stack[-1].func].user
+    st = l.stack
+    return bool(st) and FUNCS[st[-1].func].user
 
 
 # -- the step function --------------------------------------------------------
@@ -197,7 +198,8 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     """Execute one statement on ci. Returns (progress, halted)."""
     cpu = k.cpus[ci]
     l = k.lwps[cpu.ci_curlwp]
-    frame = l.stack[-1]
+    st = l.stack
+    frame = st[-1]
     func = FUNCS[frame.func]
     stmt = func.stmts[frame.pc]
     x = CTX(k, ci, l, frame)
@@ -276,8 +278,8 @@ def step_into(k: Kernel, n: Kernel, ci: int, took: bool | None = None) -> Kernel
 def _run_atomic(n: Kernel, ci: int, halted: bool) -> None:
     count = 0
     while not halted:
-        l = n.curlwp(ci)
-        if not l.stack or not FUNCS[l.stack[-1].func].atomic:
+        st = n.curlwp(ci).stack
+        if not st or not FUNCS[st[-1].func].atomic:
             break
         progress, halted = _exec(n, ci)
         count += 1
@@ -325,11 +327,13 @@ def deliver_into(k: Kernel, n: Kernel, ci: int, handler: str, ipl: int, **args: 
 def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
     """Interrupt return: user AST (userret) or kernel preemption (kpreempt)."""
     cpu = k.cpus[ci]
-    if l.l_flag & LW_IDLE or not l.stack:
+    st = l.stack
+    if l.l_flag & LW_IDLE or not st:
         return False
-    if in_user(k, l):
+    top = FUNCS[st[-1].func]
+    if top.user:
         if cpu.ci_want_resched or l.l_dopreempt & DOPREEMPT_ACTIVE:
-            l.stack = l.stack + (Frame("userret", 0, (), INTR),)
+            l.stack = st + (Frame("userret", 0, (), INTR),)
             return True
         return False
     if (
@@ -337,11 +341,11 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
         and cpu.ci_ilevel == IPL_NONE
         and cpu.ci_mtx_count == 0
         and l.l_nopreempt == 0
-        and not FUNCS[l.stack[-1].func].atomic
+        and not top.atomic
         # kpreempt() itself runs with the request taken: no recursion.
-        and not any(fr.func in ("kpreempt", "preempt") for fr in l.stack)
+        and not any(fr.func in ("kpreempt", "preempt") for fr in st)
     ):
-        l.stack = l.stack + (Frame("kpreempt", 0, (), INTR),)
+        l.stack = st + (Frame("kpreempt", 0, (), INTR),)
         return True
     return False
 
