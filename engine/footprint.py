@@ -433,10 +433,10 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
     and restored in k. Only what the transition changed is copied.
     """
     global _T
-    n = Kernel(config=k.config, procs=k.procs, ifnets=k.ifnets, lwps=list(k.lwps),
-               cpus=list(k.cpus), psrefs=list(k.psrefs), locks=_TLocks(k.locks),
-               hardclock_ticks=k.hardclock_ticks, worker_ci=k.worker_ci, panicstr=k.panicstr,
-               paniccpu=k.paniccpu, msgbuf=k.msgbuf)
+    # (Positional: Kernel's fields in order, config ... msgbuf.)
+    n = Kernel(k.config, k.procs, k.ifnets, list(k.lwps), list(k.cpus), list(k.psrefs),
+               _TLocks(k.locks), k.hardclock_ticks, k.worker_ci, k.panicstr, k.paniccpu,
+               k.msgbuf)
     for lw in n.lwps:
         lw.__class__ = _TLwp
     for c in n.cpus:
