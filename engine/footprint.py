@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from engine import machine
+from engine.kern_runq import spc_mutex
 from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
 from engine.machine import FUNCS, Ctx, _take_preemption, deliver_into, in_user, step_into
 from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM, LW_IDLE
@@ -183,7 +184,7 @@ def _locks(t: _Trace) -> dict[str, int]:
 _LWP_FIELD = {name: ("lwp", name) for name in _LWP_TRACKED}
 _IDLE_FIELD = {name: ("idle", name) for name in _LWP_TRACKED}
 _CPU_FIELD = {name: ("cpu", name) for name in _CPU_TRACKED}
-_SPC_MUTEX = [f"cpu{c}.spc_mutex" for c in range(MAX_CPUS)]
+_SPC_MUTEX = [spc_mutex(c) for c in range(MAX_CPUS)]  # (names made once)
 
 
 def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
