@@ -113,9 +113,6 @@ class Lwp:
     def key(self) -> tuple[Value, ...]:
         return _key(self)
 
-    def hkey(self) -> int:
-        return _hkey(self)
-
 
 @attrs.define(slots=True)
 class Cpu:
@@ -146,9 +143,6 @@ class Cpu:
     def key(self) -> tuple[Value, ...]:
         return _key(self)
 
-    def hkey(self) -> int:
-        return _hkey(self)
-
 
 @attrs.define(slots=True)
 class Psref:
@@ -164,9 +158,6 @@ class Psref:
 
     def key(self) -> tuple[Value, ...]:
         return _key(self)
-
-    def hkey(self) -> int:
-        return _hkey(self)
 
 
 T = TypeVar("T")
