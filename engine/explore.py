@@ -95,7 +95,7 @@ def handler(mv: Move) -> tuple[str, int, dict[str, str]]:
     """An interrupt move's handler, its IPL and its arguments."""
     if mv.kind == "hardclock":
         return "hardclock", IPL_CLOCK, {}
-    return "wm_intr", IPL_VM, {"dev": mv.dev or ""}
+    return "slpdev_intr", IPL_VM, {"dev": mv.dev or ""}
 
 
 def moves(k: Kernel, ticks: int) -> Iterator[tuple[Move, Kernel, int]]:

@@ -540,8 +540,8 @@ def interruptible(k: Kernel, ci: int, ticks: int) -> bool:
     level = k.cpus[ci].ci_ilevel
     if ticks > 0 and level < IPL_CLOCK:
         return True
-    # A device interrupts only while an LWP waits for it (if_wm.c: an
-    # LWP whose scenario says sleep = true waits in wm_ioctl).
+    # A device interrupts only while an LWP waits for it (an LWP whose
+    # scenario says sleep = true waits in the synthetic slpdev_ioctl).
     return level < IPL_VM and _device_sleepers(k)
 
 

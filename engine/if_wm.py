@@ -1,38 +1,44 @@
-"""The driver under doifioctl(): wm_ioctl() and its interrupt (if_wm.c).
+"""The driver under doifioctl(): wm_ioctl() (if_wm.c 1.589).
 
-The handler is where the LWP leaves the CPU while bound and holding the
-psref: by in-kernel preemption at any statement (the clock drives it), or,
-for an LWP whose scenario says `sleep = true`, by waiting in cv_wait() for
-the device, which wm_intr() ends with cv_broadcast().
+SIOCGIFFLAGS takes wm_ioctl's default case: without WM_MPSAFE (GENERIC has
+no NET_MPSAFE) the whole switch runs at splnet(), and ether_ioctl() ->
+ifioctl_common() answers it. ether_ioctl() is one step here: it neither
+sleeps nor takes a lock the model tracks, and nothing in it is preemptible
+(splnet). The clock can still preempt the LWP before splnet() and after
+splx(), where the interrupt return path finds IPL_NONE.
 """
 
 from __future__ import annotations
 
-from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
+from engine.machine import Ctx, Flow, Ret, S, kfunc
+from engine.param import IPL_VM
+
+IPL_NET = IPL_VM  # x86 intr.h: IPL_NET is IPL_VM
 
 
-def _wait_p(x: Ctx) -> Flow:
-    return None if x.l.arg("sleep", False) else Goto("done")
+def _splnet(x: Ctx) -> Flow:
+    cpu = x.cpu
+    x.set("s", cpu.ci_ilevel)
+    cpu.ci_ilevel = max(cpu.ci_ilevel, IPL_NET)
+    return None
+
+
+def _ether_ioctl(x: Ctx) -> Flow:
+    x.set("error", 0)  # ifioctl_common(): SIOCGIFFLAGS copies if_flags out
+    return None
+
+
+def _splx(x: Ctx) -> Flow:
+    x.cpu.ci_ilevel = x.v("s")
+    return None
 
 
 kfunc(
     "wm_ioctl", "sys/dev/pci/if_wm.c",
-    S(3322, "WM_CORE_LOCK(sc);"),
-    S(3338, "error = ether_ioctl(ifp, cmd, data);"),
-    S(3339, "if (error == ENETRESET) error = wm_init_locked(ifp);"),
-    S(3344, "if (sc->sc_flags & WM_F_WAIT_HW) {", _wait_p),
-    S(3345, "cv_wait(&sc->sc_cv, sc->sc_core_lock);",
-      lambda x: call("cv_wait", wchan=x.k.ifnets[x.v("ifp")].if_xname,
-                     wmesg=x.k.ifnets[x.v("ifp")].if_xname), label="cv_wait"),
-    S(3347, "WM_CORE_UNLOCK(sc);", label="done"),
-    S(3349, "return error;", lambda x: Ret(0)),
-)
-
-kfunc(
-    "wm_intr", "sys/dev/pci/if_wm.c",
-    S(9100, "handled = wm_txrxintr(sc);"),
-    S(9104, "cv_broadcast(&sc->sc_cv);",
-      lambda x: call("cv_broadcast", cv=x.v("dev")), label="cv_broadcast"),
-    S(9106, "return handled;", lambda x: Ret(1)),
-    atomic=True,
+    S(3206, "s = splnet();", _splnet),
+    S(3208, "switch (cmd) {"),
+    S(3252, "error = ether_ioctl(ifp, cmd, data);", _ether_ioctl, label="ether_ioctl"),
+    S(3256, "if (error != ENETRESET) break;"),
+    S(3278, "splx(s);", _splx),
+    S(3280, "return error;", lambda x: Ret(x.v("error"))),
 )

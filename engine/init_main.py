@@ -11,6 +11,7 @@ from __future__ import annotations
 from engine import (  # noqa: F401
     amd64_trap,
     if_wm,
+    slpdev,
     kern_clock,
     kern_idle,
     kern_lwp_migrate,

@@ -31,7 +31,7 @@ from engine.param import (
     LSSUSPENDED,
     LW_BATCH,
     PRI_COUNT,
-    PRI_KERNEL,
+
     RESCHED_IMMED,
     RESCHED_KPREEMPT,
     RESCHED_LAZY,
@@ -40,6 +40,8 @@ from engine.param import (
 from engine.x86_machdep import cpu_need_resched
 
 FILE = "sys/kern/kern_runq.c"
+
+SCHED_UPREEMPT_PRI = 0  # sched_upreempt_pri (kern_runq.c l.104)
 
 
 def spc_mutex(ci: int) -> str:
@@ -112,7 +114,7 @@ def _enq_resched(x: Ctx) -> Flow:
     if not x.v("swtch") and eprio > x.k.cpus[ci].spc_curpriority:
         if eprio >= x.k.config.sched_kpreempt_pri:
             kind = RESCHED_KPREEMPT
-        elif eprio >= PRI_KERNEL:
+        elif eprio >= SCHED_UPREEMPT_PRI:
             kind = RESCHED_IMMED
         else:
             kind = RESCHED_LAZY
@@ -122,11 +124,17 @@ def _enq_resched(x: Ctx) -> Flow:
 
 kfunc(
     "sched_enqueue", FILE,
-    S(306, "ci_rq = l->l_cpu->ci_schedstate.spc_sched_info;"),
-    S(318, "TAILQ_INSERT_TAIL(q_head, l, l_runq); ci_rq->r_count++;", _enq_insert),
-    S(331, "if (swtch) l->l_rticksum += hardclock_ticks - l->l_rticks;", _enq_rticks),
-    S(345, "if (!swtch && eprio > spc->spc_curpriority) cpu_need_resched(ci, type);", _enq_resched),
-    S(347, "}", lambda x: Ret()),
+    S(222, "ci = l->l_cpu; spc = &ci->ci_schedstate; ci_rq = spc->spc_sched_info;"),
+    # One step each: l and the run queue are under spc_mutex, held by the caller.
+    S(228, "if (__predict_true(swtch == true)) l->l_rticksum += (hardclock_ticks - l->l_rticks); "
+      "else if (l->l_rticks == 0) l->l_rticks = hardclock_ticks;", _enq_rticks),
+    S(234, "q_head = sched_getrq(ci_rq, eprio); ... TAILQ_INSERT_TAIL(q_head, l, l_runq); "
+      "ci_rq->r_count++; if ((l->l_pflag & LP_BOUND) == 0) ci_rq->r_mcount++; "
+      "if (eprio > spc->spc_maxpriority) spc->spc_maxpriority = eprio;", _enq_insert),
+    S(264, "if (!swtch && eprio > spc->spc_curpriority) { if (eprio >= sched_kpreempt_pri) "
+      "type = RESCHED_KPREEMPT; else if (eprio >= sched_upreempt_pri) type = RESCHED_IMMED; "
+      "else type = RESCHED_LAZY; cpu_need_resched(ci, type); }", _enq_resched),
+    S(273, "}", lambda x: Ret()),
 )
 
 
@@ -191,12 +199,20 @@ def _tc_scan(x: Ctx) -> Flow:
 
 kfunc(
     "sched_takecpu", FILE,
-    S(376, "ci = l->l_cpu; if (l->l_pflag & LP_BOUND) return ci;", _tc_bound, label="bound"),
-    S(384, "if (ci_rq->r_count == 0) return ci;", _tc_empty),
-    S(390, "if (lwp_cache_hot(l) && eprio >= spc_curpriority) return ci;", _tc_hot),
-    S(402, "ci = curcpu(); if (eprio > spc_curpriority) return ci;", _tc_local),
-    S(414, "lowest MAX(spc_curpriority, spc_maxpriority) from l_cpu", _tc_scan),
-    S(441, "return tci;", lambda x: Ret(x.v("tci"))),
+    # l_cpu is covered by l's lock (held by the caller); the LP_BOUND read
+    # beside it is the race's one unlocked read.
+    S(382, "ci = l->l_cpu; if (l->l_pflag & LP_BOUND) return ci;", _tc_bound, label="bound"),
+    S(392, "if (ci_rq->r_count == 0) { ci_rq->r_ev_stay.ev_count++; return ci; }", _tc_empty),
+    S(397, "eprio = lwp_eprio(l); if (__predict_true(l->l_stat != LSIDL) && lwp_cache_hot(l) "
+      "&& eprio >= spc->spc_curpriority) { ci_rq->r_ev_stay.ev_count++; return ci; }", _tc_hot),
+    S(408, "ci = curcpu(); spc = &ci->ci_schedstate; if (eprio > spc->spc_curpriority && "
+      "sched_migratable(l, ci)) { ... return ci; }", _tc_local),
+    # Simplified: the scan reads every CPU's priorities in one step (the
+    # real loop reads them one CPU at a time, also without their locks).
+    S(420, "pivot = l->l_cpu; ci = pivot; tci = pivot; lpri = PRI_COUNT; do { ... "
+      "pri = MAX(spc->spc_curpriority, spc->spc_maxpriority); ... } "
+      "while (ci = next, ci != pivot);", _tc_scan),
+    S(449, "return tci;", lambda x: Ret(x.v("tci"))),
 )
 
 
@@ -212,39 +228,71 @@ def _cl_min(x: Ctx) -> Flow:
 
 
 def _cl_pick(x: Ctx) -> Flow:
+    from engine.subr_prf import KASSERTMSG
+
     k = x.k
     ci = x.v("ci")
-    for i in k.cpus[ci].runq:
+    q = k.cpus[ci].runq
+    top = spc_maxpriority(k, ci)
+    # Take the highest priority thread: only the spc_maxpriority queue.
+    for i in q:
         l = k.lwps[i]
+        if k.lwp_eprio(l) != top:
+            break
+        fail = KASSERTMSG(x, l.l_stat == LSRUN, "l->l_stat == LSRUN",
+                          "cpu%d l %#x (%s) l_stat %d" % (ci, l.addr, k.proc(l).p_comm, l.l_stat),
+                          line=485)
+        if fail:
+            return fail
         # Look for threads, whose are allowed to migrate.
         if (l.l_pflag & LP_BOUND) or k.lwp_cache_hot(l) or not sched_migratable(k, l, x.ci):
             continue
-        if l.l_ctxswtch:
-            # Still context switching on its old CPU: spin before changing l_cpu.
-            return SPIN
         x.set("l", i)
         return None
-    mutex_spin_exit(x, spc_mutex(ci))
-    return Ret(None)
+    return Goto("none")
+
+
+def _cl_dequeue(x: Ctx) -> Flow:
+    sched_dequeue(x.k, x.lwp(x.v("l")))
+    return None
+
+
+def _cl_ctxswtch(x: Ctx) -> Flow:
+    # If LWP is still context switching, we may need to spin-wait before
+    # changing its CPU.
+    return SPIN if x.lwp(x.v("l")).l_ctxswtch else None
 
 
 def _cl_move(x: Ctx) -> Flow:
     l = x.lwp(x.v("l"))
     old = l.l_mutex
-    sched_dequeue(x.k, l)
     l.l_cpu = x.ci
     l.l_mutex = spc_mutex(x.ci)
     mutex_spin_exit(x, old)
     return None
 
 
+def _cl_none(x: Ctx) -> Flow:
+    mutex_spin_exit(x, spc_mutex(x.v("ci")))
+    return Ret(None)
+
+
 kfunc(
     "sched_catchlwp", FILE,
-    S(463, "if (ci_rq->r_mcount < min_catch) { spc_unlock(ci); return NULL; }", _cl_min),
-    S(474, "skip LP_BOUND, cache-hot and unmigratable LWPs", _cl_pick),
-    S(492, "sched_dequeue(l); l->l_cpu = curci; lwp_unlock_to(l, curspc->spc_mutex);", _cl_move),
-    S(505, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
-    S(506, "return l;", lambda x: Ret(x.v("l"))),
+    S(469, "if (ci_rq->r_mcount < min_catch) { spc_unlock(ci); return NULL; }", _cl_min),
+    # One step: the queue is under ci's spc_mutex, which the caller holds.
+    S(475, "q_head = sched_getrq(ci_rq, spc->spc_maxpriority); l = TAILQ_FIRST(q_head); "
+      "for (;;) { if (l == NULL) break; KASSERTMSG(l->l_stat == LSRUN, ...); "
+      "if ((l->l_pflag & LP_BOUND) || lwp_cache_hot(l) || !sched_migratable(l, curci)) "
+      "{ l = TAILQ_NEXT(l, l_runq); continue; }", _cl_pick),
+    S(495, "sched_dequeue(l);", _cl_dequeue),
+    S(504, "while (l->l_ctxswtch) SPINLOCK_BACKOFF(count);", _cl_ctxswtch),
+    # One step: l is off every run queue and its lock is held here.
+    S(507, "l->l_cpu = curci; ci_rq->r_ev_pull.ev_count++; lwp_unlock_to(l, curspc->spc_mutex);",
+      _cl_move),
+    S(510, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
+    S(511, "return l;", lambda x: Ret(x.v("l"))),
+    S(513, "spc_unlock(ci); ... return l;", _cl_none, label="none"),
 )
 
 
@@ -303,7 +351,8 @@ def _si_dlock(x: Ctx) -> Flow:
     if x.v("dlock"):
         return Goto("migrate")
     tci = x.v("tci")
-    if x.ci < tci:
+    # `ci < tci` compares the struct cpu_info pointers.
+    if x.cpu.addr < x.k.cpus[tci].addr:
         if not mutex_spin_enter(x, spc_mutex(tci)):
             return SPIN
         x.set("dlock", True)
@@ -376,7 +425,8 @@ def _si_balance(x: Ctx) -> Flow:
 
 
 def _si_dlock2(x: Ctx) -> Flow:
-    a, b = sorted((x.ci, x.v("tci")))
+    # spc_dlock(): the lower struct cpu_info address first.
+    a, b = sorted((x.ci, x.v("tci")), key=lambda i: x.k.cpus[i].addr)
     for ci in (a, b):
         owner = x.k.locks.get(spc_mutex(ci))
         if owner is not None and owner != x.ci:
@@ -393,26 +443,36 @@ def _si_done(x: Ctx) -> Flow:
 
 kfunc(
     "sched_idle", FILE,
-    S(573, "if (spc->spc_migrating == NULL) goto no_migration;", _si_check),
-    S(576, "spc_lock(ci);", _si_lock),
-    S(580, "l = spc->spc_migrating; if (l == NULL) break;", _si_loop, label="loop"),
-    S(588, "if (dlock && tci != l->l_target_cpu) spc_unlock(tci);", _si_retry),
-    S(598, "tci = l->l_target_cpu; if (tci == NULL || tci == ci) break;", _si_target),
-    S(609, "if (ci < tci) spc_lock(tci); else if (!mutex_tryenter(tspc->spc_mutex))", _si_dlock),
-    S(611, "spc_lock(tci);", _si_lock_tci),
-    S(612, "spc_lock(ci); continue;", _si_relock),
-    S(619, "KASSERT(l->l_stat == LSRUN);", _si_kassert, label="migrate"),
-    S(620, "spc->spc_migrating = NULL; l->l_target_cpu = NULL;", _si_clear),
-    S(622, "sched_dequeue(l);", _si_dequeue),
-    S(623, "l->l_cpu = tci;", _si_move),
-    S(624, "lwp_setlock(l, tspc->spc_mutex);", _si_setlock),
-    S(625, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
-    S(632, "if (dlock) spc_unlock(tci); spc_unlock(ci);", _si_unlock, label="unlock"),
-    S(637, "if (SPCF_OFFLINE || ci_rq->r_count != 0) return;", _si_nomig, label="no_migration"),
-    S(643, "sched_balance(ci); tci = worker_ci; if (ci == tci) return;", _si_balance),
-    S(647, "spc_dlock(ci, tci);", _si_dlock2),
-    S(648, "(void)sched_catchlwp(tci);", lambda x: call("sched_catchlwp", ci=x.v("tci"))),
-    S(649, "spc_unlock(ci);", _si_done),
+    S(577, "if (spc->spc_migrating == NULL) goto no_migration;", _si_check),
+    S(580, "spc_lock(ci);", _si_lock),
+    # Each step below that holds several statements runs with spc_mutex of
+    # this CPU (and of tci once dlock is set) held: no other CPU sees between.
+    S(584, "l = spc->spc_migrating; if (l == NULL) break;", _si_loop, label="loop"),
+    S(592, "if (dlock == true && tci != l->l_target_cpu) { KASSERT(tci != NULL); "
+      "spc_unlock(tci); dlock = false; }", _si_retry),
+    S(602, "tci = l->l_target_cpu; if (tci == NULL || tci == ci) { "
+      "spc->spc_migrating = NULL; l->l_target_cpu = NULL; break; }", _si_target),
+    S(614, "if (dlock == false) { dlock = true; if (ci < tci) { spc_lock(tci); } "
+      "else if (!mutex_tryenter(tspc->spc_mutex)) { spc_unlock(ci);", _si_dlock),
+    S(620, "spc_lock(tci);", _si_lock_tci),
+    S(621, "spc_lock(ci); continue;", _si_relock),
+    S(628, "KASSERT(l->l_stat == LSRUN);", _si_kassert, label="migrate"),
+    S(629, "spc->spc_migrating = NULL; l->l_target_cpu = NULL;", _si_clear),
+    S(631, "sched_dequeue(l);", _si_dequeue),
+    S(632, "l->l_cpu = tci;", _si_move),
+    S(633, "lwp_setlock(l, tspc->spc_mutex);", _si_setlock),
+    S(634, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
+    S(637, "if (dlock == true) { KASSERT(tci != NULL); spc_unlock(tci); } spc_unlock(ci);",
+      _si_unlock, label="unlock"),
+    S(644, "ci_rq = spc->spc_sched_info; if ((spc->spc_flags & SPCF_OFFLINE) != 0 || "
+      "ci_rq->r_count != 0) { return; }", _si_nomig, label="no_migration"),
+    # Simplified: sched_balance() is modeled inside this one step.
+    S(650, "ci_rq->r_avgcount = 0; sched_balance(ci); tci = worker_ci; "
+      "tspc = &tci->ci_schedstate; if (ci == tci || spc->spc_psid != tspc->spc_psid) return;",
+      _si_balance),
+    S(656, "spc_dlock(ci, tci);", _si_dlock2),
+    S(657, "(void)sched_catchlwp(tci);", lambda x: call("sched_catchlwp", ci=x.v("tci"))),
+    S(658, "spc_unlock(ci);", _si_done),
 )
 
 
@@ -484,19 +544,24 @@ def _ls_reset(x: Ctx) -> Flow:
 
 kfunc(
     "sched_lwp_stats", FILE,
-    S(691, "if (l->l_stat == LSSLEEP || ...) l->l_slptime++;", _ls_slptime),
-    S(699, "batch = (l->l_rticksum > l->l_slpticksum); LW_BATCH", _ls_batch),
-    S(712, "if (batch && (l->l_slptime + l->l_slpticksum) == 0) {", _ls_hog),
-    S(713, "if (l->l_slpticks == 0) {", _ls_slpticks),
-    S(714, "if (l->l_target_cpu == NULL && (LSRUN || LSONPROC)) {", _ls_untargeted),
-    S(716, "struct cpu_info *ci = sched_takecpu(l);",
+    S(692, "if (l->l_stat == LSSLEEP || l->l_stat == LSSTOP || l->l_stat == LSSUSPENDED) "
+      "l->l_slptime++;", _ls_slptime),
+    # One step: l's fields, under l's lock (held by sched_pstats).
+    S(700, "batch = (l->l_rticksum > l->l_slpticksum); if (batch != 0) { "
+      "if ((l->l_flag & LW_BATCH) == 0) batch = 0; l->l_flag |= LW_BATCH; } "
+      "else l->l_flag &= ~LW_BATCH;", _ls_batch),
+    S(713, "if (batch && (l->l_slptime + l->l_slpticksum) == 0) {", _ls_hog),
+    S(714, "if (l->l_slpticks == 0) {", _ls_slpticks),
+    S(715, "if (l->l_target_cpu == NULL && (l->l_stat == LSRUN || l->l_stat == LSONPROC)) {",
+      _ls_untargeted),
+    S(717, "struct cpu_info *ci = sched_takecpu(l);",
       lambda x: call("sched_takecpu", ret="ci", l=x.v("l")), label="takecpu"),
-    S(717, "l->l_target_cpu = (ci != l->l_cpu) ? ci : NULL;", _ls_target),
-    S(719, "l->l_flag &= ~LW_BATCH;", _ls_unbatch, label="unbatch"),
-    S(721, "} else l->l_slpticks = 0;", _ls_arm, label="arm"),
-    S(726, "l->l_slpticksum = 0; l->l_rticksum = 0;", _ls_reset, label="reset"),
-    S(730, "sched_pstats_hook(l, batch);"),
-    S(734, "}", lambda x: Ret()),
+    S(718, "l->l_target_cpu = (ci != l->l_cpu) ? ci : NULL;", _ls_target),
+    S(720, "l->l_flag &= ~LW_BATCH;", _ls_unbatch, label="unbatch"),
+    S(721, "} else { l->l_slpticks = 0; }", _ls_arm, label="arm"),
+    S(727, "l->l_slpticksum = 0; l->l_rticksum = 0;", _ls_reset, label="reset"),
+    S(731, "sched_pstats_hook(l, batch);"),
+    S(735, "}", lambda x: Ret()),
 )
 
 
@@ -537,14 +602,19 @@ def _nl_take(x: Ctx) -> Flow:
 
 kfunc(
     "sched_nextlwp", FILE,
-    S(753, "if (spc->spc_migrating != NULL) return NULL;", _nl_migrating),
-    S(759, "if (ci_rq->r_count == 0) {", _nl_empty),
-    S(767, "ci_rq->r_avgcount = 0; sched_balance(ci); cci = worker_ci;", _nl_balance),
-    S(770, "if (ci == cci || !mutex_tryenter(cci->spc_mutex)) return NULL;", _nl_trylock),
-    S(772, "return sched_catchlwp(cci);",
+    S(751, "if (__predict_false(spc->spc_migrating != NULL)) return NULL;", _nl_migrating),
+    S(757, "if (__predict_false(ci_rq->r_count == 0)) {", _nl_empty),
+    # Simplified: sched_balance() is modeled inside this one step.
+    S(762, "if (__predict_false(spc->spc_flags & SPCF_OFFLINE)) return NULL; "
+      "ci_rq->r_avgcount = 0; sched_balance(ci); cci = worker_ci;", _nl_balance),
+    S(770, "if (ci == cci || spc->spc_psid != cspc->spc_psid || "
+      "!mutex_tryenter(cci->ci_schedstate.spc_mutex)) return NULL;", _nl_trylock),
+    S(773, "return sched_catchlwp(cci);",
       lambda x: call("sched_catchlwp", ret="l", ci=x.v("cci"))),
-    S(772, "return sched_catchlwp(cci);", lambda x: Ret(x.v("l"))),
-    S(782, "l = TAILQ_FIRST(q_head); l->l_rticks = hardclock_ticks; return l;",
+    S(773, "return sched_catchlwp(cci);", lambda x: Ret(x.v("l"))),
+    # One step: this CPU's run queue, under its spc_mutex (held by mi_switch).
+    S(782, "q_head = sched_getrq(ci_rq, spc->spc_maxpriority); l = TAILQ_FIRST(q_head); "
+      "KASSERT(l != NULL); sched_oncpu(l); l->l_rticks = hardclock_ticks; return l;",
       _nl_take, label="take"),
 )
 

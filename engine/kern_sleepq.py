@@ -67,28 +67,35 @@ def _block_done(x: Ctx) -> Flow:
 
 kfunc(
     "sleepq_block", "sys/kern/kern_sleepq.c",
-    S(245, "if (timo) callout_schedule(&l->l_timeout_ch, timo);", _block_timo),
-    S(263, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
-    S(283, "if (timo) callout_halt(&l->l_timeout_ch, NULL); return error;", _block_done),
+    S(261, "if (timo) { callout_schedule(&l->l_timeout_ch, timo); }", _block_timo),
+    S(264, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
+    # One step: the callout is this LWP's own; no signals are modeled.
+    S(267, "if (timo) { if (callout_halt(&l->l_timeout_ch, NULL)) error = EWOULDBLOCK; } "
+      "... return error;", _block_done),
 )
 
 kfunc(
     "cv_wait", "sys/kern/kern_condvar.c",
-    S(163, "cv_enter(cv, mtx, l); /* sleepq_enter(sq, l, mp) */", _enter),
-    S(164, "sleepq_enqueue(sq, cv, cv->cv_wmesg, &cv_syncobj);", _enqueue),
-    S(238, "mutex_exit(mtx);"),
-    S(239, "(void)sleepq_block(0, false);", lambda x: call("sleepq_block", timo=0),
+    # cv_enter() is inline in cv_wait(): its lines 174-179 run in cv_wait's frame.
+    S(174, "l->l_kpriority = true; mp = sleepq_hashlock(cv); sq = CV_SLEEPQ(cv); "
+      "sleepq_enter(sq, l, mp);", _enter),
+    S(178, "sleepq_enqueue(sq, cv, CV_WMESG(cv), &cv_syncobj);", _enqueue),
+    S(179, "mutex_exit(mtx);"),
+    S(251, "(void)sleepq_block(0, false);", lambda x: call("sleepq_block", timo=0),
       label="sleepq_block"),
-    S(240, "mutex_enter(mtx);", lambda x: Ret()),
+    S(252, "mutex_enter(mtx);", lambda x: Ret()),
 )
 
 kfunc(
     "kpause", "sys/kern/kern_synch.c",
-    S(227, "sleepq_enter(NULL, l, NULL);", _enter),
-    S(228, "sleepq_enqueue(NULL, l, wmesg, &kpause_syncobj);", _enqueue),
-    S(229, "error = sleepq_block(timo, intr);",
+    # One step: l_kpriority is curlwp's own; the lookup takes the hash lock
+    # that sleepq_enter() then holds.
+    S(232, "l->l_kpriority = true; sq = sleeptab_lookup(&sleeptab, l, &mp); "
+      "sleepq_enter(sq, l, mp);", _enter),
+    S(235, "sleepq_enqueue(sq, l, wmesg, &sleep_syncobj);", _enqueue),
+    S(236, "error = sleepq_block(timo, intr);",
       lambda x: call("sleepq_block", timo=x.v("timo")), label="sleepq_block"),
-    S(233, "return error;", lambda x: Ret(0)),
+    S(240, "return error;", lambda x: Ret(0)),
 )
 
 
@@ -98,7 +105,6 @@ kfunc(
 def _rm_unlink(x: Ctx) -> Flow:
     l = x.lwp(x.v("l"))
     l.l_wchan = None
-    l.l_wmesg = None
     if l.l_stat != LSSLEEP:
         l.l_mutex = spc_lwplock(l.l_cpu)
         return Ret()
@@ -122,12 +128,16 @@ def _rm_slpticksum(x: Ctx) -> Flow:
     return None
 
 
+def _rm_setcpu(x: Ctx) -> Flow:
+    x.lwp(x.v("l")).l_cpu = x.v("ci")
+    return None
+
+
 def _rm_lock(x: Ctx) -> Flow:
     l = x.lwp(x.v("l"))
     ci = x.v("ci")
     if not mutex_spin_enter(x, spc_mutex(ci)):
         return SPIN
-    l.l_cpu = ci
     l.l_mutex = spc_mutex(ci)
     return None
 
@@ -146,17 +156,23 @@ def _rm_unlock(x: Ctx) -> Flow:
 
 kfunc(
     "sleepq_remove", "sys/kern/kern_sleepq.c",
-    S(116, "l->l_wchan = NULL; if (l->l_stat != LSSLEEP) return;", _rm_unlink),
-    S(133, "if ((l->l_pflag & LP_RUNNING) != 0) { l->l_stat = LSONPROC; return; }",
-      _rm_running),
-    S(145, "l->l_slpticksum += hardclock_ticks - l->l_slpticks;", _rm_slpticksum),
-    S(152, "ci = sched_takecpu(l);",
+    # One step each below where the text holds several statements: the
+    # waker holds the sleep queue's lock, which is l's lock until lwp_setlock.
+    S(114, "TAILQ_REMOVE(sq, l, l_sleepchain); l->l_syncobj = &sched_syncobj; "
+      "l->l_wchan = NULL; l->l_sleepq = NULL; ... if (l->l_stat != LSSLEEP) { "
+      "lwp_setlock(l, spc->spc_lwplock); return; }", _rm_unlink),
+    S(137, "if ((l->l_pflag & LP_RUNNING) != 0) { l->l_stat = LSONPROC; l->l_slptime = 0; "
+      "lwp_setlock(l, spc->spc_lwplock); return; }", _rm_running),
+    S(145, "l->l_slpticksum += (hardclock_ticks - l->l_slpticks);", _rm_slpticksum),
+    # The call, then the store of its result: two steps on the same line.
+    S(149, "l->l_cpu = sched_takecpu(l);",
       lambda x: call("sched_takecpu", ret="ci", l=x.v("l")), label="takecpu"),
-    S(153, "l->l_cpu = ci; spc_lock(ci); lwp_setlock(l, spc->spc_mutex);", _rm_lock),
-    S(156, "sched_setrunnable(l); l->l_stat = LSRUN; l->l_slptime = 0;", _rm_runnable),
-    S(158, "sched_enqueue(l, false);",
+    S(149, "l->l_cpu = sched_takecpu(l);", _rm_setcpu),
+    S(156, "spc_lock(ci); lwp_setlock(l, spc->spc_mutex);", _rm_lock),
+    S(158, "sched_setrunnable(l); l->l_stat = LSRUN; l->l_slptime = 0;", _rm_runnable),
+    S(161, "sched_enqueue(l, false);",
       lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
-    S(159, "spc_unlock(ci);", _rm_unlock),
+    S(162, "spc_unlock(ci);", _rm_unlock),
 )
 
 
@@ -181,25 +197,35 @@ def _wk_unlock(x: Ctx) -> Flow:
 
 kfunc(
     "cv_broadcast", "sys/kern/kern_condvar.c",
-    S(430, "mp = sleepq_hashlock(cv); mutex_spin_enter(mp);", _wk_lock),
-    S(431, "LIST_FOREACH(l, sq, l_sleepchain) if (l->l_wchan == cv) sleepq_remove(sq, l);",
+    # cv_wakeup_all() is inline in cv_broadcast(); sleepq_hashlock() takes
+    # the sleep queue's lock.
+    S(545, "mp = sleepq_hashlock(cv);", _wk_lock),
+    S(547, "for (l = TAILQ_FIRST(sq); l != NULL; l = next) { ... sleepq_remove(sq, l); }",
       _cv_next, label="next"),
-    S(432, "}", lambda x: Goto("next")),
-    S(435, "mutex_spin_exit(mp);", _wk_unlock, label="unlock"),
+    S(547, "for (l = TAILQ_FIRST(sq); l != NULL; l = next) {", lambda x: Goto("next")),
+    S(555, "mutex_spin_exit(mp);", _wk_unlock, label="unlock"),
 )
 
 
 def _to_check(x: Ctx) -> Flow:
+    if x.lwp(x.v("l")).l_wchan is None:
+        # Somebody beat us to it.
+        return _wk_unlock(x)
+    return None
+
+
+def _to_unsleep(x: Ctx) -> Flow:
     l = x.lwp(x.v("l"))
-    if l.l_wchan is None:
-        return Goto("unlock")
     l.l_timeout = None
     return call("sleepq_remove", l=l.idx)
 
 
 kfunc(
     "sleepq_timeout", "sys/kern/kern_sleepq.c",
-    S(388, "lwp_lock(l);", _wk_lock),
-    S(393, "if (l->l_wchan == NULL) return; lwp_unsleep(l, true);", _to_check),
-    S(396, "lwp_unlock(l);", _wk_unlock, label="unlock"),
+    S(368, "lwp_lock(l);", _wk_lock),
+    S(370, "if (l->l_wchan == NULL) { lwp_unlock(l); return; }", _to_check),
+    # lwp_unsleep() -> sleepq_unsleep(l, true): sleepq_remove(), then the
+    # sleep queue's lock is let go.
+    S(376, "lwp_unsleep(l, true);", _to_unsleep),
+    S(376, "lwp_unsleep(l, true);", _wk_unlock),
 )

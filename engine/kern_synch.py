@@ -26,7 +26,9 @@ from engine.machine import (
     mutex_spin_exit,
 )
 from engine.param import (
+    DOPREEMPT_COUNTED,
     IPL_NONE,
+    IPL_SCHED,
     LP_BOUND,
     LP_INTR,
     LP_RUNNING,
@@ -96,6 +98,11 @@ def _ms_lsidl(x: Ctx) -> Flow:
     return None
 
 
+def _ms_did_resched(x: Ctx) -> Flow:
+    x.l.l_dopreempt = 0
+    return None
+
+
 def _ms_switch_p(x: Ctx) -> Flow:
     return None if x.v("newl") != x.l.idx else Goto("noswitch")
 
@@ -119,12 +126,13 @@ def _ms_ctxswtch(x: Ctx) -> Flow:
     return None
 
 
+def _ms_ctxswtch_wait(x: Ctx) -> Flow:
+    # newl may still be switching away on its old CPU: spin until it is off.
+    return SPIN if x.lwp(x.v("newl")).l_ctxswtch else None
+
+
 def _ms_switchto(x: Ctx) -> Flow:
-    newl = x.lwp(x.v("newl"))
-    if newl.l_ctxswtch:
-        # newl is still switching away on its old CPU: spin until it is off.
-        return SPIN
-    return Switch(newl.idx)
+    return Switch(x.v("newl"))
 
 
 def _ms_resumed(x: Ctx) -> Flow:
@@ -153,31 +161,42 @@ def _ms_out(x: Ctx) -> Flow:
 
 kfunc(
     "mi_switch", FILE,
-    S(519, "KASSERT(l->l_cpu == curcpu());", _ms_entry),
-    S(539, "KASSERT(l->l_stat != LSRUN);", _ms_notrun),
-    S(550, "mutex_spin_enter(spc->spc_mutex);", _ms_spc_lock),
+    S(522, "KASSERT(l->l_cpu == curcpu());", _ms_entry),
+    S(562, "KASSERT(l->l_stat != LSRUN);", _ms_notrun),
+    S(563, "mutex_spin_enter(spc->spc_mutex);", _ms_spc_lock),
     S(568, "if (l->l_stat == LSONPROC && l != newl) {", _ms_onproc),
     S(570, "if ((l->l_flag & LW_IDLE) == 0) {", _ms_idle),
     S(571, "l->l_stat = LSRUN;", _ms_lsrun),
     S(572, "lwp_setlock(l, spc->spc_mutex);", _ms_setlock),
     S(573, "sched_enqueue(l, true);",
       lambda x: call("sched_enqueue", l=x.l.idx, swtch=True)),
+    # Without the fix: kern_synch.c 1.318 with the LP_BOUND guard reverted
+    # (the 2016 tree's `if (l->l_target_cpu != NULL) {`).
     S(579, "if (l->l_target_cpu != NULL) {", _ms_guard, label="guard",
       fixed="if (l->l_target_cpu != NULL && (l->l_pflag & LP_BOUND) == 0) {"),
-    S(582, "spc->spc_migrating = l;", _ms_migrating),
-    S(585, "} else l->l_stat = LSIDL;", _ms_lsidl, label="lsidl"),
+    # One step: the KASSERT only reads curlwp's own l_pflag.
+    S(581, "KASSERT((l->l_pflag & LP_INTR) == 0); spc->spc_migrating = l;", _ms_migrating),
+    S(584, "} else l->l_stat = LSIDL;", _ms_lsidl, label="lsidl"),
     S(590, "newl = nextlwp(ci, spc);",
       lambda x: call("nextlwp", ret="newl"), label="pick"),
-    S(623, "if (l != newl) {", _ms_switch_p),
-    S(636, "mutex_spin_exit(l->l_mutex == spc_mutex ? spc_lwplock : spc_mutex);",
-      _ms_release),
-    S(671, "l->l_ctxswtch = 1; l->l_pflag &= ~LP_RUNNING; lwp_unlock(l);", _ms_ctxswtch),
-    S(679, "prevlwp = cpu_switchto(l, newl, returning);", _ms_switchto),
-    S(706, "KASSERT(l->l_cpu == ci);", _ms_resumed),
-    S(708, "splx(oldspl); retval = 1;", _ms_splx),
-    S(712, "mutex_spin_exit(spc->spc_mutex); lwp_unlock(l); retval = 0;",
+    # cpu_did_resched() is empty on x86; both under spc_mutex, on curlwp.
+    S(612, "cpu_did_resched(l); l->l_dopreempt = 0;", _ms_did_resched),
+    S(626, "if (l != newl) {", _ms_switch_p),
+    # The test and the exit it picks: curlwp's l_mutex, which this CPU holds.
+    S(630, "if (l->l_mutex == spc->spc_mutex) { mutex_spin_exit(spc->spc_lwplock); "
+      "} else { mutex_spin_exit(spc->spc_mutex); }", _ms_release),
+    # One step: every field here is curlwp's or this CPU's, and curlwp's lock
+    # (held until lwp_unlock) keeps every other CPU from picking it up.
+    S(650, "l->l_ctxswtch = 1; l->l_pflag &= ~LP_RUNNING; oldspl = MUTEX_SPIN_OLDSPL(ci); "
+      "ci->ci_mtx_count--; lwp_unlock(l);", _ms_ctxswtch),
+    S(689, "while (newl->l_ctxswtch) SPINLOCK_BACKOFF(count);", _ms_ctxswtch_wait),
+    S(712, "prevlwp = cpu_switchto(l, newl, returning);", _ms_switchto),
+    S(744, "KASSERT(l->l_cpu == ci);", _ms_resumed),
+    S(745, "splx(oldspl); retval = 1;", _ms_splx),
+    # Under spc_mutex and curlwp's lock: no other CPU sees between them.
+    S(754, "mutex_spin_exit(spc->spc_mutex); lwp_unlock(l); retval = 0;",
       _ms_noswitch, label="noswitch"),
-    S(720, "KASSERT(l->l_stat == LSONPROC); return retval;", _ms_out, label="out"),
+    S(760, "KASSERT(l->l_stat == LSONPROC); return retval;", _ms_out, label="out"),
 )
 
 
@@ -190,7 +209,7 @@ def _nx_queued(x: Ctx) -> Flow:
         return Goto("idle")
     newl = x.lwp(i)
     sched_dequeue(x.k, newl)
-    fail = KASSERT(x, newl.l_cpu == x.ci, "newl->l_cpu == ci")
+    fail = KASSERT(x, newl.l_cpu == x.ci, "newl->l_cpu == ci", line=476)
     if fail:
         return fail
     newl.l_stat = LSONPROC
@@ -213,29 +232,76 @@ def _nx_done(x: Ctx) -> Flow:
     cpu.ci_want_resched = 0  # = ci->ci_data.cpu_softints, none modeled
     cpu.spc_flags &= ~SPCF_SWITCHCLEAR
     cpu.spc_curpriority = x.k.lwp_eprio(newl)
-    x.l.l_dopreempt = 0  # cpu_did_resched()
     return Ret(newl.idx)
 
 
 kfunc(
     "nextlwp", FILE,
-    S(467, "newl = sched_nextlwp();", lambda x: call("sched_nextlwp", ret="newl")),
-    S(468, "if (newl != NULL) { sched_dequeue(newl); newl->l_stat = LSONPROC; ...",
-      _nx_queued),
-    S(479, "} else { newl = ci->ci_data.cpu_idlelwp; newl->l_stat = LSONPROC; }",
-      _nx_idle, label="idle"),
-    S(488, "ci->ci_want_resched = 0; spc->spc_curpriority = lwp_eprio(newl);",
-      _nx_done, label="done"),
+    S(472, "newl = sched_nextlwp();", lambda x: call("sched_nextlwp", ret="newl")),
+    # One step: newl is on this CPU's run queue, under spc_mutex, held here.
+    S(473, "if (newl != NULL) { sched_dequeue(newl); KASSERT(newl->l_cpu == ci); "
+      "newl->l_stat = LSONPROC; newl->l_pflag |= LP_RUNNING; "
+      "lwp_setlock(newl, spc->spc_lwplock); }", _nx_queued),
+    S(480, "} else { newl = ci->ci_data.cpu_idlelwp; newl->l_stat = LSONPROC; "
+      "newl->l_pflag |= LP_RUNNING; }", _nx_idle, label="idle"),
+    # One step: this CPU's schedstate, under spc_mutex.
+    S(490, "ci->ci_want_resched = ci->ci_data.cpu_softints; "
+      "spc->spc_flags &= ~SPCF_SWITCHCLEAR; spc->spc_curpriority = lwp_eprio(newl); "
+      "return newl;", _nx_done, label="done"),
 )
 
 
 # -- kpreempt(): in-kernel preemption, entered from the interrupt return path ------------
 
 
-def _kp_check(x: Ctx) -> Flow:
-    l = x.l
-    if l.l_nopreempt != 0 or (l.l_pflag & LP_INTR) or l.l_blcnt != 0:
-        return Ret(False)
+def _kp_loop(x: Ctx) -> Flow:
+    dop = x.l.l_dopreempt
+    x.set("dop", dop)
+    return None if dop != 0 else Goto("out")
+
+
+def _kp_onproc(x: Ctx) -> Flow:
+    if x.l.l_stat != LSONPROC:
+        # About to block (or die), let it happen.
+        x.l.l_dopreempt = 0
+        return Ret(True)
+    return None
+
+
+def _kp_idle(x: Ctx) -> Flow:
+    if x.l.l_flag & LW_IDLE:
+        # Can't preempt idle loop, don't count as failure.
+        x.l.l_dopreempt = 0
+        return Ret(True)
+    return None
+
+
+def _kp_nopreempt(x: Ctx) -> Flow:
+    # LWP holds preemption disabled, explicitly.
+    return Goto("failed") if x.l.l_nopreempt != 0 else None
+
+
+def _kp_intr(x: Ctx) -> Flow:
+    if x.l.l_pflag & LP_INTR:
+        # Can't preempt soft interrupts yet.
+        x.l.l_dopreempt = 0
+        return Goto("failed")
+    return None
+
+
+def _kp_splsched(x: Ctx) -> Flow:
+    cpu = x.cpu
+    x.set("s", cpu.ci_ilevel)
+    cpu.ci_ilevel = max(cpu.ci_ilevel, IPL_SCHED)
+    return None
+
+
+def _kp_biglock(x: Ctx) -> Flow:
+    # Hold or want kernel_lock, code is not MT safe.  (ci_biglock_wanted is
+    # not modeled: no CPU spins for the kernel lock.)
+    if x.l.l_blcnt != 0:
+        x.cpu.ci_ilevel = x.v("s")
+        return Goto("failed")
     return None
 
 
@@ -243,13 +309,38 @@ def _kp_lock(x: Ctx) -> Flow:
     return None if lwp_lock(x, x.l) else SPIN
 
 
+def _kp_after(x: Ctx) -> Flow:
+    # l_nopreempt is raised across splx() and cpu_kpreempt_exit() and
+    # dropped again: within this one step nothing can see it raised.
+    x.cpu.ci_ilevel = x.v("s")
+    return Goto("loop")
+
+
+def _kp_failed(x: Ctx) -> Flow:
+    x.l.l_dopreempt |= DOPREEMPT_COUNTED
+    return Ret(True)
+
+
 kfunc(
     "kpreempt", FILE,
-    S(330, "if (l->l_nopreempt != 0 || (l->l_pflag & LP_INTR) || l->l_blcnt) return;",
-      _kp_check),
-    S(368, "lwp_lock(l);", _kp_lock),
-    S(369, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
-    S(402, "return true;", lambda x: Ret(True)),
+    S(319, "while ((dop = l->l_dopreempt) != 0) {", _kp_loop, label="loop"),
+    S(320, "if (l->l_stat != LSONPROC) { l->l_dopreempt = 0; return true; }", _kp_onproc),
+    S(330, "if (__predict_false((l->l_flag & LW_IDLE) != 0)) { l->l_dopreempt = 0; "
+      "return true; }", _kp_idle),
+    S(335, "if (__predict_false(l->l_nopreempt != 0)) { ... break; }", _kp_nopreempt),
+    S(343, "if (__predict_false((l->l_pflag & LP_INTR) != 0)) { l->l_dopreempt = 0; "
+      "... break; }", _kp_intr),
+    S(349, "s = splsched();", _kp_splsched),
+    S(350, "if (__predict_false(l->l_blcnt != 0 || curcpu()->ci_biglock_wanted != NULL)) "
+      "{ splx(s); ... break; }", _kp_biglock),
+    S(374, "lwp_lock(l);", _kp_lock),
+    S(375, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
+    S(376, "l->l_nopreempt++; splx(s); cpu_kpreempt_exit(where); l->l_nopreempt--; }",
+      _kp_after),
+    S(384, "if (__predict_true(!failed)) { return false; }", lambda x: Ret(False),
+      label="out"),
+    S(389, "atomic_or_uint(&l->l_dopreempt, DOPREEMPT_COUNTED); ... return true;",
+      _kp_failed, label="failed"),
 )
 
 
@@ -265,9 +356,10 @@ def _pr_lock(x: Ctx) -> Flow:
 
 kfunc(
     "preempt", FILE,
-    S(288, "lwp_lock(l); l->l_kpriority = false;", _pr_lock),
-    S(292, "(void)mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
-    S(296, "}", lambda x: Ret()),
+    # One step: once curlwp's lock is held, nobody else reads l_kpriority.
+    S(290, "lwp_lock(l); l->l_kpriority = false;", _pr_lock),
+    S(295, "(void)mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
+    S(297, "}", lambda x: Ret()),
 )
 
 
@@ -314,12 +406,14 @@ def _ps_unlock(x: Ctx) -> Flow:
 
 kfunc(
     "sched_pstats", FILE,
-    S(1125, "mutex_enter(proc_lock); PROCLIST_FOREACH(p, &allproc) {", _ps_begin),
-    S(1133, "LIST_FOREACH(l, &p->p_lwps, l_sibling) { if (LW_IDLE) continue;",
-      _ps_next, label="next"),
-    S(1141, "lwp_lock(l); l->l_swtime++;", _ps_lock),
-    S(1144, "sched_lwp_stats(l);", lambda x: call("sched_lwp_stats", l=x.v("l")),
+    # proc_lock and p_lock are not modeled: only lwp0 walks the lists.
+    S(1124, "mutex_enter(proc_lock); PROCLIST_FOREACH(p, &allproc) {", _ps_begin),
+    S(1134, "LIST_FOREACH(l, &p->p_lwps, l_sibling) { "
+      "if (__predict_false((l->l_flag & LW_IDLE) != 0)) continue;", _ps_next, label="next"),
+    # One step: l_swtime is covered by the LWP's lock, taken here.
+    S(1140, "lwp_lock(l); l->l_swtime++;", _ps_lock),
+    S(1143, "sched_lwp_stats(l);", lambda x: call("sched_lwp_stats", l=x.v("l")),
       label="sched_lwp_stats"),
-    S(1171, "lwp_unlock(l); }", _ps_unlock),
-    S(1196, "mutex_exit(proc_lock); }", lambda x: Ret(), label="done"),
+    S(1159, "lwp_unlock(l);", _ps_unlock),
+    S(1212, "mutex_exit(proc_lock);", lambda x: Ret(), label="done"),
 )

@@ -109,6 +109,10 @@ class Stmt:
     op: Op = _nop
     label: str | None = None
     fixed: str | None = None  # the text under [kernel] fix = true, if it differs
+    # The statement's LAST source line, where it spans several and its
+    # __LINE__ is printed (a KASSERTMSG, a panic): gcc gives a multi-line
+    # macro call the line of its closing parenthesis.
+    end_line: int | None = None
 
     def source(self, fix: bool) -> str:
         return self.fixed if fix and self.fixed else self.text
@@ -132,9 +136,15 @@ FUNCS: dict[str, Func] = {}
 
 
 def S(
-    line: int, text: str, op: Op = _nop, label: str | None = None, fixed: str | None = None
+    line: int,
+    text: str,
+    op: Op = _nop,
+    label: str | None = None,
+    fixed: str | None = None,
+    end_line: int | None = None,
 ) -> Stmt:
-    return Stmt(line, text, op, label, fixed)
+    """A statement: `line` is the FIRST line of the C statement it models."""
+    return Stmt(line, text, op, label, fixed, end_line)
 
 
 def kfunc(
@@ -325,15 +335,16 @@ def deliver_into(k: Kernel, n: Kernel, ci: int, handler: str, ipl: int, **args: 
 
 
 def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
-    """Interrupt return: user AST (userret) or kernel preemption (kpreempt)."""
+    """Interrupt return: user AST (trap) or kernel preemption (kpreempt)."""
     cpu = k.cpus[ci]
     st = l.stack
     if l.l_flag & LW_IDLE or not st:
         return False
     top = FUNCS[st[-1].func]
     if top.user:
-        if cpu.ci_want_resched or l.l_dopreempt & DOPREEMPT_ACTIVE:
-            l.stack = st + (Frame("userret", 0, (), INTR),)
+        # The AST on return to user mode: trap(T_ASTFLT|T_USER).
+        if cpu.ci_want_resched:
+            l.stack = st + (Frame("trap", 0, (), INTR),)
             return True
         return False
     if (

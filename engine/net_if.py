@@ -27,9 +27,9 @@ def _bind_set(x: Ctx) -> Flow:
 
 kfunc(
     "curlwp_bind", "sys/sys/lwp.h",
-    S(531, "bound = curlwp->l_pflag & LP_BOUND;", _bind_save),
-    S(532, "curlwp->l_pflag |= LP_BOUND;", _bind_set),
-    S(535, "return bound;", lambda x: Ret(x.v("bound"))),
+    S(537, "bound = curlwp->l_pflag & LP_BOUND;", _bind_save),
+    S(538, "curlwp->l_pflag |= LP_BOUND;", _bind_set),
+    S(541, "return bound;", lambda x: Ret(x.v("bound"))),
     inline=True,
 )
 
@@ -45,9 +45,9 @@ def _bindx(x: Ctx) -> Flow:
 
 kfunc(
     "curlwp_bindx", "sys/sys/lwp.h",
-    S(544, "KASSERT(curlwp->l_pflag & LP_BOUND);", _bindx_assert),
-    S(546, "curlwp->l_pflag ^= bound ^ LP_BOUND;", _bindx),
-    S(547, "}", lambda x: Ret()),
+    S(548, "KASSERT(curlwp->l_pflag & LP_BOUND);", _bindx_assert),
+    S(550, "curlwp->l_pflag ^= bound ^ LP_BOUND;", _bindx),
+    S(551, "}", lambda x: Ret()),
     inline=True,
 )
 
@@ -77,21 +77,24 @@ def _pserialize_exit(x: Ctx) -> Flow:
 
 kfunc(
     "if_get", "sys/net/if.c",
-    S(2715, "s = pserialize_read_enter();", _pserialize_enter),
-    S(2716, "IFNET_READER_FOREACH(ifp) if (strcmp(ifp->if_xname, name) == 0)", _lookup),
-    S(2722, "psref_acquire(psref, &ifp->if_psref, ifnet_psref_class);",
+    S(2729, "s = pserialize_read_enter();", _pserialize_enter),
+    # One step: the list walk reads only the (static) ifnet list.
+    S(2730, "IFNET_READER_FOREACH(ifp) { if (if_is_deactivated(ifp)) continue; "
+      "if (strcmp(ifp->if_xname, name) == 0) {", _lookup),
+    S(2734, "psref_acquire(psref, &ifp->if_psref, ifnet_psref_class);",
       lambda x: call("psref_acquire", psref=x.v("psref"), target=x.v("ifp")),
       label="psref_acquire"),
-    S(2727, "pserialize_read_exit(s);", _pserialize_exit, label="exit"),
+    S(2740, "pserialize_read_exit(s);", _pserialize_exit, label="exit"),
     S(2741, "return ifp;", lambda x: Ret(x.v("ifp"))),
 )
 
 kfunc(
     "if_put", "sys/net/if.c",
-    S(2752, "psref_release(psref, &ifp->if_psref, ifnet_psref_class);",
+    S(2752, "if (ifp == NULL) return;", lambda x: Ret() if x.v("ifp") is None else None),
+    S(2755, "psref_release(psref, &ifp->if_psref, ifnet_psref_class);",
       lambda x: call("psref_release", psref=x.v("psref"), target=x.v("ifp")),
       label="psref_release"),
-    S(2755, "}", lambda x: Ret()),
+    S(2756, "}", lambda x: Ret()),
     inline=True,
 )
 
@@ -105,40 +108,32 @@ def _no_ifp(x: Ctx) -> Flow:
     return Goto("locked")
 
 
-def _bind(x: Ctx) -> Flow:
-    if not x.l.arg("bind", True):
-        # A caller written without curlwp_bind() (the scenario's bind = false).
-        x.set("bound", None)
-        return None
-    return call("curlwp_bind", ret="bound")
-
-
-def _bindx_call(x: Ctx) -> Flow:
-    if x.v("bound") is None:
-        return None
-    return call("curlwp_bindx", bound=x.v("bound"))
-
-
 def _handler(x: Ctx) -> Flow:
     ifp = x.k.ifnets[x.v("ifp")]
-    return call(ifp.if_xname.rstrip("0123456789") + "_ioctl", ret="error",
-                ifp=ifp.if_index, cmd=x.v("cmd"))
+    # sleep = true: the synthetic sleeping driver (engine/slpdev.py), not wm(4).
+    drv = "slpdev" if x.l.arg("sleep", False) else ifp.if_xname.rstrip("0123456789")
+    return call(drv + "_ioctl", ret="error", ifp=ifp.if_index, cmd=x.v("cmd"))
 
 
 kfunc(
     "doifioctl", "sys/net/if.c",
-    S(3199, "bound = curlwp_bind();", _bind, label="curlwp_bind"),
+    S(3199, "bound = curlwp_bind();", lambda x: call("curlwp_bind", ret="bound"),
+      label="curlwp_bind"),
     S(3200, "ifp = if_get(ifr->ifr_name, &psref);",
       lambda x: call("if_get", ret="ifp", name=x.l.arg("ifname"),
                      psref=x.l.arg("psref")),
       label="if_get"),
     S(3201, "if (ifp == NULL) { curlwp_bindx(bound); return ENXIO; }", _no_ifp),
-    S(3202, "return ENXIO;", lambda x: Ret(6)),
-    S(3244, "KERNEL_LOCK_UNLESS_IFP_MPSAFE(ifp); IFNET_LOCK(ifp);", label="locked"),
+    S(3203, "return ENXIO;", lambda x: Ret(6)),
+    # Not modeled (a no-op here): the kernel lock; see the README.
+    S(3245, "KERNEL_LOCK_UNLESS_IFP_MPSAFE(ifp);", label="locked"),
+    S(3246, "IFNET_LOCK(ifp);"),
     S(3248, "error = (*ifp->if_ioctl)(ifp, cmd, data);", _handler, label="if_ioctl"),
-    S(3278, "IFNET_UNLOCK(ifp); KERNEL_UNLOCK_UNLESS_IFP_MPSAFE(ifp);"),
+    S(3277, "IFNET_UNLOCK(ifp);"),
+    S(3278, "KERNEL_UNLOCK_UNLESS_IFP_MPSAFE(ifp);"),
     S(3280, "if_put(ifp, &psref);",
       lambda x: call("if_put", ifp=x.v("ifp"), psref=x.l.arg("psref")), label="if_put"),
-    S(3281, "curlwp_bindx(bound);", _bindx_call, label="curlwp_bindx"),
-    S(3283, "return error;", lambda x: Ret(x.v("error", 0))),
+    S(3281, "curlwp_bindx(bound);", lambda x: call("curlwp_bindx", bound=x.v("bound")),
+      label="curlwp_bindx"),
+    S(3282, "return error;", lambda x: Ret(x.v("error", 0))),
 )

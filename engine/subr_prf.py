@@ -15,21 +15,25 @@ KASSERTSTR = 'kernel {kind}assertion "{expr}" failed: file "{file}", line {line}
 
 
 def _where(x: Ctx) -> tuple[str, int]:
+    """__FILE__ and __LINE__ of the running statement: its last line."""
     func = FUNCS[x.frame.func]
     stmt = func.stmts[x.frame.pc]
-    return f"{x.k.config.srcroot}/{func.file}", stmt.line
+    return f"{x.k.config.srcroot}/{func.file}", stmt.end_line or stmt.line
 
 
-def KASSERTMSG(x: Ctx, cond: bool, expr: str, msg: str) -> Flow:
+def KASSERTMSG(x: Ctx, cond: bool, expr: str, msg: str, line: int | None = None) -> Flow:
+    """line: the KASSERT's own __LINE__ where the step combines it with the
+    statements around it (the step's text cites the first of them)."""
     if cond:
         return None
-    file, line = _where(x)
+    file, at = _where(x)
+    line = line or at
     text = KASSERTSTR.format(kind="diagnostic ", expr=expr, file=file, line=line) + msg
     return call("kern_assert", fmt=text)
 
 
-def KASSERT(x: Ctx, cond: bool, expr: str) -> Flow:
-    return KASSERTMSG(x, cond, expr, "")
+def KASSERT(x: Ctx, cond: bool, expr: str, line: int | None = None) -> Flow:
+    return KASSERTMSG(x, cond, expr, "", line)
 
 
 def panic(x: Ctx, msg: str) -> Flow:

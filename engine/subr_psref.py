@@ -104,19 +104,22 @@ def _splx(x: Ctx) -> Flow:
 
 kfunc(
     "psref_acquire", FILE,
-    S(254, "KASSERTMSG(kpreempt_disabled() || ... LP_BOUND), \"...CPU-local...\");",
-      _cpu_local),
-    S(257, "KASSERTMSG((target->prt_class == class), ...);", _class),
-    S(259, "KASSERTMSG(!target->prt_draining, \"psref target already destroyed\");",
-      _draining),
-    S(262, "s = splraiseipl(class->prc_iplcookie);", _splraise),
-    S(263, "pcpu = percpu_getref(class->prc_percpu);", _getref),
-    S(266, "psref_check_duplication(pcpu, psref, target);", _check_dup),
-    S(270, "SLIST_INSERT_HEAD(&pcpu->pcpu_head, psref, psref_entry);", _insert),
-    S(273, "psref->psref_target = target; psref_lwp = curlwp; psref_cpu = curcpu();",
-      _record),
-    S(277, "percpu_putref(class->prc_percpu);", _putref),
-    S(278, "splx(s);", _splx),
+    S(252, "KASSERTMSG((kpreempt_disabled() || cpu_softintr_p() || "
+      "ISSET(curlwp->l_pflag, LP_BOUND)), \"passive references are CPU-local, ...\");",
+      _cpu_local, end_line=256),
+    S(257, "KASSERTMSG((target->prt_class == class), \"mismatched psref target class: ...\", "
+      "target->prt_class, class);", _class, end_line=259),
+    S(260, "KASSERTMSG(!target->prt_draining, \"psref target already destroyed: %p\", "
+      "target);", _draining, end_line=261),
+    S(264, "s = splraiseipl(class->prc_iplcookie);", _splraise),
+    S(265, "pcpu = percpu_getref(class->prc_percpu);", _getref),
+    S(269, "psref_check_duplication(pcpu, psref, target);", _check_dup),
+    S(273, "SLIST_INSERT_HEAD(&pcpu->pcpu_head, psref, psref_entry);", _insert),
+    # One step: the psref is the caller's, this CPU's list is at raised IPL.
+    S(274, "psref->psref_target = target; psref->psref_lwp = curlwp; "
+      "psref->psref_cpu = curcpu();", _record),
+    S(279, "percpu_putref(class->prc_percpu);", _putref),
+    S(280, "splx(s);", _splx),
     S(281, "}", lambda x: Ret()),
 )
 
@@ -170,18 +173,24 @@ def _remove(x: Ctx) -> Flow:
 
 kfunc(
     "psref_release", FILE,
-    S(301, "KASSERTMSG(kpreempt_disabled() || ... LP_BOUND), \"...CPU-local...\");",
-      _cpu_local),
-    S(304, "KASSERTMSG((target->prt_class == class), ...);", _class),
-    S(307, "KASSERTMSG((psref->psref_target == target), ...);", _target),
-    S(311, "KASSERTMSG((psref->psref_lwp == curlwp), ...);", _lwp),
-    S(317, "KASSERTMSG((psref->psref_cpu == curcpu()), ...);", _cpu, label="kassert_cpu"),
-    S(320, "s = splraiseipl(class->prc_iplcookie);", _splraise),
-    S(321, "pcpu = percpu_getref(class->prc_percpu);", _getref),
-    S(324, "psref_check_existence(pcpu, psref, target);", _check_exist),
-    S(327, "SLIST_REMOVE(&pcpu->pcpu_head, psref, psref, psref_entry);", _remove),
-    S(329, "percpu_putref(class->prc_percpu);", _putref),
-    S(330, "splx(s);", _splx),
-    S(336, "if (__predict_false(target->prt_draining)) cv_broadcast(...);"),
+    S(299, "KASSERTMSG((kpreempt_disabled() || cpu_softintr_p() || "
+      "ISSET(curlwp->l_pflag, LP_BOUND)), \"passive references are CPU-local, ...\");",
+      _cpu_local, end_line=303),
+    S(304, "KASSERTMSG((target->prt_class == class), \"mismatched psref target class: ...\", "
+      "target->prt_class, class);", _class, end_line=306),
+    S(309, "KASSERTMSG((psref->psref_target == target), \"passive reference target mismatch: "
+      "...\", psref->psref_target, target);", _target, end_line=311),
+    S(312, "KASSERTMSG((psref->psref_lwp == curlwp), \"passive reference transferred from lwp "
+      "%p to lwp %p\", psref->psref_lwp, curlwp);", _lwp, end_line=314),
+    S(315, "KASSERTMSG((psref->psref_cpu == curcpu()), \"passive reference transferred from "
+      "CPU %u to CPU %u\", cpu_index(psref->psref_cpu), cpu_index(curcpu()));", _cpu,
+      label="kassert_cpu", end_line=317),
+    S(325, "s = splraiseipl(class->prc_iplcookie);", _splraise),
+    S(326, "pcpu = percpu_getref(class->prc_percpu);", _getref),
+    S(329, "psref_check_existence(pcpu, psref, target);", _check_exist),
+    S(331, "SLIST_REMOVE(&pcpu->pcpu_head, psref, psref, psref_entry);", _remove),
+    S(332, "percpu_putref(class->prc_percpu);", _putref),
+    S(333, "splx(s);", _splx),
+    S(336, "if (__predict_false(target->prt_draining)) cv_broadcast(&class->prc_cv);"),
     S(338, "}", lambda x: Ret()),
 )

@@ -1,4 +1,4 @@
-"""sys_ioctl() (sys_generic.c), amd64 syscall() and userret().
+"""sys_ioctl() (sys_generic.c), x86 syscall(), mi_userret() and the user AST (trap.c).
 
 soo_ioctl() and ifioctl = doifioctl are tail calls from sys_ioctl's view:
 the trace in the report shows doifioctl() returning into sys_ioctl.
@@ -7,16 +7,23 @@ the trace in the report shows doifioctl() returning into sys_ioctl.
 from __future__ import annotations
 
 from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
-from engine.param import DOPREEMPT_ACTIVE, SYS_ioctl
+from engine.param import SYS_ioctl
 
 SYSENT = {SYS_ioctl: "sys_ioctl", 348: "sys__sched_setaffinity"}
 
+def _fo_ioctl(x: Ctx) -> Flow:
+    # fo_ioctl = soo_ioctl -> ifioctl = doifioctl: tail calls from sys_ioctl's
+    # view. bind = false: the synthetic unbound_ifioctl (engine/slpdev.py).
+    func = "doifioctl" if x.l.arg("bind", True) else "unbound_ifioctl"
+    return call(func, ret="error", cmd=x.l.arg("cmd"))
+
+
 kfunc(
     "sys_ioctl", "sys/kern/sys_generic.c",
-    S(560, "fp = fd_getfile(fd); com = SCARG(uap, com);"),
-    S(629, "error = (*fp->f_ops->fo_ioctl)(fp, com, data);",
-      lambda x: call("doifioctl", ret="error", cmd=x.l.arg("cmd")), label="fo_ioctl"),
-    S(656, "fd_putfile(fd); return error;", lambda x: Ret(x.v("error"))),
+    S(531, "if ((fp = fd_getfile(SCARG(uap, fd))) == NULL) return (EBADF);"),
+    S(671, "error = (*fp->f_ops->fo_ioctl)(fp, com, data);", _fo_ioctl, label="fo_ioctl"),
+    S(687, "fd_putfile(SCARG(uap, fd));"),
+    S(700, "return (error);", lambda x: Ret(x.v("error"))),
 )
 
 
@@ -26,22 +33,42 @@ def _sy_call(x: Ctx) -> Flow:
 
 kfunc(
     "syscall", "sys/arch/x86/x86/syscall.c",
-    S(118, "code = frame->tf_rax; callp = p->p_emul->e_sysent + code;"),
-    S(139, "error = sy_call(callp, l, args, rval);", _sy_call, label="sy_call"),
-    S(163, "userret(l);", lambda x: call("userret"), label="userret"),
-    S(164, "}", lambda x: Ret(x.v("error"))),
+    S(113, "code = X86_TF_RAX(frame) & (SYS_NSYSENT - 1); callp = p->p_emul->e_sysent + code;"),
+    S(140, "error = sy_invoke(callp, l, args, rval, code);", _sy_call, label="sy_call"),
+    S(168, "userret(l);", lambda x: call("mi_userret"), label="userret"),
+    S(169, "}", lambda x: Ret(x.v("error"))),
+)
+
+
+def _kpriority(x: Ctx) -> Flow:
+    x.l.l_kpriority = False
+    return None
+
+
+def _curpri(x: Ctx) -> Flow:
+    x.cpu.spc_curpriority = x.l.l_priority
+    return Ret()
+
+
+# x86 userret() is mi_userret() (__HAVE_PREEMPTION): it does not switch.
+kfunc(
+    "mi_userret", "sys/sys/userret.h",
+    S(93, "if (__predict_false(l->l_flag & LW_USERRET)) { lwp_userret(l); }"),
+    S(96, "l->l_kpriority = false;", _kpriority),
+    S(104, "cpu_set_curpri(l->l_priority);", _curpri),
+    inline=True,
 )
 
 
 def _want(x: Ctx) -> Flow:
-    if x.cpu.ci_want_resched or x.l.l_dopreempt & DOPREEMPT_ACTIVE:
+    if x.cpu.ci_want_resched:
         return call("preempt")
     return Goto("out")
 
 
+# The AST on the way back to user mode: trap() with T_ASTFLT|T_USER.
 kfunc(
-    "userret", "sys/sys/userret.h",
-    S(88, "if (__predict_false(ci->ci_want_resched)) preempt();", _want, label="top"),
-    S(89, "}", lambda x: Goto("top")),
-    S(112, "}", lambda x: Ret(), label="out"),
+    "trap", "sys/arch/amd64/amd64/trap.c",
+    S(432, "if (curcpu()->ci_want_resched) { preempt(); }", _want, label="preempt"),
+    S(435, "goto out;", lambda x: Ret(), label="out"),
 )

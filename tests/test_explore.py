@@ -54,7 +54,7 @@ def test_psref_unbound_scenario_panics_in_the_cpu_local_kassert() -> None:
     res = explore_scenario(load("psref-unbound"))
     assert res.verdict == "panic"
     assert "passive references are CPU-local" in res.message
-    assert ", line 301 " in res.message
+    assert ", line 303 " in res.message
 
 
 def test_emitted_schedule_replays_to_the_same_panic(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

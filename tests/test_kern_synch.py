@@ -75,7 +75,7 @@ def test_sleep_leaves_through_mi_switch_in_lssleep_without_migrating() -> None:
     assert k.cpus[0].spc_migrating is None
     assert k.lwps[0].l_target_cpu == 1  # untouched by the LSSLEEP path
     # The device interrupt wakes it onto its own CPU: it is bound.
-    k = deliver(k, 1, "wm_intr", IPL_VM, dev="wm0")
+    k = deliver(k, 1, "slpdev_intr", IPL_VM, dev="wm0")
     assert (k.lwps[0].l_stat, k.lwps[0].l_cpu) == (LSRUN, 0)
     assert 0 in k.cpus[0].runq
 

@@ -53,10 +53,10 @@ def _cpu(k: Kernel) -> None:
 
 @pytest.mark.parametrize(("mutations", "expr", "line"), [
     ([_unbind], "(kpreempt_disabled() || cpu_softintr_p() || ISSET(curlwp->l_pflag, LP_BOUND))",
-     301),
-    ([_class, _target, _lwp, _cpu], "(target->prt_class == class)", 304),
-    ([_target, _lwp, _cpu], "(psref->psref_target == target)", 307),
-    ([_lwp, _cpu], "(psref->psref_lwp == curlwp)", 311),
+     303),
+    ([_class, _target, _lwp, _cpu], "(target->prt_class == class)", 306),
+    ([_target, _lwp, _cpu], "(psref->psref_target == target)", 311),
+    ([_lwp, _cpu], "(psref->psref_lwp == curlwp)", 314),
     ([_cpu], "(psref->psref_cpu == curcpu())", 317),
 ])
 def test_psref_release_asserts_in_order(mutations, expr, line) -> None:  # type: ignore[no-untyped-def]
@@ -119,4 +119,4 @@ def test_unbound_acquire_passes_inside_if_get_but_release_trips_cpu_local() -> N
     # pserialize_read_enter() raised the IPL around psref_acquire.
     assert panic is not None and panic.startswith(
         'kernel diagnostic assertion "(kpreempt_disabled() ||')
-    assert ", line 301 " in panic
+    assert ", line 303 " in panic

@@ -180,7 +180,7 @@ def interrupts(k: Kernel, cpus: list[int]) -> Kernel:
         k = deliver(k, ci, "hardclock", IPL_CLOCK)
     for dev in sleepers_on_devices(k):
         for ci in cpus:
-            n = deliver(k, ci, "wm_intr", IPL_VM, dev=dev)
+            n = deliver(k, ci, "slpdev_intr", IPL_VM, dev=dev)
             if n is not k:
                 k = n
                 break
@@ -263,7 +263,7 @@ def db_intr_cmd(s: Session, cmd: Cmd) -> str:
         raise DbError("usage: intr DEVICE[,count]  (e.g. intr wm0)")
     if dev not in {i.if_xname for i in s.kernel.ifnets}:
         raise DbError(f"intr: no such device: {dev}")
-    return _interrupt(s, cmd, "wm_intr", IPL_VM, dev=dev)
+    return _interrupt(s, cmd, "slpdev_intr", IPL_VM, dev=dev)
 
 
 def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> str:
