@@ -54,7 +54,7 @@ def _int3(x: Ctx) -> Flow:
 kfunc(
     "breakpoint", "sys/arch/amd64/amd64/cpufunc.S",
     S(395, "pushq %rbp"),
-    S(396, "movq %rsp,%rbp"),
+    S(396, "movq %rsp, %rbp"),
     S(397, "int $0x03", _int3),
     S(398, "leave", label="leave"),
     S(399, "ret", lambda x: Ret()),

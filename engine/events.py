@@ -28,14 +28,16 @@ def _who(k: Kernel, i: int) -> str:
 
 def diff_events(before: Kernel, after: Kernel, ci: int) -> list[Event]:
     out: list[Event] = []
+    st = before.curlwp(ci).stack
+    by = st[-1].func if st else "?"  # the function whose statement ran
     for a, b in zip(before.lwps, after.lwps, strict=True):
         if a.l_target_cpu != b.l_target_cpu and b.l_target_cpu is not None:
             out.append(Event("target", ci,
                              f"{_who(after, b.idx)}: l_target_cpu = cpu{b.l_target_cpu}"))
         if not a.l_pflag & LP_BOUND and b.l_pflag & LP_BOUND:
-            out.append(Event("bind", ci, f"{_who(after, b.idx)}: curlwp_bind (LP_BOUND)"))
+            out.append(Event("bind", ci, f"{_who(after, b.idx)}: LP_BOUND set ({by})"))
         if a.l_pflag & LP_BOUND and not b.l_pflag & LP_BOUND:
-            out.append(Event("unbind", ci, f"{_who(after, b.idx)}: curlwp_bindx"))
+            out.append(Event("unbind", ci, f"{_who(after, b.idx)}: LP_BOUND cleared ({by})"))
         if a.l_cpu != b.l_cpu:
             out.append(Event("migrated", ci,
                              f"{_who(after, b.idx)}: l_cpu cpu{a.l_cpu} -> cpu{b.l_cpu}"))

@@ -113,19 +113,19 @@ class Discipline:
 # want_resched and l_dopreempt (cpu_need_resched, atomics), r_avgcount
 # (sched_pstats), spc_flags (the clock's SEENRR, cleared by the switch),
 # l_ctxswtch (cleared after the lock is let go), l_pflag (curlwp_bind: the
-# race), l_timeout (sleepq callout). Read unlocked: the load figures
+# race), l_timeout (sleepq callout), l_kpriority and spc_curpriority
+# (mi_userret: curlwp's own, at kpreempt_disable). Read unlocked: the load figures
 # sched_takecpu and sched_catchlwp scan, the idle loop's peek at
 # spc_migrating, lwp_lock's read of l_mutex, sched_pstats' LW_IDLE test,
 # curlwp's own l_stat in psref's KASSERTs, another CPU's curlwp.
 KNOWN = Discipline(
     racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
-                    ("lwp", "l_ctxswtch"), ("lwp", "l_dopreempt"), ("lwp", "l_pflag"),
-                    ("lwp", "l_timeout")}),
+                    ("cpu", "spc_curpriority"), ("lwp", "l_ctxswtch"), ("lwp", "l_dopreempt"),
+                    ("lwp", "l_kpriority"), ("lwp", "l_pflag"), ("lwp", "l_timeout")}),
     shared_read=frozenset({("cpu", "ci_curlwp"), ("cpu", "r_count"), ("cpu", "r_mcount"),
-                           ("cpu", "runq"), ("cpu", "spc_curpriority"),
-                           ("cpu", "spc_migrating"), ("idle", "l_flag"), ("idle", "l_timeout"),
-                           ("idle", "l_wchan"), ("lwp", "l_blcnt"), ("lwp", "l_cpu"),
-                           ("lwp", "l_flag"), ("lwp", "l_kpriority"), ("lwp", "l_mutex"),
+                           ("cpu", "runq"), ("cpu", "spc_migrating"), ("idle", "l_flag"),
+                           ("idle", "l_timeout"), ("idle", "l_wchan"), ("lwp", "l_blcnt"),
+                           ("lwp", "l_cpu"), ("lwp", "l_flag"), ("lwp", "l_mutex"),
                            ("lwp", "l_priority"), ("lwp", "l_stat"), ("lwp", "l_wchan")}),
 )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from engine import (  # noqa: F401
     amd64_trap,
     if_wm,
-    slpdev,
     kern_clock,
     kern_idle,
     kern_lwp_migrate,
@@ -20,6 +19,7 @@ from engine import (  # noqa: F401
     kern_synch,
     net_if,
     programs,
+    slpdev,
     subr_prf,
     subr_psref,
     symtab,

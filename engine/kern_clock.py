@@ -42,11 +42,12 @@ def _hc_callout(x: Ctx) -> Flow:
 
 kfunc(
     "hardclock", "sys/kern/kern_clock.c",
-    S(341, "if (CPU_IS_PRIMARY(ci)) hardclock_ticks++;", _hc_ticks),
-    S(366, "if (--spc->spc_ticks <= 0) sched_tick(ci);", _hc_rr),
-    S(389, "callout_hardclock();", _hc_callout, label="callout"),
-    S(389, "}", lambda x: Goto("callout")),
-    S(391, "}", lambda x: Ret(), label="done"),
+    S(241, "if ((--ci->ci_schedstate.spc_ticks) <= 0) sched_tick(ci);", _hc_rr),
+    S(244, "if (CPU_IS_PRIMARY(ci)) { hardclock_ticks++; tc_ticktock(); }", _hc_ticks),
+    # callout_hardclock() runs each expired sleep callout (sleepq_timeout).
+    S(252, "callout_hardclock();", _hc_callout, label="callout"),
+    S(252, "callout_hardclock();", lambda x: Goto("callout")),
+    S(260, "}", lambda x: Ret(), label="done"),
     atomic=True,
 )
 
@@ -77,6 +78,7 @@ def _st(x: Ctx) -> Flow:
 
 kfunc(
     "sched_tick", "sys/kern/sched_4bsd.c",
-    S(108, "SEENRR -> SHOULDYIELD -> cpu_need_resched(ci, RESCHED_KPREEMPT)", _st),
+    S(110, "spc->spc_ticks = rrticks; if (CURCPU_IDLE_P()) { cpu_need_resched(ci, 0); "
+      "return; } l = ci->ci_data.cpu_onproc; ... switch (l->l_class) { ... }", _st),
     atomic=True,
 )

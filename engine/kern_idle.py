@@ -44,13 +44,15 @@ def _after(x: Ctx) -> Flow:
 
 kfunc(
     "idle_loop", "sys/kern/kern_idle.c",
-    S(69, "sched_idle();", lambda x: call("sched_idle"), label="top"),
-    S(70, "if (!sched_curcpu_runnable_p()) {", _runnable),
-    S(75, "cpu_idle();", _hlt, label="hlt"),
-    S(76, "if (!sched_curcpu_runnable_p() && !ci->ci_want_resched) continue; }", _recheck),
-    S(85, "lwp_lock(l);", _lock, label="switch"),
-    S(86, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
-    S(88, "KASSERT(l->l_stat == LSONPROC);", _after),
+    S(81, "sched_idle();", lambda x: call("sched_idle"), label="top"),
+    S(82, "if (!sched_curcpu_runnable_p()) {", _runnable),
+    # (uvm_pageidlezero() between the two tests is not modeled.)
+    S(86, "if (!sched_curcpu_runnable_p()) {", _runnable),
+    S(87, "cpu_idle();", _hlt, label="hlt"),
+    S(88, "if (!sched_curcpu_runnable_p() && !ci->ci_want_resched) { continue; }", _recheck),
+    S(95, "lwp_lock(l);", _lock, label="switch"),
+    S(96, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
+    S(98, "KASSERT(l->l_stat == LSONPROC);", _after),
 )
 
 

@@ -1,4 +1,4 @@
-"""lwp_migrate() (kern_lwp.c 1.194 l.1313-1372) and sys__sched_setaffinity()
+"""lwp_migrate() (kern_lwp.c l.1313-1372) and sys__sched_setaffinity()
 (sys_sched.c l.457).
 
 lwp_migrate never checks LP_BOUND: a sleeping LWP gets its l_cpu changed
@@ -10,7 +10,19 @@ running case is covered and the sleeping one is not.
 from __future__ import annotations
 
 from engine.kern_lwp import lwp_lock
-from engine.machine import SPIN, Ctx, Flow, Goto, Ret, S, call, kfunc, mutex_spin_exit
+from engine.kern_runq import spc_mutex
+from engine.machine import (
+    SPIN,
+    Ctx,
+    Flow,
+    Goto,
+    Ret,
+    S,
+    call,
+    kfunc,
+    mutex_spin_enter,
+    mutex_spin_exit,
+)
 from engine.param import LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, RESCHED_KPREEMPT
 from engine.x86_machdep import cpu_need_resched
 
@@ -34,36 +46,58 @@ def _lock(x: Ctx) -> Flow:
     return None
 
 
-def _in_set(x: Ctx) -> Flow:
-    t = x.lwp(x.v("t"))
-    if t.l_cpu == x.l.arg("to_cpu"):
-        mutex_spin_exit(x, x.v("lk"))
-        return Goto("out")
-    return None
-
-
 kfunc(
     "sys__sched_setaffinity", "sys/kern/sys_sched.c",
-    S(398, "t = lwp_find2(SCARG(uap, pid), SCARG(uap, lid));", _find),
-    S(449, "lwp_lock(t);", _lock),
-    S(452, "if (kcpuset_isset(kcset, cpu_index(t->l_cpu))) { lwp_unlock(t); goto out; }",
-      _in_set),
+    # proc_lock, p_lock and cpu_lock are not modeled; one target LWP.
+    S(403, "p = proc_find(SCARG(uap, pid));", _find),
+    S(436, "LIST_FOREACH(t, &p->p_lwps, l_sibling) { if (lid && lid != t->l_lid) { continue; }"),
+    S(440, "lwp_lock(t);", _lock),
     S(457, "lwp_migrate(t, ci);",
       lambda x: call("lwp_migrate", l=x.v("t"), tci=x.l.arg("to_cpu"), lk=x.v("lk")),
       label="lwp_migrate"),
-    S(470, "return error;", lambda x: Ret(0), label="out"),
+    S(470, "mutex_exit(&cpu_lock); ... return error;", lambda x: Ret(0), label="out"),
 )
+
+
+def _lm_running(x: Ctx) -> Flow:
+    l = x.lwp(x.v("l"))
+    # If LWP is still on the CPU, it must be handled like LSONPROC.
+    x.set("lstat", LSONPROC if l.l_pflag & LP_RUNNING else l.l_stat)
+    return None
+
+
+def _lm_pending(x: Ctx) -> Flow:
+    l = x.lwp(x.v("l"))
+    # The destination CPU could be changed while previous migration was not
+    # finished: only retarget.
+    if l.l_target_cpu is not None:
+        l.l_target_cpu = x.v("tci")
+        mutex_spin_exit(x, x.v("lk"))
+        return Ret()
+    return None
+
+
+def _lm_same(x: Ctx) -> Flow:
+    if x.lwp(x.v("l")).l_cpu == x.v("tci"):
+        mutex_spin_exit(x, x.v("lk"))
+        return Ret()
+    return None
 
 
 def _lm_kind(x: Ctx) -> Flow:
     l = x.lwp(x.v("l"))
     tci = x.v("tci")
-    if l.l_stat == LSONPROC or l.l_pflag & LP_RUNNING:
+    lstat = x.v("lstat")
+    if lstat == LSONPROC:
+        # spc_lock(l->l_cpu) .. spc_unlock(l->l_cpu) within this one step.
+        if not mutex_spin_enter(x, spc_mutex(l.l_cpu)):
+            return SPIN
         l.l_target_cpu = tci
         cpu_need_resched(x.k, l.l_cpu, RESCHED_KPREEMPT)
-    elif l.l_stat == LSRUN:
+        mutex_spin_exit(x, spc_mutex(l.l_cpu))
+    elif lstat == LSRUN:
         l.l_target_cpu = tci
-    elif l.l_stat == LSSLEEP:
+    elif lstat == LSSLEEP:
         # No LP_BOUND test, and no mi_switch() on this path for the fix to guard.
         l.l_cpu = tci
     return None
@@ -76,9 +110,15 @@ def _lm_unlock(x: Ctx) -> Flow:
 
 kfunc(
     "lwp_migrate", "sys/kern/kern_lwp.c",
-    S(1320, "switch (l->l_stat) { LSRUN: l_target_cpu = tci; LSSLEEP: l->l_cpu = tci; ... }",
-      _lm_kind),
-    S(1368, "lwp_unlock(l);", _lm_unlock),
+    S(1323, "if ((l->l_pflag & LP_RUNNING) != 0) { lstat = LSONPROC; }", _lm_running),
+    S(1331, "if (l->l_target_cpu != NULL) { l->l_target_cpu = tci; lwp_unlock(l); return; }",
+      _lm_pending),
+    S(1338, "if (l->l_cpu == tci) { lwp_unlock(l); return; }", _lm_same),
+    S(1345, "switch (lstat) { case LSRUN: l->l_target_cpu = tci; break; ... "
+      "case LSSLEEP: l->l_cpu = tci; break; ... case LSONPROC: l->l_target_cpu = tci; "
+      "spc_lock(l->l_cpu); cpu_need_resched(l->l_cpu, RESCHED_KPREEMPT); "
+      "spc_unlock(l->l_cpu); break; }", _lm_kind),
+    S(1371, "lwp_unlock(l);", _lm_unlock),
     S(1372, "}", lambda x: Ret()),
 )
 

@@ -31,7 +31,6 @@ from engine.param import (
     LSSUSPENDED,
     LW_BATCH,
     PRI_COUNT,
-
     RESCHED_IMMED,
     RESCHED_KPREEMPT,
     RESCHED_LAZY,

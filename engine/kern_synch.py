@@ -42,6 +42,11 @@ from engine.subr_prf import KASSERT
 
 FILE = "sys/kern/kern_synch.c"
 
+# What runs where a statement has a `fixed` text and [kernel] fix = false: the
+# 2018 file with the guard taken out (the 2016 tree, pre/, is not what ran).
+FIX_OFF = "kern_synch.c 1.318 with the LP_BOUND guard reverted"
+FIX_ON = "kern_synch.c 1.318"
+
 
 # -- mi_switch(l) ----------------------------------------------------------------------
 

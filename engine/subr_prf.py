@@ -47,16 +47,16 @@ def _ka_recursive(x: Ctx) -> Flow:
 
 kfunc(
     "kern_assert", "sys/lib/libkern/kern_assert.c",
-    S(50, "if (panicstr != NULL) { va_end(ap); return; }", _ka_recursive),
-    S(58, "vpanic(fmt, ap);", lambda x: call("vpanic", fmt=x.v("fmt")), label="vpanic"),
-    S(60, "va_end(ap);", lambda x: Ret()),
+    S(47, "if (panicstr != NULL) return;", _ka_recursive),
+    S(51, "vpanic(fmt, ap);", lambda x: call("vpanic", fmt=x.v("fmt")), label="vpanic"),
+    S(52, "va_end(ap);", lambda x: Ret()),
     atomic=True,
 )
 
 kfunc(
     "panic", "sys/kern/subr_prf.c",
-    S(245, "vpanic(fmt, ap);", lambda x: call("vpanic", fmt=x.v("fmt")), label="vpanic"),
-    S(247, "va_end(ap);", lambda x: Ret()),
+    S(254, "vpanic(fmt, ap);", lambda x: call("vpanic", fmt=x.v("fmt")), label="vpanic"),
+    S(255, "va_end(ap);", lambda x: Ret()),
     atomic=True,
 )
 
@@ -88,10 +88,15 @@ def _vp_print(x: Ctx) -> Flow:
 
 kfunc(
     "vpanic", "sys/kern/subr_prf.c",
-    S(270, "kpreempt_disable(); if (atomic_cas_ptr(&paniccpu, NULL, ci) != NULL)", _vp_cas),
-    S(291, "curlwp->l_pflag |= LP_BOUND; spc_flags |= SPCF_OFFLINE;", _vp_offline),
-    S(310, 'printf("panic: "); vprintf(fmt, ap); printf("\\n");', _vp_print),
-    S(326, "db_panic();", lambda x: call("breakpoint"), label="db_panic"),
-    S(332, "cpu_reboot(bootopt, NULL);", lambda x: HALT),
+    # vpanic() runs as one atomic function in the model (no other CPU is
+    # stepped in between its statements); each step is one source block.
+    S(274, "kpreempt_disable(); ci = curcpu(); oci = atomic_cas_ptr((void *)&paniccpu, NULL, ci); "
+      "if (oci != NULL && oci != ci) { for (;;) { DELAY(10); } }", _vp_cas),
+    S(291, "curlwp->l_pflag |= LP_BOUND; for (CPU_INFO_FOREACH(cii, ci)) { "
+      "ci->ci_schedstate.spc_flags |= SPCF_OFFLINE; }", _vp_offline),
+    S(309, 'printf("panic: "); if (panicstr == NULL) { panicstr = fmt; ... '
+      'printf("%s", scratchstr); ... } else { vprintf(fmt, ap); } printf("\\n");', _vp_print),
+    S(333, "db_panic();", lambda x: call("breakpoint"), label="db_panic"),
+    S(335, "cpu_reboot(bootopt, NULL);", lambda x: HALT),
     atomic=True,
 )

@@ -6,9 +6,9 @@ from engine.machine import Goto, S, call, kfunc
 
 kfunc(
     "uvm_scheduler", "sys/uvm/uvm_glue.c",
-    S(500, "sched_pstats();", lambda x: call("sched_pstats"), label="top"),
-    S(501, 'kpause("uvm", false, hz, NULL);',
+    S(506, "sched_pstats();", lambda x: call("sched_pstats"), label="top"),
+    S(507, '(void)kpause("uvm", false, hz, NULL);',
       lambda x: call("kpause", wchan="uvm", wmesg="uvm", timo=x.k.config.hz),
       label="kpause"),
-    S(502, "}", lambda x: Goto("top")),
+    S(505, "for (;;) {", lambda x: Goto("top")),
 )

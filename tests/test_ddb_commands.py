@@ -119,7 +119,8 @@ def test_show_proc_layout(s: Session) -> None:
 def test_step_prints_stopped_line_with_tab_stops(s: Session) -> None:
     out = s.execute("s")
     assert out == ("Stopped in pid 15571.1 (tcpdump) at     netbsd:syscall: "
-                   "code = frame->tf_rax; callp = p->p_emul->e_sysent + code;")
+                   "code = X86_TF_RAX(frame) & (SYS_NSYSENT - 1); "
+                   "callp = p->p_emul->e_sysent + code;")
 
 
 def test_next_and_until_report_instructions(s: Session) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
+from engine.kern_synch import FIX_OFF, FIX_ON
 from engine.machine import FUNCS
 from tui.view import View
 from tui.widgets.text_pane import TextPane
@@ -37,6 +38,8 @@ def source_text(view: View, rows: int = 1000) -> tuple[str, Text, int]:
         t.append(gutter, style="bold yellow" if here else "cyan")
         t.append(f"{stmt.line:5d}  ", style="dim")
         t.append(stmt.source(k.config.fix), style="reverse bold" if here else "")
+        if stmt.fixed:
+            t.append(f"   /* {FIX_ON if k.config.fix else FIX_OFF} */", style="dim italic")
         t.append("\n")
     t.rstrip()
     return f"{func.name}()  {func.file}", t, fr.pc
