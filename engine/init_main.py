@@ -29,6 +29,7 @@ from engine import (  # noqa: F401
 from engine.kern_runq import runq_insert, spc_lwplock, spc_mutex
 from engine.kernel import Config, Cpu, Frame, Ifnet, Kernel, Lwp, Proc, Psref
 from engine.param import (
+    LP_BOUND,
     LP_MPSAFE,
     LP_RUNNING,
     LSIDL,
@@ -56,6 +57,7 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
         srcroot=sc.srcroot,
         hz=sc.hz,
         rrticks=sc.rrticks,
+        boot_ticks=sc.hardclock_ticks,
     )
     pids = sorted({s.pid for s in sc.lwps} | {0})
     comm = {s.pid: s.comm for s in sc.lwps}
@@ -116,7 +118,9 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
         n = len(sc.lwps) + ci
         lwps.append(Lwp(
             idx=idx, l_lid=lid0 + 1 + ci, l_proc=pindex[0], l_name=f"idle/{ci}",
-            l_stat=LSIDL, l_flag=LW_IDLE | LW_SYSTEM, l_pflag=LP_MPSAFE, l_cpu=ci,
+            # kthread_create(PRI_IDLE, KTHREAD_MPSAFE | KTHREAD_IDLE, ci, ...)
+            # binds the LWP to ci: l_pflag |= LP_BOUND (kern_kthread.c l.117).
+            l_stat=LSIDL, l_flag=LW_IDLE | LW_SYSTEM, l_pflag=LP_MPSAFE | LP_BOUND, l_cpu=ci,
             l_target_cpu=None, l_priority=PRI_IDLE, l_kpriority=False,
             l_kpribase=PRI_KERNEL, l_rticks=0, l_rticksum=0, l_slpticks=0,
             l_slpticksum=0, l_slptime=0, l_swtime=0, l_wchan=None, l_wmesg=None,

@@ -7,6 +7,7 @@ third round-robin tick without a switch forces RESCHED_KPREEMPT.
 
 from __future__ import annotations
 
+from engine.kern_runq import balance_period, sched_balance
 from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
 from engine.param import (
     LSSLEEP,
@@ -34,6 +35,13 @@ def _hc_rr(x: Ctx) -> Flow:
 
 
 def _hc_callout(x: Ctx) -> Flow:
+    k = x.k
+    if x.ci == 0 and not x.v("balanced", False):
+        # balance_ch, scheduled on the boot CPU by runq_init() and again by
+        # each run of sched_balance(NULL): every balance_period ticks.
+        x.set("balanced", True)
+        if (k.hardclock_ticks - k.config.boot_ticks) % balance_period(k) == 0:
+            sched_balance(k, x.ci)
     for l in x.k.lwps:
         if l.l_timeout is not None and l.l_stat == LSSLEEP and l.l_timeout <= x.k.hardclock_ticks:
             return call("sleepq_timeout", l=l.idx)

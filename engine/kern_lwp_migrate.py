@@ -46,12 +46,19 @@ def _lock(x: Ctx) -> Flow:
     return None
 
 
+def _affinity(x: Ctx) -> Flow:
+    # kcset: the one CPU the caller asked for (cpuctl-like: to_cpu).
+    x.lwp(x.v("t")).l_affinity = (x.l.arg("to_cpu"),)
+    return None
+
+
 kfunc(
     "sys__sched_setaffinity", "sys/kern/sys_sched.c",
     # proc_lock, p_lock and cpu_lock are not modeled; one target LWP.
     S(403, "p = proc_find(SCARG(uap, pid));", _find),
     S(436, "LIST_FOREACH(t, &p->p_lwps, l_sibling) { if (lid && lid != t->l_lid) { continue; }"),
     S(440, "lwp_lock(t);", _lock),
+    S(456, "t->l_affinity = kcset;", _affinity),
     S(457, "lwp_migrate(t, ci);",
       lambda x: call("lwp_migrate", l=x.v("t"), tci=x.l.arg("to_cpu"), lk=x.v("lk")),
       label="lwp_migrate"),

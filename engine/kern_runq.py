@@ -57,7 +57,14 @@ def spc_maxpriority(k: Kernel, ci: int) -> int:
 
 
 def sched_migratable(k: Kernel, l: Lwp, ci: int) -> bool:
-    return (k.cpus[ci].spc_flags & SPCF_OFFLINE) == 0
+    """sched_migratable() (kern_runq.c l.349-365); one processor set."""
+    # Is CPU offline?
+    if k.cpus[ci].spc_flags & SPCF_OFFLINE:
+        return False
+    # Is affinity set?
+    if l.l_affinity is not None:
+        return ci in l.l_affinity
+    return True
 
 
 def runq_insert(k: Kernel, l: Lwp) -> None:
@@ -295,10 +302,23 @@ kfunc(
 )
 
 
+AVERAGE_WEIGHT = 50  # average_weight: weight of the historical average, 0.5 (l.143)
+
+
+def balance_period(k: Kernel) -> int:
+    """balance_period = mstohz(300) (runq_init, l.138)."""
+    return max(1, 300 * k.config.hz // 1000)
+
+
 def sched_balance(k: Kernel, ci: int) -> None:
+    """sched_balance() (kern_runq.c l.521-558): lockless counting on every
+    CPU, a fixpoint average with 8 fractional bits; worker_ci = the CPU
+    with the highest average (curcpu() if none is above 0)."""
+    weight = min(AVERAGE_WEIGHT, 100)
     hci, highest = ci, 0
     for cpu in k.cpus:
-        cpu.r_avgcount = (cpu.r_avgcount + cpu.r_mcount) >> 1
+        cpu.r_avgcount = (weight * cpu.r_avgcount
+                          + (100 - weight) * 256 * cpu.r_mcount) // 100
         if cpu.r_avgcount > highest:
             hci, highest = cpu.ci_index, cpu.r_avgcount
     k.worker_ci = hci

@@ -99,6 +99,7 @@ class Lwp:
     program: str
     args: tuple[tuple[str, Value], ...]
     stack: tuple[Frame, ...]
+    l_affinity: tuple[int, ...] | None = None  # the CPUs of its kcpuset, or NULL
     # key() once computed; a clone starts without (the explorer never
     # changes an LWP after it has asked for its key).
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
@@ -204,6 +205,7 @@ class Config:
     srcroot: str
     hz: int = 100
     rrticks: int = 1
+    boot_ticks: int = 0  # hardclock_ticks when runq_init() scheduled balance_ch
     cacheht_time: int = 0  # mstohz(3) at hz=100
     min_catch: int = 1
     sched_kpreempt_pri: int = 128  # PRI_USER_RT on non-DEBUG kernels
