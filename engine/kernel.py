@@ -204,7 +204,7 @@ class Config:
     fix: bool
     srcroot: str
     hz: int = 100
-    rrticks: int = 1
+    rrticks: int = 10  # hz / 10 (sched_4bsd.c l.537)
     boot_ticks: int = 0  # hardclock_ticks when runq_init() scheduled balance_ch
     cacheht_time: int = 0  # mstohz(3) at hz=100
     min_catch: int = 1

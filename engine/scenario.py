@@ -211,7 +211,8 @@ def load_text(text: str, path: str) -> Scenario:
     hz = kn.get("hz", 100)
     if not 1 <= hz <= 10000:
         raise c.fail(f"hz {hz} out of range (1-10000)", "kernel", 0, "hz")
-    rrticks = kn.get("rrticks", 1)
+    # The kernel's own: sched_4bsd.c l.537, rrticks = hz / 10.
+    rrticks = kn.get("rrticks", max(1, hz // 10))
     if not 1 <= rrticks <= 1000:
         raise c.fail(f"rrticks {rrticks} out of range (1-1000)", "kernel", 0, "rrticks")
     ticks = kn.get("hardclock_ticks", 1000)

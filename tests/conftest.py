@@ -43,6 +43,9 @@ description = "built by a test"
 ncpu = {ncpu}
 fix = {"true" if fix else "false"}
 srcroot = "/usr/src"
+# One clock tick per round-robin slice (the kernel has hz / 10): test
+# machines reach sched_tick's KPREEMPT in 3 ticks.
+{"" if "rrticks" in extra else "rrticks = 1"}
 {extra}
 {lwps}
 {replay}
