@@ -520,7 +520,7 @@ def preempt_signature(k: Kernel, ci: int) -> tuple[bool, bool, bool, bool, int, 
         bool(func and func.atomic),
         bool(func and top is not None and top.pc < len(func.stmts)
              and func.stmts[top.pc].label == "hlt"),
-        any(fr.func in ("kpreempt", "preempt") for fr in l.stack),
+        any(fr.func in ("kpreempt", "preempt", "trap") for fr in l.stack),
         k.cpus[ci].ci_curlwp,
         preemptible(k, ci),
     )

@@ -208,7 +208,7 @@ class Config:
     boot_ticks: int = 0  # hardclock_ticks when runq_init() scheduled balance_ch
     cacheht_time: int = 0  # mstohz(3) at hz=100
     min_catch: int = 1
-    sched_kpreempt_pri: int = 128  # PRI_USER_RT on non-DEBUG kernels
+    sched_kpreempt_pri: int = 128  # PRI_USER_RT: GENERIC has no DEBUG (kern_runq.c l.109)
     cr2: tuple[int, ...] = ()
 
 

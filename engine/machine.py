@@ -353,8 +353,9 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
         and cpu.ci_mtx_count == 0
         and l.l_nopreempt == 0
         and not top.atomic
-        # kpreempt() itself runs with the request taken: no recursion.
-        and not any(fr.func in ("kpreempt", "preempt") for fr in st)
+        # kpreempt() itself runs with the request taken: no recursion; the
+        # user AST (trap) is on its way to preempt() already.
+        and not any(fr.func in ("kpreempt", "preempt", "trap") for fr in st)
     ):
         l.stack = st + (Frame("kpreempt", 0, (), INTR),)
         return True
@@ -373,7 +374,7 @@ FUNCS["__invoke__"] = Func("__invoke__", "", (Stmt(0, "<invoke>"),))
 
 
 def invoke(
-    k: Kernel, ci: int, func: str, limit: int = 10000, **args: Value
+    k: Kernel, ci: int, func: str, limit: int = 10000, /, **args: Value
 ) -> tuple[Kernel, Value]:
     """Call one modeled function on ci's curlwp, to its return: (kernel, value).
 

@@ -107,6 +107,14 @@ PRI_IDLE = PRI_USER
 PRI_VM = MAXPRI_KTHREAD - 2
 
 # x86 IPLs (intrdefs.h)
+# The kernel configuration every config-dependent choice follows: amd64
+# GENERIC of 2018, which has options DIAGNOSTIC (KASSERTs compiled in) and
+# neither DEBUG nor LOCKDEBUG: no psref_check_duplication/existence,
+# sched_kpreempt_pri = PRI_USER_RT, no LOCKDEBUG lock records. NET_MPSAFE
+# is off, so wm(4) runs without WM_MPSAFE.
+KERNCONF = "GENERIC"
+KERNCONF_OPTIONS = ("DIAGNOSTIC",)
+
 IPL_NONE = 0
 IPL_PREEMPT = 1
 IPL_SOFTCLOCK = 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine.machine import Ctx, Flow, Ret, S, kfunc
 from engine.param import IPL_NONE, IPL_SOFTNET, LP_BOUND, LP_INTR, LSZOMB, LW_IDLE
-from engine.subr_prf import KASSERTMSG, panic
+from engine.subr_prf import KASSERTMSG
 
 FILE = "sys/kern/subr_psref.c"
 
@@ -67,18 +67,6 @@ def _getref(x: Ctx) -> Flow:
     return None
 
 
-def _check_dup(x: Ctx) -> Flow:
-    p = x.k.psrefs[x.v("psref")]
-    if p.idx in x.cpu.psrefs:
-        target = x.k.ifnets[x.v("target")]
-        return panic(
-            x,
-            "The psref is already in the list (acquiring twice?): "
-            f"psref={p.addr:#x} target={target.addr:#x}",
-        )
-    return None
-
-
 def _insert(x: Ctx) -> Flow:
     x.cpu.psrefs = (x.v("psref"),) + x.cpu.psrefs
     return None
@@ -113,7 +101,7 @@ kfunc(
       "target);", _draining, end_line=261),
     S(264, "s = splraiseipl(class->prc_iplcookie);", _splraise),
     S(265, "pcpu = percpu_getref(class->prc_percpu);", _getref),
-    S(269, "psref_check_duplication(pcpu, psref, target);", _check_dup),
+    # psref_check_duplication() (l.267-270) is #ifdef DEBUG: not in GENERIC.
     S(273, "SLIST_INSERT_HEAD(&pcpu->pcpu_head, psref, psref_entry);", _insert),
     # One step: the psref is the caller's, this CPU's list is at raised IPL.
     S(274, "psref->psref_target = target; psref->psref_lwp = curlwp; "
@@ -153,18 +141,6 @@ def _cpu(x: Ctx) -> Flow:
     )
 
 
-def _check_exist(x: Ctx) -> Flow:
-    p = x.k.psrefs[x.v("psref")]
-    if p.idx not in x.cpu.psrefs:
-        target = x.k.ifnets[x.v("target")]
-        return panic(
-            x,
-            "The psref isn't in the list (releasing unused psref?): "
-            f"psref={p.addr:#x} target={target.addr:#x}",
-        )
-    return None
-
-
 def _remove(x: Ctx) -> Flow:
     # SLIST_REMOVE walks the *current* CPU's list.
     x.cpu.psrefs = tuple(i for i in x.cpu.psrefs if i != x.v("psref"))
@@ -187,7 +163,7 @@ kfunc(
       label="kassert_cpu", end_line=317),
     S(325, "s = splraiseipl(class->prc_iplcookie);", _splraise),
     S(326, "pcpu = percpu_getref(class->prc_percpu);", _getref),
-    S(329, "psref_check_existence(pcpu, psref, target);", _check_exist),
+    # psref_check_existence() (l.327-330) is #ifdef DEBUG: not in GENERIC.
     S(331, "SLIST_REMOVE(&pcpu->pcpu_head, psref, psref, psref_entry);", _remove),
     S(332, "percpu_putref(class->prc_percpu);", _putref),
     S(333, "splx(s);", _splx),
