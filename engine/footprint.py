@@ -43,7 +43,7 @@ CPU_FIXED = frozenset({"ci_index", "addr", "ci_idlelwp", "cr2"})
 LWP_SELF = frozenset({"stack", "l_nopreempt"})
 # A CPU's own fields: touched only by code running on that CPU.
 CPU_SELF = frozenset({"ci_ilevel", "ci_mtx_count", "ci_mtx_oldspl", "psrefs", "in_ddb",
-                      "ci_curlwp", "spc_ticks", "spc_flags"})
+                      "ci_curlwp", "spc_ticks", "spc_schedticks", "spc_flags"})
 # What check_invariants() reads: writing it with no lock held is visible.
 INV_LWP = frozenset({"l_stat", "l_cpu", "l_flag", "l_ctxswtch"})
 INV_CPU = frozenset({"runq", "spc_migrating", "ci_curlwp", "psrefs"})
@@ -114,14 +114,16 @@ class Discipline:
 # (sched_pstats), spc_flags (the clock's SEENRR, cleared by the switch),
 # l_ctxswtch (cleared after the lock is let go), l_pflag (curlwp_bind: the
 # race), l_timeout (sleepq callout), l_kpriority and spc_curpriority
-# (mi_userret: curlwp's own, at kpreempt_disable). Read unlocked: the load figures
+# (mi_userret: curlwp's own, at kpreempt_disable), l_estcpu
+# (sched_schedclock charges it before lwp_lock). Read unlocked: the load figures
 # sched_takecpu and sched_catchlwp scan, the idle loop's peek at
 # spc_migrating, lwp_lock's read of l_mutex, sched_pstats' LW_IDLE test,
 # curlwp's own l_stat in psref's KASSERTs, another CPU's curlwp.
 KNOWN = Discipline(
     racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
                     ("cpu", "spc_curpriority"), ("lwp", "l_ctxswtch"), ("lwp", "l_dopreempt"),
-                    ("lwp", "l_kpriority"), ("lwp", "l_pflag"), ("lwp", "l_timeout")}),
+                    ("lwp", "l_estcpu"), ("lwp", "l_kpriority"), ("lwp", "l_pflag"),
+                    ("lwp", "l_timeout")}),
     shared_read=frozenset({("cpu", "ci_curlwp"), ("cpu", "r_count"), ("cpu", "r_mcount"),
                            ("cpu", "runq"), ("cpu", "spc_migrating"), ("idle", "l_flag"),
                            ("idle", "l_timeout"), ("idle", "l_wchan"), ("lwp", "l_blcnt"),

@@ -7,6 +7,8 @@ Every CPU gets an idle LWP (pid 0, idle/N).
 
 from __future__ import annotations
 
+import attrs
+
 # Importing the kernel modules registers their functions.
 from engine import (  # noqa: F401
     amd64_trap,
@@ -19,6 +21,7 @@ from engine import (  # noqa: F401
     kern_synch,
     net_if,
     programs,
+    sched_4bsd,
     slpdev,
     subr_prf,
     subr_psref,
@@ -29,6 +32,9 @@ from engine import (  # noqa: F401
 from engine.kern_runq import runq_insert, spc_lwplock, spc_mutex
 from engine.kernel import Config, Cpu, Frame, Ifnet, Kernel, Lwp, Proc, Psref
 from engine.param import (
+    ESTCPU_MAX,
+    ESTCPU_SHIFT,
+    FSCALE,
     LP_BOUND,
     LP_MPSAFE,
     LP_RUNNING,
@@ -38,6 +44,7 @@ from engine.param import (
     LW_BATCH,
     LW_IDLE,
     LW_SYSTEM,
+    NZERO,
     PRI_IDLE,
     PRI_KERNEL,
     PRI_VM,
@@ -45,6 +52,17 @@ from engine.param import (
 )
 from engine.programs import PROGRAMS
 from engine.scenario import Scenario
+
+
+def nice_for(pri: int) -> int:
+    """The p_nice (NZERO + nice, 0..2 * NZERO) whose estimator range reaches pri."""
+    return max(0, min(2 * NZERO, (PRI_KERNEL - 1) - pri))
+
+
+def estcpu_for(pri: int, p_nice: int) -> int:
+    """l_estcpu with resetpriority(l) == pri for that nice (sched_4bsd.c l.388)."""
+    return min(ESTCPU_MAX, max(0, (PRI_KERNEL - 1) - p_nice - pri) << ESTCPU_SHIFT)
+
 
 DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM, "setaffinity": 43}
 
@@ -62,8 +80,18 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
     pids = sorted({s.pid for s in sc.lwps} | {0})
     comm = {s.pid: s.comm for s in sc.lwps}
     comm[0] = "system"
+    # A SCHED_OTHER priority is what resetpriority() makes of l_estcpu and
+    # p_nice: each process gets the nice, and each LWP the estimator, that
+    # give the scenario's priority (the lowest nice that reaches it).
+    first_prio: dict[int, int] = {}
+    for s in sc.lwps:
+        if not PROGRAMS[s.program][1]:
+            pri = s.priority if s.priority is not None else DEFAULT_PRIORITY[s.program]
+            first_prio.setdefault(s.pid, pri)
     procs = tuple(
-        Proc(pid, comm[pid], md("proc_base") + 0x480 * i) for i, pid in enumerate(pids)
+        Proc(pid, comm[pid], md("proc_base") + 0x480 * i,
+             p_nice=nice_for(first_prio[pid]) if pid in first_prio else NZERO)
+        for i, pid in enumerate(pids)
     )
     pindex = {p.p_pid: i for i, p in enumerate(procs)}
     ifnets = tuple(
@@ -108,6 +136,9 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
             l_mutex="", l_nopreempt=0, l_dopreempt=0, l_ctxswtch=0, l_blcnt=0,
             l_timeout=None, addr=addr, kstack=kstack, program=s.program,
             args=tuple(sorted(args.items())), stack=(Frame(entry),),
+            l_estcpu=0 if kthread else estcpu_for(
+                s.priority if s.priority is not None else DEFAULT_PRIORITY[s.program],
+                procs[pindex[s.pid]].p_nice),
         ))
 
     # Idle LWPs: pid 0, lids after the scenario's pid 0 LWPs.
@@ -139,6 +170,8 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
             r_count=0, r_mcount=0, r_avgcount=0, psrefs=(), cr2=cr2, in_ddb=False,
         ))
 
+    # averunnable.ldavg[0], fixed at boot: the LWPs the scenario starts with.
+    config = attrs.evolve(config, loadavg=FSCALE * max(1, len(sc.lwps)))
     k = Kernel(
         config=config, procs=procs, ifnets=ifnets, lwps=lwps, cpus=cpus, psrefs=psrefs,
         locks={}, hardclock_ticks=sc.hardclock_ticks, worker_ci=0, panicstr=None,

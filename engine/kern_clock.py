@@ -1,4 +1,4 @@
-"""hardclock() (kern_clock.c) and sched_tick() (sched_4bsd.c 1.35).
+"""hardclock(), schedclock() (kern_clock.c) and sched_tick() (sched_4bsd.c 1.35).
 
 A clock interrupt is the event that drives in-kernel preemption of a CPU
 hog: sched_tick() marks SPCF_SEENRR, then SPCF_SHOULDYIELD, and on the
@@ -8,6 +8,7 @@ third round-robin tick without a switch forces RESCHED_KPREEMPT.
 from __future__ import annotations
 
 from engine.kern_runq import balance_period, sched_balance
+from engine.kernel import Kernel
 from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
 from engine.param import (
     LSSLEEP,
@@ -23,6 +24,28 @@ def _hc_ticks(x: Ctx) -> Flow:
     # Only the primary CPU advances hardclock_ticks.
     if x.ci == 0:
         x.k.hardclock_ticks += 1
+    return None
+
+
+def hardscheddiv(k: Kernel) -> int:
+    """hardscheddiv = hz / 16 (initclocks, kern_clock.c l.192): schedclock()
+    at about 16 Hz when there is no separate schedclock (schedhz == 0)."""
+    return max(1, k.config.hz // 16)
+
+
+def _hc_schedticks(x: Ctx) -> Flow:
+    cpu = x.cpu
+    cpu.spc_schedticks -= 1
+    return None if cpu.spc_schedticks <= 0 else Goto("rr")
+
+
+def _hc_schedclock(x: Ctx) -> Flow:
+    # l = ci->ci_data.cpu_onproc: the LWP the clock interrupted.
+    return call("schedclock", l=x.cpu.ci_curlwp)
+
+
+def _hc_rearm(x: Ctx) -> Flow:
+    x.cpu.spc_schedticks = hardscheddiv(x.k)
     return None
 
 
@@ -50,7 +73,10 @@ def _hc_callout(x: Ctx) -> Flow:
 
 kfunc(
     "hardclock", "sys/kern/kern_clock.c",
-    S(241, "if ((--ci->ci_schedstate.spc_ticks) <= 0) sched_tick(ci);", _hc_rr),
+    S(236, "if ((int)(--ci->ci_schedstate.spc_schedticks) <= 0) {", _hc_schedticks),
+    S(237, "schedclock(l);", _hc_schedclock, label="schedclock"),
+    S(238, "ci->ci_schedstate.spc_schedticks = hardscheddiv;", _hc_rearm),
+    S(241, "if ((--ci->ci_schedstate.spc_ticks) <= 0) sched_tick(ci);", _hc_rr, label="rr"),
     S(244, "if (CPU_IS_PRIMARY(ci)) { hardclock_ticks++; tc_ticktock(); }", _hc_ticks),
     # callout_hardclock() runs each expired sleep callout (sleepq_timeout).
     S(252, "callout_hardclock();", _hc_callout, label="callout"),
@@ -82,6 +108,19 @@ def _st(x: Ctx) -> Flow:
     else:
         spc.spc_flags |= SPCF_SEENRR
     return Ret()
+
+
+def _schedclock_idle(x: Ctx) -> Flow:
+    return Ret() if x.lwp(x.v("l")).l_flag & LW_IDLE else None
+
+
+kfunc(
+    "schedclock", "sys/kern/kern_clock.c",
+    S(308, "if ((l->l_flag & LW_IDLE) != 0) return;", _schedclock_idle),
+    S(311, "sched_schedclock(l);", lambda x: call("sched_schedclock", l=x.v("l"))),
+    S(312, "}", lambda x: Ret()),
+    atomic=True,
+)
 
 
 kfunc(

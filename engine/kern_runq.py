@@ -579,7 +579,8 @@ kfunc(
     S(720, "l->l_flag &= ~LW_BATCH;", _ls_unbatch, label="unbatch"),
     S(721, "} else { l->l_slpticks = 0; }", _ls_arm, label="arm"),
     S(727, "l->l_slpticksum = 0; l->l_rticksum = 0;", _ls_reset, label="reset"),
-    S(731, "sched_pstats_hook(l, batch);"),
+    S(731, "sched_pstats_hook(l, batch);",
+      lambda x: call("sched_pstats_hook", l=x.v("l"), batch=x.v("batch"))),
     S(735, "}", lambda x: Ret()),
 )
 

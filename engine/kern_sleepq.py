@@ -176,6 +176,19 @@ kfunc(
 )
 
 
+def _sq_changepri(x: Ctx) -> Flow:
+    x.lwp(x.v("l")).l_priority = x.v("pri")
+    return None
+
+
+kfunc(
+    "sleepq_changepri", "sys/kern/kern_sleepq.c",
+    S(465, "l->l_priority = pri;", _sq_changepri),
+    # The sleep queue's order is not modeled (one wait channel per queue).
+    S(466, "sleepq_reinsert(sq, l);", lambda x: Ret()),
+)
+
+
 # -- waking: cv_broadcast() and the callout of a timed sleep ---------------------------
 
 

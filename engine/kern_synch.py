@@ -39,6 +39,7 @@ from engine.param import (
     SPCF_SWITCHCLEAR,
 )
 from engine.subr_prf import KASSERT
+from engine.x86_machdep import cpu_need_resched
 
 FILE = "sys/kern/kern_synch.c"
 
@@ -346,6 +347,47 @@ kfunc(
       label="out"),
     S(389, "atomic_or_uint(&l->l_dopreempt, DOPREEMPT_COUNTED); ... return true;",
       _kp_failed, label="failed"),
+)
+
+
+# -- sched_changepri(l, pri): sched_syncobj's changepri, l's lock held ----------------
+
+
+def _chp_run(x: Ctx) -> Flow:
+    return None if x.lwp(x.v("l")).l_stat == LSRUN else Goto("else")
+
+
+def _chp_dequeue(x: Ctx) -> Flow:
+    sched_dequeue(x.k, x.lwp(x.v("l")))
+    return None
+
+
+def _chp_set(x: Ctx) -> Flow:
+    x.lwp(x.v("l")).l_priority = x.v("pri")
+    return None
+
+
+def _chp_set_else(x: Ctx) -> Flow:
+    x.lwp(x.v("l")).l_priority = x.v("pri")
+    return None
+
+
+def _chp_resched(x: Ctx) -> Flow:
+    l = x.lwp(x.v("l"))
+    if x.k.lwp_eprio(l) > x.k.cpus[l.l_cpu].spc_curpriority:
+        cpu_need_resched(x.k, l.l_cpu, 0)
+    return Ret()
+
+
+kfunc(
+    "sched_changepri", FILE,
+    S(1051, "if (l->l_stat == LSRUN) {", _chp_run),
+    S(1053, "sched_dequeue(l);", _chp_dequeue),
+    S(1054, "l->l_priority = pri;", _chp_set),
+    S(1055, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
+    S(1056, "} else { l->l_priority = pri; }", _chp_set_else, label="else"),
+    # resched_cpu(l) (l.1036-1043), static in this file: modeled in this step.
+    S(1059, "resched_cpu(l);", _chp_resched),
 )
 
 

@@ -51,6 +51,7 @@ class Proc:
     p_pid: int
     p_comm: str
     addr: int
+    p_nice: int = 20  # NZERO + nice
 
 
 @attrs.frozen
@@ -100,6 +101,7 @@ class Lwp:
     args: tuple[tuple[str, Value], ...]
     stack: tuple[Frame, ...]
     l_affinity: tuple[int, ...] | None = None  # the CPUs of its kcpuset, or NULL
+    l_estcpu: int = 0  # sched_4bsd's CPU usage estimator
     # key() once computed; a clone starts without (the explorer never
     # changes an LWP after it has asked for its key).
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
@@ -138,6 +140,7 @@ class Cpu:
     psrefs: tuple[int, ...]  # ifnet class per-CPU SLIST, head first
     cr2: int
     in_ddb: bool  # paused in ddb (the CPU that trapped)
+    spc_schedticks: int = 0  # hardclock ticks to the next schedclock()
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
@@ -206,6 +209,7 @@ class Config:
     hz: int = 100
     rrticks: int = 10  # hz / 10 (sched_4bsd.c l.537)
     boot_ticks: int = 0  # hardclock_ticks when runq_init() scheduled balance_ch
+    loadavg: int = 2048  # averunnable.ldavg[0], fixpoint (FSCALE = 1.0), fixed at boot
     cacheht_time: int = 0  # mstohz(3) at hz=100
     min_catch: int = 1
     sched_kpreempt_pri: int = 128  # PRI_USER_RT: GENERIC has no DEBUG (kern_runq.c l.109)

@@ -141,3 +141,12 @@ def bits(value: int, names: tuple[tuple[int, str], ...]) -> str:
     if rest:
         out.append(f"{rest:#x}")
     return "|".join(out) if out else "0"
+
+# sched_4bsd.c l.163-166: the CPU usage estimator's fixpoint.
+ESTCPU_SHIFT = 11
+PRIO_MAX = 20
+ESTCPU_MAX = (PRIO_MAX - 2) << ESTCPU_SHIFT
+ESTCPU_ACCUM = 1 << (ESTCPU_SHIFT - 1)
+NZERO = 20  # p_nice of nice 0
+FSHIFT = 11
+FSCALE = 1 << FSHIFT

@@ -150,12 +150,11 @@ def test_setaffinity_sets_l_affinity_honoured_by_takecpu_and_catchlwp() -> None:
 
 
 def test_hardclock_runs_sched_tick_before_it_advances_the_clock() -> None:
-    """kern_clock.c l.241-252: --spc_ticks and sched_tick() first, then the
-    primary CPU's hardclock_ticks++, then callout_hardclock()."""
-    texts = [s.text for s in FUNCS["hardclock"].stmts]
-    assert texts[0].startswith("if ((--ci->ci_schedstate.spc_ticks) <= 0) sched_tick(ci);")
-    assert texts[1].startswith("if (CPU_IS_PRIMARY(ci)) { hardclock_ticks++;")
-    assert texts[2] == "callout_hardclock();"
+    """kern_clock.c l.235-252: schedclock() every hardscheddiv ticks, then
+    --spc_ticks and sched_tick(), then the primary CPU's hardclock_ticks++,
+    then callout_hardclock()."""
+    lines = [s.line for s in FUNCS["hardclock"].stmts]
+    assert lines[:6] == [236, 237, 238, 241, 244, 252]
     k = kernel(2, lwp(100, 1, "a", 0, "hog"))
     t = k.hardclock_ticks
     k = deliver(k, 1, "hardclock", IPL_CLOCK)
@@ -237,3 +236,49 @@ def test_sched_tick_after_rrticks_ticks() -> None:
     plain = load_text(scenario_text(ncpu=1, lwps=lwp(100, 1, "a", 0, "hog"),
                                     extra="rrticks = 10").replace("rrticks = 10", ""), "t.toml")
     assert plain.rrticks == plain.hz // 10 == 10
+
+
+def test_schedclock_charges_the_running_lwp_every_hardscheddiv_ticks() -> None:
+    """kern_clock.c l.192 hardscheddiv = hz / 16, l.235-239 schedclock(l)
+    when --spc_schedticks reaches 0; sched_4bsd.c l.415 l_estcpu +=
+    ESTCPU_ACCUM (1 << 10); l.388 pri = (PRI_KERNEL - 1) - (l_estcpu >> 11)
+    - p_nice: a running SCHED_OTHER LWP loses a level every 2 schedclocks."""
+    from engine.kern_clock import hardscheddiv
+    from engine.param import ESTCPU_ACCUM
+
+    k = kernel(1, lwp(100, 1, "a", 0, "hog", priority=43))
+    a = idx(k, 100)
+    assert hardscheddiv(k) == 6
+    assert k.lwps[a].l_estcpu == 0 and k.proc(k.lwps[a]).p_nice == 20
+    charged = []
+    for _ in range(13):
+        before = k.lwps[a].l_estcpu
+        k = deliver(k, 0, "hardclock", IPL_CLOCK)
+        if k.lwps[a].l_estcpu != before:
+            charged.append(k.lwps[a].l_estcpu)
+    # spc_schedticks starts at 0 (as at boot): ticks 1, 7 and 13.
+    assert charged == [ESTCPU_ACCUM, 2 * ESTCPU_ACCUM, 3 * ESTCPU_ACCUM]
+    assert k.lwps[a].l_priority == 63 - (3 * ESTCPU_ACCUM >> 11) - 20 == 42
+
+
+def test_sched_pstats_hook_decays_by_the_load_and_requeues() -> None:
+    """sched_4bsd.c l.320-322: l_estcpu = decay_cpu(2 * loadavg, l_estcpu)
+    = l_estcpu * loadfac / (loadfac + FSCALE) (l.255-271), then
+    resetpriority(); kern_synch.c l.1051-1055: a queued LWP whose priority
+    changes is dequeued and enqueued again at the new one."""
+    from engine.param import ESTCPU_SHIFT, FSCALE
+    from engine.sched_4bsd import decay_cpu
+
+    k = kernel(2, lwp(100, 1, "hog", 0, "hog", priority=10)
+               + lwp(101, 1, "queued", 0, "hog", priority=10))
+    q = idx(k, 101)
+    assert k.lwps[q].l_stat == LSRUN
+    est = k.lwps[q].l_estcpu
+    assert 63 - (est >> ESTCPU_SHIFT) - k.proc(k.lwps[q]).p_nice == 10
+    k.locks[spc_mutex(0)] = 1  # lwp_lock(l) by sched_pstats on CPU 1
+    k, _ = invoke(k, 1, "sched_pstats_hook", l=q, batch=True)
+    load = k.config.loadavg
+    assert k.lwps[q].l_estcpu == decay_cpu(2 * load, est) == est * 2 * load // (2 * load + FSCALE)
+    new = 63 - (k.lwps[q].l_estcpu >> ESTCPU_SHIFT) - k.proc(k.lwps[q]).p_nice
+    assert new > 10 and k.lwps[q].l_priority == new
+    assert q in k.cpus[0].runq and k.lwp_eprio(k.lwps[q]) == new
