@@ -19,12 +19,11 @@ def _runnable(x: Ctx) -> Flow:
 
 
 def _hlt(x: Ctx) -> Flow:
-    # x86_cpu_idle_halt(): sti; hlt until an interrupt or an IPI. A CPU
-    # with nothing queued and nothing asked of it stays here.
-    cpu = x.cpu
-    if cpu.r_count == 0 and not cpu.ci_want_resched and cpu.spc_migrating is None:
-        return SPIN
-    return None
+    # cpu_idle() -> x86_cpu_idle (x86_machdep.c l.458-462): mwait on
+    # ci_want_resched, or halt unless ci_want_resched. Either sleeps until
+    # ci_want_resched is set (cpu_need_resched, with an IPI from another
+    # CPU) or an interrupt arrives (engine.machine.deliver ends the wait).
+    return SPIN if not x.cpu.ci_want_resched else None
 
 
 def _recheck(x: Ctx) -> Flow:

@@ -282,3 +282,36 @@ def test_sched_pstats_hook_decays_by_the_load_and_requeues() -> None:
     new = 63 - (k.lwps[q].l_estcpu >> ESTCPU_SHIFT) - k.proc(k.lwps[q]).p_nice
     assert new > 10 and k.lwps[q].l_priority == new
     assert q in k.cpus[0].runq and k.lwp_eprio(k.lwps[q]) == new
+
+
+def test_idle_cpu_sleeps_until_want_resched_or_an_interrupt() -> None:
+    """kern_idle.c l.82-92: sched_curcpu_runnable_p() is asked twice, then
+    cpu_idle(); x86_machdep.c l.458-462: halt or mwait until ci_want_resched
+    is set (cpu_need_resched) or an interrupt comes. Work queued without a
+    resched request does not end the wait."""
+    k = kernel(2, lwp(100, 1, "a", 0, "hog"))
+    texts = [s.text for s in FUNCS["idle_loop"].stmts]
+    assert texts[1:4] == ["if (!sched_curcpu_runnable_p()) {"] * 2 + ["cpu_idle();"]
+    def at_hlt(k: Kernel) -> bool:
+        top = k.curlwp(1).stack[-1]
+        return FUNCS[top.func].stmts[top.pc].label == "hlt"
+
+    for _ in range(40):
+        if at_hlt(k):
+            break
+        k = step(k, 1)
+    assert at_hlt(k)
+    k.cpus[1].r_count = 1  # something queued, nobody asked: still asleep
+    assert step(k, 1) is k
+    k.cpus[1].r_count = 0
+    k.cpus[1].ci_want_resched = 1
+    assert step(k, 1) is not k
+
+
+def test_sleepq_remove_takes_the_cpu_before_locking_its_run_queue() -> None:
+    """kern_sleepq.c l.149-157: l->l_cpu = sched_takecpu(l) comes before
+    spc_lock(ci) and lwp_setlock(l, spc->spc_mutex)."""
+    lines = [s.line for s in FUNCS["sleepq_remove"].stmts]
+    assert lines.index(149) < lines.index(156)
+    texts = [s.text for s in FUNCS["sleepq_remove"].stmts]
+    assert texts[lines.index(156)] == "spc_lock(ci); lwp_setlock(l, spc->spc_mutex);"
