@@ -342,8 +342,13 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
         return False
     top = FUNCS[st[-1].func]
     if top.user:
-        # The AST on return to user mode: trap(T_ASTFLT|T_USER).
+        if l.l_dopreempt & DOPREEMPT_ACTIVE:
+            # The preemption softint found user mode: Xresume_preempt calls
+            # preempt() (amd64 spl.S l.189-201).
+            l.stack = st + (Frame("preempt", 0, (), INTR),)
+            return True
         if cpu.ci_want_resched:
+            # The AST on return to user mode: trap(T_ASTFLT|T_USER).
             l.stack = st + (Frame("trap", 0, (), INTR),)
             return True
         return False

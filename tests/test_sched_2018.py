@@ -165,19 +165,31 @@ def test_hardclock_runs_sched_tick_before_it_advances_the_clock() -> None:
 
 def test_user_return_preemption_is_trap_astflt_and_clears_l_kpriority() -> None:
     """trap.c l.424-435: T_ASTFLT|T_USER: if (curcpu()->ci_want_resched)
-    preempt(); userret.h l.96: mi_userret clears l_kpriority; kern_synch.c
-    l.293: preempt() clears it too."""
+    preempt(); kern_synch.c l.290-295: preempt() clears l_kpriority and
+    calls mi_switch()."""
+    from engine.param import RESCHED_IMMED
+
     k = boot(load("seed-race"))  # tcpdump at its program's first statement
     l = k.curlwp(0)
     assert FUNCS[l.stack[-1].func].user
     l.l_kpriority = True
-    cpu_need_resched(k, 0, RESCHED_KPREEMPT)
+    cpu_need_resched(k, 0, RESCHED_IMMED)
     k = step(k, 0)
     assert k.curlwp(0).stack[-1].func == "trap"
     while k.curlwp(0).idx == idx(k, 15571) and k.curlwp(0).stack[-1].func != "mi_switch":
         k = step(k, 0)
     assert k.lwps[idx(k, 15571)].l_kpriority is False
     assert [fr.func for fr in k.lwps[idx(k, 15571)].stack][-3:] == ["trap", "preempt", "mi_switch"]
+
+
+def test_kernel_preemption_request_in_user_mode_calls_preempt() -> None:
+    """x86_machdep.c l.315-323: RESCHED_KPREEMPT sets l_dopreempt and
+    triggers the preemption softint; amd64 spl.S l.189-201: Xresume_preempt
+    finds user mode and calls preempt(), not kpreempt()."""
+    k = boot(load("seed-race"))
+    cpu_need_resched(k, 0, RESCHED_KPREEMPT)
+    k = step(k, 0)
+    assert [fr.func for fr in k.curlwp(0).stack] == ["ioctl_user", "preempt"]
 
 
 def test_mi_userret_sets_curpriority_to_the_user_priority() -> None:
