@@ -194,7 +194,17 @@ def test_the_same_figures_whatever_python_hash_seed(tmp_path: Path) -> None:
     assert outs[0] == outs[1] and any("verdict: panic" in line for line in outs[0])
 
 
-@pytest.mark.parametrize("text", [SMALL_SAFE, SMALL_UNBOUND])
+# hz = 16: hardscheddiv = hz / 16 = 1 (kern_clock.c l.192), so after its first
+# tick an idle CPU's spc_schedticks stays at 1 and a further tick changes
+# nothing but the clock budget (at hz = 100 the countdown differs each tick).
+TICKLESS_IDLE = "hz = 16"
+
+
+@pytest.mark.parametrize("text", [
+    scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl"), extra=TICKLESS_IDLE),
+    scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl", bind=False),
+                  extra=TICKLESS_IDLE),
+])
 def test_a_state_seen_with_more_clock_budget_is_not_searched_again(text: str) -> None:
     # A tick on the idle CPU changes nothing but the budget: that state is
     # subsumed by the one before it, and verdicts and lengths stay put.
