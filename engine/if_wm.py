@@ -10,17 +10,10 @@ splx(), where the interrupt return path finds IPL_NONE.
 
 from __future__ import annotations
 
-from engine.machine import Ctx, Flow, Ret, S, kfunc
+from engine.machine import Ctx, Flow, Ret, S, kfunc, splraise, splx
 from engine.param import IPL_VM
 
 IPL_NET = IPL_VM  # x86 intr.h: IPL_NET is IPL_VM
-
-
-def _splnet(x: Ctx) -> Flow:
-    cpu = x.cpu
-    x.set("s", cpu.ci_ilevel)
-    cpu.ci_ilevel = max(cpu.ci_ilevel, IPL_NET)
-    return None
 
 
 def _ether_ioctl(x: Ctx) -> Flow:
@@ -28,17 +21,12 @@ def _ether_ioctl(x: Ctx) -> Flow:
     return None
 
 
-def _splx(x: Ctx) -> Flow:
-    x.cpu.ci_ilevel = x.v("s")
-    return None
-
-
 kfunc(
     "wm_ioctl", "sys/dev/pci/if_wm.c",
-    S(3206, "s = splnet();", _splnet),
+    S(3206, "s = splnet();", splraise(IPL_NET)),
     S(3208, "switch (cmd) {"),
     S(3252, "error = ether_ioctl(ifp, cmd, data);", _ether_ioctl, label="ether_ioctl"),
     S(3256, "if (error != ENETRESET) break;"),
-    S(3278, "splx(s);", _splx),
+    S(3278, "splx(s);", splx),
     S(3280, "return error;", lambda x: Ret(x.v("error"))),
 )

@@ -94,6 +94,12 @@ def sched_dequeue(k: Kernel, l: Lwp) -> None:
         cpu.spc_migrating = None
 
 
+def dequeue_l(x: Ctx) -> Flow:
+    """The op of `sched_dequeue(l);`, l in the frame."""
+    sched_dequeue(x.k, x.lwp(x.v("l")))
+    return None
+
+
 # -- sched_enqueue(l, swtch) ----------------------------------------------------
 
 
@@ -258,11 +264,6 @@ def _cl_pick(x: Ctx) -> Flow:
     return Goto("none")
 
 
-def _cl_dequeue(x: Ctx) -> Flow:
-    sched_dequeue(x.k, x.lwp(x.v("l")))
-    return None
-
-
 def _cl_ctxswtch(x: Ctx) -> Flow:
     # If LWP is still context switching, we may need to spin-wait before
     # changing its CPU.
@@ -291,7 +292,7 @@ kfunc(
       "for (;;) { if (l == NULL) break; KASSERTMSG(l->l_stat == LSRUN, ...); "
       "if ((l->l_pflag & LP_BOUND) || lwp_cache_hot(l) || !sched_migratable(l, curci)) "
       "{ l = TAILQ_NEXT(l, l_runq); continue; }", _cl_pick),
-    S(495, "sched_dequeue(l);", _cl_dequeue),
+    S(495, "sched_dequeue(l);", dequeue_l),
     S(504, "while (l->l_ctxswtch) SPINLOCK_BACKOFF(count);", _cl_ctxswtch),
     # One step: l is off every run queue and its lock is held here.
     S(507, "l->l_cpu = curci; ci_rq->r_ev_pull.ev_count++; lwp_unlock_to(l, curspc->spc_mutex);",
@@ -405,11 +406,6 @@ def _si_clear(x: Ctx) -> Flow:
     return None
 
 
-def _si_dequeue(x: Ctx) -> Flow:
-    sched_dequeue(x.k, x.lwp(x.v("l")))
-    return None
-
-
 def _si_move(x: Ctx) -> Flow:
     x.lwp(x.v("l")).l_cpu = x.v("tci")
     return None
@@ -477,7 +473,7 @@ kfunc(
     S(621, "spc_lock(ci); continue;", _si_relock),
     S(628, "KASSERT(l->l_stat == LSRUN);", _si_kassert, label="migrate"),
     S(629, "spc->spc_migrating = NULL; l->l_target_cpu = NULL;", _si_clear),
-    S(631, "sched_dequeue(l);", _si_dequeue),
+    S(631, "sched_dequeue(l);", dequeue_l),
     S(632, "l->l_cpu = tci;", _si_move),
     S(633, "lwp_setlock(l, tspc->spc_mutex);", _si_setlock),
     S(634, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),

@@ -10,7 +10,7 @@ test and changes nothing else ([kernel] fix = true).
 from __future__ import annotations
 
 from engine.kern_lwp import lwp_lock, lwp_unlock
-from engine.kern_runq import sched_dequeue, spc_lwplock, spc_mutex
+from engine.kern_runq import dequeue_l, sched_dequeue, spc_lwplock, spc_mutex
 from engine.kernel import Kernel, Lwp
 from engine.machine import (
     SPIN,
@@ -24,6 +24,7 @@ from engine.machine import (
     kfunc,
     mutex_spin_enter,
     mutex_spin_exit,
+    splraise,
 )
 from engine.param import (
     DOPREEMPT_COUNTED,
@@ -295,13 +296,6 @@ def _kp_intr(x: Ctx) -> Flow:
     return None
 
 
-def _kp_splsched(x: Ctx) -> Flow:
-    cpu = x.cpu
-    x.set("s", cpu.ci_ilevel)
-    cpu.ci_ilevel = max(cpu.ci_ilevel, IPL_SCHED)
-    return None
-
-
 def _kp_biglock(x: Ctx) -> Flow:
     # Hold or want kernel_lock, code is not MT safe.  (ci_biglock_wanted is
     # not modeled: no CPU spins for the kernel lock.)
@@ -336,7 +330,7 @@ kfunc(
     S(335, "if (__predict_false(l->l_nopreempt != 0)) { ... break; }", _kp_nopreempt),
     S(343, "if (__predict_false((l->l_pflag & LP_INTR) != 0)) { l->l_dopreempt = 0; "
       "... break; }", _kp_intr),
-    S(349, "s = splsched();", _kp_splsched),
+    S(349, "s = splsched();", splraise(IPL_SCHED)),
     S(350, "if (__predict_false(l->l_blcnt != 0 || curcpu()->ci_biglock_wanted != NULL)) "
       "{ splx(s); ... break; }", _kp_biglock),
     S(374, "lwp_lock(l);", _kp_lock),
@@ -357,17 +351,7 @@ def _chp_run(x: Ctx) -> Flow:
     return None if x.lwp(x.v("l")).l_stat == LSRUN else Goto("else")
 
 
-def _chp_dequeue(x: Ctx) -> Flow:
-    sched_dequeue(x.k, x.lwp(x.v("l")))
-    return None
-
-
 def _chp_set(x: Ctx) -> Flow:
-    x.lwp(x.v("l")).l_priority = x.v("pri")
-    return None
-
-
-def _chp_set_else(x: Ctx) -> Flow:
     x.lwp(x.v("l")).l_priority = x.v("pri")
     return None
 
@@ -382,10 +366,10 @@ def _chp_resched(x: Ctx) -> Flow:
 kfunc(
     "sched_changepri", FILE,
     S(1051, "if (l->l_stat == LSRUN) {", _chp_run),
-    S(1053, "sched_dequeue(l);", _chp_dequeue),
+    S(1053, "sched_dequeue(l);", dequeue_l),
     S(1054, "l->l_priority = pri;", _chp_set),
     S(1055, "sched_enqueue(l, false);", lambda x: call("sched_enqueue", l=x.v("l"), swtch=False)),
-    S(1056, "} else { l->l_priority = pri; }", _chp_set_else, label="else"),
+    S(1056, "} else { l->l_priority = pri; }", _chp_set, label="else"),
     # resched_cpu(l) (l.1036-1043), static in this file: modeled in this step.
     S(1059, "resched_cpu(l);", _chp_resched),
 )

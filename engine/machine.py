@@ -194,6 +194,26 @@ def mutex_spin_exit(x: Ctx, name: str, keep_spl: bool = False) -> None:
         cpu.ci_ilevel = cpu.ci_mtx_oldspl
 
 
+def splraise(ipl: int) -> Op:
+    """The op of `s = splraiseipl(...)` (splnet, splsched, ...): the old IPL
+    in the frame's s, the CPU raised to ipl (never lowered)."""
+
+    def op(x: Ctx) -> Flow:
+        cpu = x.cpu
+        x.set("s", cpu.ci_ilevel)
+        cpu.ci_ilevel = max(cpu.ci_ilevel, ipl)
+        return None
+
+    return op
+
+
+def splx(x: Ctx) -> Flow:
+    """The op of `splx(s)`: back to the IPL saved in s. A preemption the
+    lower IPL lets through is taken before the next statement (step())."""
+    x.cpu.ci_ilevel = x.v("s")
+    return None
+
+
 def in_user(k: Kernel, l: Lwp) -> bool:
     st = l.stack
     return bool(st) and FUNCS[st[-1].func].user

@@ -7,7 +7,7 @@ bound-and-holding window of the report.
 
 from __future__ import annotations
 
-from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
+from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc, splraise, splx
 from engine.param import IPL_SOFTSERIAL, LP_BOUND
 from engine.subr_prf import KASSERT
 
@@ -55,12 +55,6 @@ kfunc(
 # -- if_get(name, psref) / if_put(ifp, psref) ------------------------------------------
 
 
-def _pserialize_enter(x: Ctx) -> Flow:
-    x.set("s", x.cpu.ci_ilevel)
-    x.cpu.ci_ilevel = max(x.cpu.ci_ilevel, IPL_SOFTSERIAL)  # splsoftserial()
-    return None
-
-
 def _lookup(x: Ctx) -> Flow:
     for ifp in x.k.ifnets:
         if ifp.if_xname == x.v("name"):
@@ -70,21 +64,16 @@ def _lookup(x: Ctx) -> Flow:
     return Goto("exit")
 
 
-def _pserialize_exit(x: Ctx) -> Flow:
-    x.cpu.ci_ilevel = x.v("s")
-    return None
-
-
 kfunc(
     "if_get", "sys/net/if.c",
-    S(2729, "s = pserialize_read_enter();", _pserialize_enter),
+    S(2729, "s = pserialize_read_enter();", splraise(IPL_SOFTSERIAL)),  # splsoftserial()
     # One step: the list walk reads only the (static) ifnet list.
     S(2730, "IFNET_READER_FOREACH(ifp) { if (if_is_deactivated(ifp)) continue; "
       "if (strcmp(ifp->if_xname, name) == 0) {", _lookup),
     S(2734, "psref_acquire(psref, &ifp->if_psref, ifnet_psref_class);",
       lambda x: call("psref_acquire", psref=x.v("psref"), target=x.v("ifp")),
       label="psref_acquire"),
-    S(2740, "pserialize_read_exit(s);", _pserialize_exit, label="exit"),
+    S(2740, "pserialize_read_exit(s);", splx, label="exit"),
     S(2741, "return ifp;", lambda x: Ret(x.v("ifp"))),
 )
 

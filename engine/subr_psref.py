@@ -9,7 +9,7 @@ KASSERT of the report.
 
 from __future__ import annotations
 
-from engine.machine import Ctx, Flow, Ret, S, kfunc
+from engine.machine import Ctx, Flow, Ret, S, kfunc, splraise, splx
 from engine.param import IPL_NONE, IPL_SOFTNET, LP_BOUND, LP_INTR, LSZOMB, LW_IDLE
 from engine.subr_prf import KASSERTMSG
 
@@ -56,12 +56,6 @@ def _draining(x: Ctx) -> Flow:
     )
 
 
-def _splraise(x: Ctx) -> Flow:
-    x.set("s", x.cpu.ci_ilevel)
-    x.cpu.ci_ilevel = max(x.cpu.ci_ilevel, IPL_SOFTNET)
-    return None
-
-
 def _getref(x: Ctx) -> Flow:
     x.l.l_nopreempt += 1  # percpu_getref() = kpreempt_disable() + our slot
     return None
@@ -85,11 +79,6 @@ def _putref(x: Ctx) -> Flow:
     return None
 
 
-def _splx(x: Ctx) -> Flow:
-    x.cpu.ci_ilevel = x.v("s")
-    return None
-
-
 kfunc(
     "psref_acquire", FILE,
     S(252, "KASSERTMSG((kpreempt_disabled() || cpu_softintr_p() || "
@@ -99,7 +88,7 @@ kfunc(
       "target->prt_class, class);", _class, end_line=259),
     S(260, "KASSERTMSG(!target->prt_draining, \"psref target already destroyed: %p\", "
       "target);", _draining, end_line=261),
-    S(264, "s = splraiseipl(class->prc_iplcookie);", _splraise),
+    S(264, "s = splraiseipl(class->prc_iplcookie);", splraise(IPL_SOFTNET)),
     S(265, "pcpu = percpu_getref(class->prc_percpu);", _getref),
     # psref_check_duplication() (l.267-270) is #ifdef DEBUG: not in GENERIC.
     S(273, "SLIST_INSERT_HEAD(&pcpu->pcpu_head, psref, psref_entry);", _insert),
@@ -107,7 +96,7 @@ kfunc(
     S(274, "psref->psref_target = target; psref->psref_lwp = curlwp; "
       "psref->psref_cpu = curcpu();", _record),
     S(279, "percpu_putref(class->prc_percpu);", _putref),
-    S(280, "splx(s);", _splx),
+    S(280, "splx(s);", splx),
     S(281, "}", lambda x: Ret()),
 )
 
@@ -161,12 +150,12 @@ kfunc(
     S(315, "KASSERTMSG((psref->psref_cpu == curcpu()), \"passive reference transferred from "
       "CPU %u to CPU %u\", cpu_index(psref->psref_cpu), cpu_index(curcpu()));", _cpu,
       label="kassert_cpu", end_line=317),
-    S(325, "s = splraiseipl(class->prc_iplcookie);", _splraise),
+    S(325, "s = splraiseipl(class->prc_iplcookie);", splraise(IPL_SOFTNET)),
     S(326, "pcpu = percpu_getref(class->prc_percpu);", _getref),
     # psref_check_existence() (l.327-330) is #ifdef DEBUG: not in GENERIC.
     S(331, "SLIST_REMOVE(&pcpu->pcpu_head, psref, psref, psref_entry);", _remove),
     S(332, "percpu_putref(class->prc_percpu);", _putref),
-    S(333, "splx(s);", _splx),
+    S(333, "splx(s);", splx),
     S(336, "if (__predict_false(target->prt_draining)) cv_broadcast(&class->prc_cv);"),
     S(338, "}", lambda x: Ret()),
 )
