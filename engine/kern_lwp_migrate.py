@@ -9,7 +9,7 @@ running case is covered and the sleeping one is not.
 
 from __future__ import annotations
 
-from engine.kern_lwp import lwp_lock
+from engine.kern_lwp import lock_frame_lwp
 from engine.kern_runq import spc_mutex
 from engine.machine import (
     SPIN,
@@ -38,14 +38,6 @@ def _find(x: Ctx) -> Flow:
     return Ret(3)  # ESRCH
 
 
-def _lock(x: Ctx) -> Flow:
-    t = x.lwp(x.v("t"))
-    if not lwp_lock(x, t):
-        return SPIN
-    x.set("lk", t.l_mutex)
-    return None
-
-
 def _affinity(x: Ctx) -> Flow:
     # kcset: the one CPU the caller asked for (cpuctl-like: to_cpu).
     x.lwp(x.v("t")).l_affinity = (x.l.arg("to_cpu"),)
@@ -57,7 +49,7 @@ kfunc(
     # proc_lock, p_lock and cpu_lock are not modeled; one target LWP.
     S(403, "p = proc_find(SCARG(uap, pid));", _find),
     S(436, "LIST_FOREACH(t, &p->p_lwps, l_sibling) { if (lid && lid != t->l_lid) { continue; }"),
-    S(440, "lwp_lock(t);", _lock),
+    S(440, "lwp_lock(t);", lock_frame_lwp("t")),
     S(456, "t->l_affinity = kcset;", _affinity),
     S(457, "lwp_migrate(t, ci);",
       lambda x: call("lwp_migrate", l=x.v("t"), tci=x.l.arg("to_cpu"), lk=x.v("lk")),

@@ -12,8 +12,8 @@ boot (Config.loadavg), not recomputed by sched_pstats every 5 seconds.
 
 from __future__ import annotations
 
-from engine.kern_lwp import lwp_lock
-from engine.machine import SPIN, Ctx, Flow, Ret, S, call, kfunc, mutex_spin_exit
+from engine.kern_lwp import lock_frame_lwp
+from engine.machine import Ctx, Flow, Ret, S, call, kfunc, mutex_spin_exit
 from engine.param import ESTCPU_ACCUM, ESTCPU_MAX, ESTCPU_SHIFT, FSCALE, LSSLEEP, PRI_KERNEL
 
 FILE = "sys/kern/sched_4bsd.c"
@@ -41,14 +41,6 @@ def _sc_accum(x: Ctx) -> Flow:
     return None
 
 
-def _sc_lock(x: Ctx) -> Flow:
-    l = x.lwp(x.v("l"))
-    if not lwp_lock(x, l):
-        return SPIN
-    x.set("lk", l.l_mutex)
-    return None
-
-
 def _sc_unlock(x: Ctx) -> Flow:
     mutex_spin_exit(x, x.v("lk"))
     return Ret()
@@ -58,7 +50,7 @@ kfunc(
     "sched_schedclock", FILE,
     S(411, "if (l->l_class != SCHED_OTHER) return;", other),
     S(415, "l->l_estcpu = ESTCPULIM(l->l_estcpu + ESTCPU_ACCUM);", _sc_accum),
-    S(416, "lwp_lock(l);", _sc_lock),
+    S(416, "lwp_lock(l);", lock_frame_lwp("l")),
     S(417, "resetpriority(l);", lambda x: call("resetpriority", l=x.v("l"))),
     S(418, "lwp_unlock(l);", _sc_unlock),
     atomic=True,
