@@ -574,6 +574,7 @@ kfunc(
     S(718, "l->l_target_cpu = (ci != l->l_cpu) ? ci : NULL;", _ls_target),
     S(720, "l->l_flag &= ~LW_BATCH;", _ls_unbatch, label="unbatch"),
     S(721, "} else { l->l_slpticks = 0; }", _ls_arm, label="arm"),
+    # One step: both sums are l's, under l's lock.
     S(727, "l->l_slpticksum = 0; l->l_rticksum = 0;", _ls_reset, label="reset"),
     S(731, "sched_pstats_hook(l, batch);",
       lambda x: call("sched_pstats_hook", l=x.v("l"), batch=x.v("batch"))),

@@ -77,6 +77,8 @@ kfunc(
 kfunc(
     "cv_wait", "sys/kern/kern_condvar.c",
     # cv_enter() is inline in cv_wait(): its lines 174-179 run in cv_wait's frame.
+    # One step: l_kpriority is curlwp's own, and sleepq_enter() takes the
+    # sleep queue's lock and lends it to l before anyone can look.
     S(174, "l->l_kpriority = true; mp = sleepq_hashlock(cv); sq = CV_SLEEPQ(cv); "
       "sleepq_enter(sq, l, mp);", _enter),
     S(178, "sleepq_enqueue(sq, cv, CV_WMESG(cv), &cv_syncobj);", _enqueue),

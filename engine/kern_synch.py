@@ -199,10 +199,12 @@ kfunc(
     S(689, "while (newl->l_ctxswtch) SPINLOCK_BACKOFF(count);", _ms_ctxswtch_wait),
     S(712, "prevlwp = cpu_switchto(l, newl, returning);", _ms_switchto),
     S(744, "KASSERT(l->l_cpu == ci);", _ms_resumed),
+    # retval is a local: splx() is what the step does to the CPU.
     S(745, "splx(oldspl); retval = 1;", _ms_splx),
     # Under spc_mutex and curlwp's lock: no other CPU sees between them.
     S(754, "mutex_spin_exit(spc->spc_mutex); lwp_unlock(l); retval = 0;",
       _ms_noswitch, label="noswitch"),
+    # The KASSERT reads curlwp's own l_stat; the return changes nothing shared.
     S(760, "KASSERT(l->l_stat == LSONPROC); return retval;", _ms_out, label="out"),
 )
 
@@ -249,6 +251,7 @@ kfunc(
     S(473, "if (newl != NULL) { sched_dequeue(newl); KASSERT(newl->l_cpu == ci); "
       "newl->l_stat = LSONPROC; newl->l_pflag |= LP_RUNNING; "
       "lwp_setlock(newl, spc->spc_lwplock); }", _nx_queued),
+    # One step: the idle LWP is this CPU's own (only it switches to it).
     S(480, "} else { newl = ci->ci_data.cpu_idlelwp; newl->l_stat = LSONPROC; "
       "newl->l_pflag |= LP_RUNNING; }", _nx_idle, label="idle"),
     # One step: this CPU's schedstate, under spc_mutex.

@@ -33,6 +33,7 @@ def _sy_call(x: Ctx) -> Flow:
 
 kfunc(
     "syscall", "sys/arch/x86/x86/syscall.c",
+    # Locals from the trap frame: nothing another CPU could see.
     S(113, "code = X86_TF_RAX(frame) & (SYS_NSYSENT - 1); callp = p->p_emul->e_sysent + code;"),
     S(140, "error = sy_invoke(callp, l, args, rval, code);", _sy_call, label="sy_call"),
     S(168, "userret(l);", lambda x: call("mi_userret"), label="userret"),
