@@ -44,7 +44,10 @@ def machine(ncpu: int, nbg: int) -> str:
     body = "\n\n".join(f"[[lwp]]\n{x}" for x in lwps)
     return (f'[scenario]\ntitle = "{ncpu} CPUs x {nbg} hogs"\n'
             f'description = "benchmark machine shaped like the seed"\n\n'
-            f'[kernel]\nncpu = {ncpu}\nfix = false\nsrcroot = "/usr/src"\n\n{body}\n')
+            # rrticks = 1 compresses time as the bundled scenarios do (the
+            # kernel has hz / 10): the clock budget is counted in ticks.
+            f'[kernel]\nncpu = {ncpu}\nfix = false\nsrcroot = "/usr/src"\nrrticks = 1\n\n'
+            f'{body}\n')
 
 
 def explore(target: str, fix: bool, seconds: float) -> dict[str, object]:
