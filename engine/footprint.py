@@ -32,7 +32,15 @@ import attrs
 from engine import machine
 from engine.kern_runq import spc_mutex
 from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
-from engine.machine import FUNCS, Ctx, _take_preemption, deliver_into, in_user, step_into
+from engine.machine import (
+    FUNCS,
+    PREEMPTING,
+    Ctx,
+    _take_preemption,
+    deliver_into,
+    in_user,
+    step_into,
+)
 from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM, LW_IDLE
 from engine.scenario import MAX_CPUS
 
@@ -522,7 +530,7 @@ def preempt_signature(k: Kernel, ci: int) -> tuple[bool, bool, bool, bool, int, 
         bool(func and func.atomic),
         bool(func and top is not None and top.pc < len(func.stmts)
              and func.stmts[top.pc].label == "hlt"),
-        any(fr.func in ("kpreempt", "preempt", "trap") for fr in l.stack),
+        any(fr.func in PREEMPTING for fr in l.stack),
         k.cpus[ci].ci_curlwp,
         preemptible(k, ci),
     )

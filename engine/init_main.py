@@ -7,8 +7,6 @@ Every CPU gets an idle LWP (pid 0, idle/N).
 
 from __future__ import annotations
 
-import attrs
-
 # Importing the kernel modules registers their functions.
 from engine import (  # noqa: F401
     amd64_trap,
@@ -76,6 +74,8 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
         hz=sc.hz,
         rrticks=sc.rrticks,
         boot_ticks=sc.hardclock_ticks,
+        # averunnable.ldavg[0], fixed at boot: the LWPs the scenario starts with.
+        loadavg=FSCALE * max(1, len(sc.lwps)),
     )
     pids = sorted({s.pid for s in sc.lwps} | {0})
     comm = {s.pid: s.comm for s in sc.lwps}
@@ -170,8 +170,6 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
             r_count=0, r_mcount=0, r_avgcount=0, psrefs=(), cr2=cr2, in_ddb=False,
         ))
 
-    # averunnable.ldavg[0], fixed at boot: the LWPs the scenario starts with.
-    config = attrs.evolve(config, loadavg=FSCALE * max(1, len(sc.lwps)))
     k = Kernel(
         config=config, procs=procs, ifnets=ifnets, lwps=lwps, cpus=cpus, psrefs=psrefs,
         locks={}, hardclock_ticks=sc.hardclock_ticks, worker_ci=0, panicstr=None,

@@ -61,6 +61,9 @@ class _Halt:
 
 
 INTR = "<intr>"  # Frame.ret of a frame pushed by an interrupt or AST
+# Frames that have taken the preemption request (or the user AST, on its way
+# to preempt()): no kernel preemption is taken again inside them.
+PREEMPTING = frozenset({"kpreempt", "preempt", "trap"})
 SPIN = _Spin()
 HALT = _Halt()
 
@@ -380,7 +383,7 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
         and not top.atomic
         # kpreempt() itself runs with the request taken: no recursion; the
         # user AST (trap) is on its way to preempt() already.
-        and not any(fr.func in ("kpreempt", "preempt", "trap") for fr in st)
+        and not any(fr.func in PREEMPTING for fr in st)
     ):
         l.stack = st + (Frame("kpreempt", 0, (), INTR),)
         return True
