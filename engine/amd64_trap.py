@@ -9,6 +9,7 @@ leave" in the Stopped line.
 from __future__ import annotations
 
 from engine import symtab
+from engine.kernel import Kernel, Lwp
 from engine.machine import HALT, Ctx, Flow, Ret, S, kfunc
 from engine.param import T_BPTFLT
 
@@ -19,28 +20,37 @@ trap_type = {
 }
 
 
+T_TRCTRAP = 5  # trap.h: the trace trap of a single step or a watchpoint
+
+
 def hexfmt(v: int) -> str:
     """printf %#lx: 0x-prefixed, but a zero prints as a bare 0."""
     return f"{v:#x}" if v else "0"
 
 
-def trap_print(x: Ctx, trapno: int) -> None:
-    k, l = x.k, x.l
-    regs = symtab.trapframe(k, x.ci, l)
-    # The saved rip is the instruction after the trapping one.
-    regs["rip"] = symtab.address(x.frame.func, x.frame.pc + 1)
-    k.printf(f"fatal {trap_type[trapno]} in supervisor mode\n")
-    k.printf(
-        f"trap type {trapno} code {hexfmt(0)} rip {hexfmt(regs['rip'])}"
-        f" cs {hexfmt(regs['cs'])} rflags {hexfmt(regs['rflags'])}"
-        f" cr2 {hexfmt(regs['cr2'])} ilevel {hexfmt(x.cpu.ci_ilevel)}"
-        f" rsp {hexfmt(regs['rsp'])}\n"
-    )
+def trap_print_lines(k: Kernel, ci: int, l: Lwp, trapno: int, rip: int) -> list[str]:
+    """trap_print() (trap.c 1.114): the three lines of a fatal kernel trap.
+
+    rip is the frame's tf_rip: for an int3 the address after it, for a
+    trace trap the next instruction to run.
+    """
+    regs = symtab.trapframe(k, ci, l)
     p = k.proc(l)
-    k.printf(
-        f"curlwp {l.addr:#x} pid {p.p_pid}.{l.l_lid}"
-        f" lowest kstack {l.kstack:#x}\n"
-    )
+    return [
+        f"fatal {trap_type[trapno]} in supervisor mode",
+        f"trap type {trapno} code {hexfmt(0)} rip {hexfmt(rip)}"
+        f" cs {hexfmt(regs['cs'])} rflags {hexfmt(regs['rflags'])}"
+        f" cr2 {hexfmt(regs['cr2'])} ilevel {hexfmt(k.cpus[ci].ci_ilevel)}"
+        f" rsp {hexfmt(regs['rsp'])}",
+        f"curlwp {l.addr:#x} pid {p.p_pid}.{l.l_lid} lowest kstack {l.kstack:#x}",
+    ]
+
+
+def trap_print(x: Ctx, trapno: int) -> None:
+    # The saved rip is the instruction after the trapping one.
+    rip = symtab.address(x.frame.func, x.frame.pc + 1)
+    for line in trap_print_lines(x.k, x.ci, x.l, trapno, rip):
+        x.k.printf(line + "\n")
 
 
 def _int3(x: Ctx) -> Flow:

@@ -171,10 +171,18 @@ def call(func: str, ret: str | None = None, **args: Value) -> Call:
     return Call(func, tuple(sorted(args.items())), ret)
 
 
+# ddb's "who holds it" probe: while a list, mutex_spin_enter() appends each
+# spin mutex it finds held by another CPU (engine.ddb.db_run sets it around
+# one look-ahead step; the kernel never reads it).
+spin_probe: list[str] | None = None
+
+
 def mutex_spin_enter(x: Ctx, name: str) -> bool:
     """Take a spin mutex for curcpu(); False if another CPU holds it."""
     owner = x.k.locks.get(name)
     if owner is not None and owner != x.ci:
+        if spin_probe is not None:
+            spin_probe.append(name)
         return False
     if owner is None:
         cpu = x.cpu
@@ -388,6 +396,22 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
         l.stack = st + (Frame("kpreempt", 0, (), INTR),)
         return True
     return False
+
+
+def next_flow(k: Kernel, ci: int) -> Flow | str:
+    """What ci's next step would do, on a copy: "preempt" if the interrupt
+    return path takes a preemption or an AST first, else the flow of the
+    statement's op (Call, Ret, Switch, SPIN, ...). ddb's next and until
+    look at the next instruction this way (db_run.c inst_call/inst_return)."""
+    n = k.copy()
+    l = n.curlwp(ci)
+    if k.panicstr is not None or not l.stack:
+        return None
+    if _take_preemption(n, ci, l):
+        return "preempt"
+    frame = l.stack[-1]
+    stmt = FUNCS[frame.func].stmts[frame.pc]
+    return stmt.op(Ctx(n, ci, l, frame))
 
 
 def where(l: Lwp) -> tuple[Func, Stmt, Frame]:

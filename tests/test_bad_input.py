@@ -102,7 +102,7 @@ def test_scenario_text_is_never_executed(tmp_path: Path, capsys) -> None:
     path.write_text(text + '[replay]\ncommands = ["p __import__(\'os\')"]\n')
     main(["replay", str(path)])
     assert not marker.exists()
-    assert "Syntax error" in capsys.readouterr().out
+    assert "Symbol not found" in capsys.readouterr().out  # db_term(): not a symbol, not a number
 
 
 command_lines = st.one_of(

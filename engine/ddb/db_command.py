@@ -9,12 +9,20 @@ so that they never change how a ddb prefix resolves.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import attrs
 
-from engine.ddb.db_lex import DbError, parse_number
+from engine.ddb.db_lex import (
+    DbError,
+    Lexer,
+    parse_number,
+    tCOMMA,
+    tEOL,
+    tEXCL,
+    tIDENT,
+    tSLASH,
+)
 from engine.ddb.db_output import db_format
 from engine.init_main import boot
 from engine.kernel import Kernel
@@ -23,21 +31,30 @@ from engine.scenario import Scenario
 
 @attrs.define
 class Breakpoint:
-    func: str
+    """struct db_breakpoint: an address, and the statement it stands on."""
+
+    func: str  # "" when pc_addr is no modeled statement (it never hits)
     pc: int
     count: int
     init_count: int
+    pc_addr: int = 0
 
 
 @attrs.define
 class Cmd:
-    """A parsed command line."""
+    """A parsed command line: db_command()'s (addr, have_addr, count, modif)."""
 
     name: str
     modifiers: str
-    args: str
-    count: int | None
+    args: str  # the raw text after the command (commands that parse their own)
+    count: int | None  # None: no `,count` (ddb's -1)
     line: str
+    addr: int = 0
+    have_addr: bool = False
+    # The model extension ADDR->field: the (struct address, field) the
+    # address expression ended on, if it did.
+    field: tuple[int, str] | None = None
+    lexer: Lexer | None = None  # CS_OWN / CS_MORE commands read on from here
 
 
 Handler = Callable[["Session", Cmd], str]
@@ -45,27 +62,43 @@ Handler = Callable[["Session", Cmd], str]
 
 @attrs.define
 class Entry:
+    """struct db_command: a name, its function and its CS_ flags."""
+
     name: str
     handler: Handler
-    extra: bool = False  # a model extra, not in NetBSD's ddb
-    norepeat: bool = False
+    extra: bool = False  # a model extension, not in NetBSD's ddb
+    norepeat: bool = False  # CS_NOREPEAT
+    own: bool = False  # CS_OWN: parses its own arguments
+    more: bool = False  # CS_MORE: reads on after [addr][,count]
+    set_dot: bool = False  # CS_SET_DOT
+    sub: str | None = None  # CS_SHOW / CS_MACH: a sub-table; "all": CS_COMPAT
 
 
 DEFAULT_VARS = {
     "radix": 16,
     "maxoff": 0x10000000,
-    "maxwidth": 0,  # C statements are wider than amd64 disassembly: no wrap
-    "lines": 0,
+    "maxwidth": 80,  # db_max_width: ddb wraps its output here (0 turns it off)
+    "lines": 24,
     "tabstops": 8,
     "onpanic": 1,
     "fromconsole": 1,
     "tee_msgbuf": 0,
     "panicstackframes": 65535,
     "dumpstack": 1,
+    # model extensions (help lists them apart)
     "seed": 0,  # c/a: 0 = round-robin, else a seeded random interleaving
     "tick": 50,  # c/a: statements per CPU between clock interrupts
     "maxsteps": 100000,  # run commands stop after this many statements
 }
+EXTRA_VARS = ("seed", "tick", "maxsteps")
+
+
+@attrs.define
+class Watchpoint:
+    """struct db_watchpoint: [loaddr, hiaddr) of modeled memory."""
+
+    loaddr: int
+    hiaddr: int
 
 
 @attrs.define
@@ -74,6 +107,7 @@ class Snapshot:
     kernel: Kernel
     cpu: int
     breaks: list[Breakpoint]
+    watches: list[Watchpoint]
 
 
 @attrs.define
@@ -83,13 +117,22 @@ class Session:
     scenario: Scenario
     kernel: Kernel
     cpu: int = 0
-    breaks: list[Breakpoint] = attrs.field(factory=list)
+    breaks: list[Breakpoint] = attrs.field(factory=list)  # newest first, as db_breakpoint_list
+    watches: list[Watchpoint] = attrs.field(factory=list)  # newest first
     vars: dict[str, int] = attrs.field(factory=lambda: dict(DEFAULT_VARS))
-    last: str | None = None
     undo_stack: list[Snapshot] = attrs.field(factory=list)
-    print_fmt: str = "x"
-    examine_fmt: str = "x"
-    examine_size: str = "l"
+    print_fmt: str = "x"  # db_print_format
+    examine_fmt: str = "x"  # db_examine_format
+    # db_dot, db_prev, db_next, db_last_addr (db_command.c)
+    dot: int = 0
+    prev: int = 0
+    next: int = 0
+    last_addr: int = 0
+    last_entry: Entry | None = None  # db_last_command
+    last_count: int | None = None
+    last_line: str | None = None  # a model extension repeats its whole line
+    # Where this session saw each held spin mutex taken (the model's LOCKDEBUG).
+    lock_sites: dict[str, str] = attrs.field(factory=dict)
     prev_kernel: Kernel | None = None  # before the last command (what changed)
     on_step: Callable[[Kernel, Kernel, int], None] | None = None  # (before, after, cpu)
 
@@ -102,104 +145,181 @@ class Session:
     def prompt(self) -> str:
         return f"db{{{self.cpu}}}> "
 
-    def fmt(self, text: str) -> str:
-        return db_format(text, self.vars["tabstops"], self.vars["maxwidth"])
+    @property
+    def last(self) -> str | None:
+        """What an empty line repeats (for display)."""
+        if self.last_entry is None:
+            return None
+        return self.last_line or self.last_entry.name
+
+    def fmt(self, text: str, wrap: bool = True) -> str:
+        """db_printf()'s columns; wrap=False for a line that carries a modeled
+        C statement (ddb's one instruction is short, a statement is not: the
+        model does not wrap those, the README says so)."""
+        return db_format(text, self.vars["tabstops"], self.vars["maxwidth"] if wrap else 0)
 
     def number(self, text: str) -> int:
-        return parse_number(text, self.vars["radix"])
+        return parse_number(text.strip(), self.vars["radix"])
 
     # -- the interpreter ------------------------------------------------------
 
     def execute(self, line: str) -> str:
         """Run one line; return what ddb prints (no prompt, no final newline)."""
         line = line.rstrip("\r\n")
-        if not line.strip():
-            if self.last is None:
-                return ""
-            line = self.last
-        try:
-            cmd, entry = parse(self, line)
-        except DbError as e:
-            return str(e)
-        if not entry.norepeat:
-            self.last = line
-        snap = Snapshot(line, self.kernel, self.cpu, [attrs.evolve(b) for b in self.breaks])
+        printed: list[str] = []
+        snap = Snapshot(line, self.kernel, self.cpu, [attrs.evolve(b) for b in self.breaks],
+                        list(self.watches))
         before = self.kernel
         try:
+            parsed = db_command(self, line, printed)
+            if parsed is None:
+                return "\n".join(printed)
+            cmd, entry = parsed
             out = entry.handler(self, cmd)
+            if entry.set_dot:
+                self.dot = self.prev  # 'ed' style
+            else:
+                self.next = self.dot
         except DbError as e:
             self._restore(snap)
-            return str(e)
+            return "\n".join(printed + [str(e)])
         except Exception as e:  # a model bug must not lose the session
             self._restore(snap)
             return f"ddbstep: internal error in `{line}`: {type(e).__name__}: {e}"
         if entry.name != "undo" and (
-            self.kernel is not snap.kernel or self.cpu != snap.cpu or self.breaks != snap.breaks
+            self.kernel is not snap.kernel or self.cpu != snap.cpu
+            or self.breaks != snap.breaks or self.watches != snap.watches
         ):
             self.undo_stack.append(snap)
         if self.kernel is not before:
             self.prev_kernel = before
         # Everything ddb prints goes through its column tracking.
-        return db_format(out, self.vars["tabstops"])
+        return db_format("\n".join(printed + ([out] if out or not printed else [])),
+                         self.vars["tabstops"])
 
     def _restore(self, snap: Snapshot) -> None:
         self.kernel, self.cpu, self.breaks = snap.kernel, snap.cpu, snap.breaks
-
-
-_CMD = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z_0-9]*)(?P<rest>.*)$")
-_MOD = re.compile(r"^\s*/(?P<mod>\S*)(?P<rest>.*)$")
+        self.watches = snap.watches
 
 
 def lookup(table: dict[str, Entry], word: str) -> Entry:
+    """db_cmd_search_table(): an exact match, else a unique prefix.
+
+    Model extensions must be typed in full, so that they never change how
+    a prefix of ddb's own commands resolves.
+    """
     if word in table:
         return table[word]
     hits = [e for name, e in table.items() if name.startswith(word) and not e.extra]
-    names = {e.name for e in hits}
-    if len(names) == 1:
+    if len(hits) == 1:
         return hits[0]
     if not hits:
         raise DbError(f"No such command: {word}")
     raise DbError(f"Ambiguous command: {word}")
 
 
-def split_modifiers(rest: str) -> tuple[str, str]:
-    m = _MOD.match(rest)
-    if not m:
-        return "", rest
-    mod = m.group("mod")
-    if not re.fullmatch(r"[A-Za-z0-9]+", mod):
-        raise DbError("Bad modifier")
-    return mod, m.group("rest")
+def db_read_command(lx: Lexer, printed: list[str]) -> Entry | None:
+    """db_read_command(): the command and its sub-commands (show, machine)."""
+    from engine.ddb.db_table import TABLES, cmd_list
+
+    table = TABLES["base"]
+    while True:
+        entry = lookup(table, lx.tok_string)
+        if entry.sub is None:
+            return entry
+        if entry.sub != "all":
+            table = TABLES[entry.sub]
+        if lx.read_token() != tIDENT:
+            printed.append(cmd_list(table))
+            lx.flush()
+            return None
 
 
-def split_count(s: Session, rest: str) -> tuple[str, int | None]:
-    if "," not in rest:
-        return rest.strip(), None
-    args, _, count = rest.rpartition(",")
-    count = count.strip()
-    if not count:
-        raise DbError("Count missing")
-    try:
-        n = s.number(count)
-    except DbError:
-        raise DbError("Count missing") from None
-    return args.strip(), n
+def db_command(s: Session, line: str, printed: list[str]) -> tuple[Cmd, Entry] | None:
+    """db_command(): parse one line; None when nothing is left to run."""
+    from engine.ddb.db_examine import db_expression
 
+    lx = Lexer(line, s.vars["radix"], printed)
+    t = lx.read_token()
+    if t in (tEOL, tCOMMA):
+        # An empty line repeats the last command, at 'next'. Only a count
+        # repeats the last command with the new count.
+        entry = s.last_entry
+        if entry is None:
+            return None
+        if entry.extra and s.last_line is not None:
+            # Model extensions repeat their whole line.
+            return db_command(s, s.last_line, printed)
+        count = s.last_count
+        if t == tCOMMA:
+            value = db_expression(s, lx)
+            if value is None:
+                raise DbError("Count missing")
+            count = value[0]
+        s.last_count = count
+        cmd = Cmd(entry.name, "", "", count, line, addr=s.next, have_addr=False, lexer=lx)
+        return cmd, entry
+    if t == tEXCL:
+        from engine.ddb.db_table import TABLES
 
-def parse(s: Session, line: str) -> tuple[Cmd, Entry]:
-    from engine.ddb.db_table import TABLE
-
-    stripped = line.strip()
-    if stripped.startswith(","):
-        # `,N` alone repeats the last command with count N.
-        if s.last is None:
-            raise DbError("?")
-        base, _ = split_count(s, s.last) if "," in s.last else (s.last, None)
-        return parse(s, f"{base}{stripped}")
-    m = _CMD.match(line)
-    if not m:
+        entry = TABLES["base"]["call"]
+        return Cmd("call", "", lx.rest(), None, line, lexer=lx), entry
+    if t != tIDENT:
         raise DbError("?")
-    entry = lookup(TABLE, m.group("name"))
-    mod, rest = split_modifiers(m.group("rest"))
-    args, count = split_count(s, rest)
-    return Cmd(entry.name, mod, args, count, line), entry
+    entry = db_read_command(lx, printed)
+    if entry is None:
+        return None
+    cmd = Cmd(entry.name, "", "", None, line, lexer=lx)
+    if entry.extra:
+        cmd.args = lx.rest().strip()
+        cmd.args, cmd.count = _extra_count(s, cmd.args)
+        if "/" in cmd.args.split(" ", 1)[0][:1]:
+            cmd.modifiers, _, cmd.args = cmd.args[1:].partition(" ")
+    elif not entry.own:
+        # Standard syntax: command [/modifier] [addr] [,count]
+        t = lx.read_token()
+        if t == tSLASH:
+            if lx.read_token() != tIDENT:
+                lx.flush()
+                raise DbError("Bad modifier")
+            cmd.modifiers = lx.tok_string
+        else:
+            lx.unread_token(t)
+        start = lx.pos
+        value = db_expression(s, lx)
+        if value is not None:
+            cmd.addr, cmd.field = value
+            cmd.have_addr = True
+            s.dot = s.last_addr = cmd.addr
+        else:
+            cmd.addr = s.dot
+        cmd.args = line[start:lx.pos].strip() if value is not None else ""
+        t = lx.read_token()
+        if t == tCOMMA:
+            value = db_expression(s, lx)
+            if value is None:
+                lx.flush()
+                raise DbError("Count missing")
+            cmd.count = value[0]
+        else:
+            lx.unread_token(t)
+        if not entry.more:
+            lx.skip_to_eol()
+    else:
+        cmd.args = lx.rest().strip()
+    if entry.norepeat:
+        s.last_entry, s.last_count, s.last_line = None, None, None
+    else:
+        s.last_entry, s.last_count = entry, cmd.count
+        s.last_line = line if entry.extra else None
+    return cmd, entry
+
+
+def _extra_count(s: Session, text: str) -> tuple[str, int | None]:
+    """A model extension's `args[,count]`."""
+    if "," not in text:
+        return text, None
+    args, _, count = text.rpartition(",")
+    if not count.strip():
+        raise DbError("Count missing")
+    return args.strip(), s.number(count)

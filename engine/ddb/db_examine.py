@@ -1,284 +1,504 @@
-"""db_examine.c and db_variables.c: print, x, set.
+"""db_expr.c, db_examine.c and db_variables.c: expressions, print, x, set.
 
-Expressions evaluate over modeled memory. Beyond ddb's numbers, $vars and
-arithmetic, the model reads structure fields: curlwp->l_pflag,
-curcpu->spc_migrating, curlwp->l_target_cpu->ci_index, ADDR->field; and a
-few kernel globals by value (hardclock_ticks, hz, paniccpu).
+Expressions are db_expr.c 1.16's: a term is a symbol (its ADDRESS), a
+number, `.` (dot), `..` (prev), `+` (next), `"` (last address), a
+`$variable` or register, or a parenthesised expression; unary `-` and `*`
+(read 8 bytes of modeled memory); `* / % #` on a term; `+ -`; `<< >>`
+(right shift unsigned). That is all of it: the 2018 lexer has no `&`, `|`
+or comparisons ("Bad character").
+
+Model extensions, marked in `help`: `curlwp`, `curcpu` (or `curcpu()`) and
+`curproc` name the selected CPU's objects, and `EXPR->field` reads a field
+of a modeled struct lwp, cpu_info, proc or psref (a pointer field gives
+the address it points to, so paths chain: curlwp->l_cpu->ci_index).
 """
 
 from __future__ import annotations
 
 from engine import symtab
-from engine.ddb.db_command import Cmd, Session
-from engine.ddb.db_lex import DbError, tokenize
-from engine.kernel import Cpu, Kernel, Lwp
+from engine.ddb import db_access
+from engine.ddb.db_command import EXTRA_VARS, Cmd, Session
+from engine.ddb.db_lex import (
+    DbError,
+    Lexer,
+    num_to_str,
+    tARROW,
+    tDITTO,
+    tDOLLAR,
+    tDOT,
+    tDOTDOT,
+    tEOL,
+    tEQ,
+    tHASH,
+    tIDENT,
+    tLPAREN,
+    tMINUS,
+    tNUMBER,
+    tPCT,
+    tPLUS,
+    tRPAREN,
+    tSHIFT_L,
+    tSHIFT_R,
+    tSLASH,
+    tSTAR,
+)
+from engine.machine import FUNCS
 
-# struct field -> how to read it from the model
-LWP_FIELDS = {
-    "l_cpu": lambda k, l: k.cpus[l.l_cpu].addr,
-    "l_target_cpu": lambda k, l: k.cpus[l.l_target_cpu].addr if l.l_target_cpu is not None else 0,
-    "l_stat": lambda k, l: l.l_stat, "l_flag": lambda k, l: l.l_flag,
-    "l_pflag": lambda k, l: l.l_pflag, "l_lid": lambda k, l: l.l_lid,
-    "l_priority": lambda k, l: l.l_priority, "l_kpriority": lambda k, l: int(l.l_kpriority),
-    "l_rticks": lambda k, l: l.l_rticks, "l_rticksum": lambda k, l: l.l_rticksum,
-    "l_slpticks": lambda k, l: l.l_slpticks, "l_slpticksum": lambda k, l: l.l_slpticksum,
-    "l_slptime": lambda k, l: l.l_slptime, "l_nopreempt": lambda k, l: l.l_nopreempt,
-    "l_dopreempt": lambda k, l: l.l_dopreempt, "l_ctxswtch": lambda k, l: l.l_ctxswtch,
-    "l_proc": lambda k, l: k.proc(l).addr,
-    "l_wchan": lambda k, l: 0 if l.l_wchan is None else l.addr,
-}
-CPU_FIELDS = {
-    "ci_index": lambda k, c: c.ci_index,
-    "ci_curlwp": lambda k, c: k.lwps[c.ci_curlwp].addr,
-    "ci_want_resched": lambda k, c: c.ci_want_resched,
-    "ci_ilevel": lambda k, c: c.ci_ilevel,
-    "spc_migrating": lambda k, c: (
-        k.lwps[c.spc_migrating].addr if c.spc_migrating is not None else 0),
-    "spc_curpriority": lambda k, c: c.spc_curpriority,
-    "spc_flags": lambda k, c: c.spc_flags,
-}
-GLOBALS = {
-    "hardclock_ticks": lambda k: k.hardclock_ticks,
-    "hz": lambda k: k.config.hz,
-    "paniccpu": lambda k: k.cpus[k.paniccpu].addr if k.paniccpu is not None else 0,
-    "cacheht_time": lambda k: k.config.cacheht_time,
-    "sched_kpreempt_pri": lambda k: k.config.sched_kpreempt_pri,
-    "ncpu": lambda k: k.config.ncpu,
-}
+MASK = 0xFFFFFFFFFFFFFFFF
 
 
-def struct_at(k: Kernel, addr: int) -> Lwp | Cpu | None:
-    for l in k.lwps:
-        if l.addr == addr:
-            return l
-    for c in k.cpus:
-        if c.addr == addr:
-            return c
+def _signed(v: int) -> int:
+    v &= MASK
+    return v - (1 << 64) if v >> 63 else v
+
+
+# -- symbols -------------------------------------------------------------------------------
+
+
+def value_of_name(s: Session, name: str) -> int | None:
+    """db_value_of_name(): a symbol's address (or a model extension's value)."""
+    k = s.kernel
+    name = name.removeprefix("netbsd:")
+    if name in ("curlwp",):
+        return k.curlwp(s.cpu).addr
+    if name in ("curcpu",):
+        return k.cpus[s.cpu].addr
+    if name == "curproc":
+        return k.proc(k.curlwp(s.cpu)).addr
+    if name in db_access.data_symbols():
+        return db_access.data_symbols()[name][0]
+    if name == "cpu_info_primary":
+        return symtab.md("cpu_info_primary")
+    if name == "kernel_map":
+        return symtab.md("kernel_map")
+    if name in FUNCS and "addr" in symtab.entry(name) and not symtab.entry(name).get("user"):
+        return int(symtab.entry(name)["addr"])
     return None
 
 
-def field(k: Kernel, addr: int, name: str) -> int:
-    obj = struct_at(k, addr)
-    if isinstance(obj, Lwp) and name in LWP_FIELDS:
-        return int(LWP_FIELDS[name](k, obj))
-    if isinstance(obj, Cpu) and name in CPU_FIELDS:
-        return int(CPU_FIELDS[name](k, obj))
-    if obj is None:
-        raise DbError(f"{addr:#x}: not a modeled struct lwp or cpu_info")
-    raise DbError(f"no field {name} in the model of struct "
-                  f"{'lwp' if isinstance(obj, Lwp) else 'cpu_info'}")
+def symbols() -> list[tuple[int, int, str]]:
+    """(address, size, name) of every symbol the model knows."""
+    out = [(addr, size, name) for name, (addr, size) in db_access.data_symbols().items()]
+    out.append((symtab.md("cpu_info_primary"), db_access.sizeof("cpu_info"), "cpu_info_primary"))
+    for name in FUNCS:
+        e = symtab.entry(name)
+        if "addr" in e and not e.get("user"):
+            out.append((int(e["addr"]), int(e.get("size", 1)), name))
+    return out
 
 
-class _Parser:
-    def __init__(self, s: Session, text: str) -> None:
+def db_printsym(s: Session, addr: int) -> str:
+    """db_printsym() (db_sym.c): the closest symbol at or below addr within
+    $maxoff, as mod:name+0xoff; else the number in $radix. Only the kernel
+    image has symbols (kmem addresses print as numbers)."""
+    addr &= MASK
+    if addr >= symtab.md("kernel_start"):
+        best = max(((base, name) for base, _, name in symbols() if base <= addr),
+                   default=None)
+        if best is not None and addr - best[0] < s.vars["maxoff"]:
+            off = addr - best[0]
+            return f"netbsd:{best[1]}+{off:#x}" if off else f"netbsd:{best[1]}"
+    return num_to_str(addr, s.vars["radix"])
+
+
+# -- db_expr.c --------------------------------------------------------------------------------
+
+
+class _Expr:
+    def __init__(self, s: Session, lx: Lexer) -> None:
         self.s = s
-        self.toks = tokenize(text)
-        self.i = 0
-        self.last_field: tuple[int, str] | None = None  # (struct addr, field)
+        self.lx = lx
+        self.field: tuple[int, str] | None = None  # the last `->field` read
 
-    def peek(self) -> tuple[str, str] | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def take(self) -> tuple[str, str]:
-        t = self.peek()
-        if t is None:
-            raise DbError("Syntax error")
-        self.i += 1
-        return t
-
-    def expr(self) -> int:
-        v = self.term()
-        while (t := self.peek()) and t[1] in "+-":
-            self.take()
-            r = self.term()
-            v = v + r if t[1] == "+" else v - r
-        return v
-
-    def term(self) -> int:
-        v = self.unary()
-        while (t := self.peek()) and t[1] in "*/":
-            self.take()
-            r = self.unary()
-            if t[1] == "/" and r == 0:
-                raise DbError("Divide by 0")
-            v = v * r if t[1] == "*" else v // r
-        return v
-
-    def unary(self) -> int:
-        t = self.peek()
-        if t and t[1] == "-":
-            self.take()
-            return -self.unary()
-        return self.postfix()
-
-    def postfix(self) -> int:
-        v = self.primary()
-        while (t := self.peek()) and t[0] == "arrow":
-            self.take()
-            kind, name = self.take()
-            if kind != "ident":
+    def term(self) -> int | None:
+        s, lx = self.s, self.lx
+        t = lx.read_token()
+        if t == tIDENT:
+            name = lx.tok_string
+            v = value_of_name(s, name)
+            if v is None:
+                v = 0
+                for c in name:
+                    if "0" <= c <= "9":
+                        d = ord(c) - ord("0")
+                    elif s.vars["radix"] == 16 and c.lower() in "abcdef":
+                        d = ord(c.lower()) - ord("a") + 10
+                    else:
+                        raise DbError("Symbol not found")
+                    v = v * s.vars["radix"] + d
+            elif name == "curcpu":
+                # model extension: curcpu() as the kernel spells it
+                t2 = lx.read_token()
+                if t2 == tLPAREN:
+                    if lx.read_token() != tRPAREN:
+                        raise DbError("Syntax error")
+                else:
+                    lx.unread_token(t2)
+            return self.postfix(v)
+        if t == tNUMBER:
+            return self.postfix(lx.tok_number)
+        if t == tDOT:
+            return s.dot
+        if t == tDOTDOT:
+            return s.prev
+        if t == tPLUS:
+            return s.next
+        if t == tDITTO:
+            return s.last_addr
+        if t == tDOLLAR:
+            return self.variable()
+        if t == tLPAREN:
+            v = self.expression()
+            if v is None:
                 raise DbError("Syntax error")
-            self.last_field = (v, name)
-            v = field(self.s.kernel, v, name)
-        return v
+            if lx.read_token() != tRPAREN:
+                raise DbError("Syntax error")
+            return self.postfix(v)
+        lx.unread_token(t)
+        return None
 
-    def primary(self) -> int:
-        s, k = self.s, self.s.kernel
-        kind, text = self.take()
-        if kind == "num":
-            return s.number(text)
-        if kind == "var":
-            name = text[1:]
-            if name in s.vars:
-                return s.vars[name]
-            regs = registers(s)
-            if name in regs:
-                return regs[name]
+    def postfix(self, v: int) -> int:
+        """Model extension: EXPR->field over modeled structs."""
+        lx = self.lx
+        while True:
+            t = lx.read_token()
+            if t != tARROW:
+                lx.unread_token(t)
+                return v
+            if lx.read_token() != tIDENT:
+                raise DbError("Syntax error")
+            name = lx.tok_string
+            self.field = (v, name)
+            v = db_access.read_field(self.s.kernel, v, name)
+
+    def variable(self) -> int:
+        lx = self.lx
+        if lx.read_token() != tIDENT:
             raise DbError("Unknown variable")
-        if kind == "op" and text == "(":
-            v = self.expr()
-            if self.take()[1] != ")":
+        name = lx.tok_string
+        if name in self.s.vars:
+            return self.s.vars[name]
+        regs = registers(self.s)
+        if name in regs:
+            return regs[name]
+        raise DbError("Unknown variable")
+
+    def unary(self) -> int | None:
+        lx = self.lx
+        t = lx.read_token()
+        if t == tMINUS:
+            v = self.unary()
+            if v is None:
                 raise DbError("Syntax error")
-            return v
-        if kind == "ident":
-            name = text.removeprefix("netbsd:")
-            if name == "curlwp":
-                return k.curlwp(s.cpu).addr
-            if name in ("curcpu", "curcpu()"):
-                return k.cpus[s.cpu].addr
-            if name == "curproc":
-                return k.proc(k.curlwp(s.cpu)).addr
-            if name in GLOBALS:
-                return int(GLOBALS[name](k))
-            if name == "cpu_info_primary":
-                return k.cpus[0].addr
-            if name in symtab.FUNCS and "addr" in symtab.entry(name):
-                return int(symtab.entry(name)["addr"])
-            raise DbError(f"Symbol not found: {text}")
-        raise DbError("Syntax error")
+            return -v
+        if t == tSTAR:
+            v = self.unary()
+            if v is None:
+                raise DbError("Syntax error")
+            self.field = None
+            return db_access.db_get_value(self.s.kernel, v, 8)
+        lx.unread_token(t)
+        return self.term()
+
+    def mult(self) -> int | None:
+        lhs = self.unary()
+        if lhs is None:
+            return None
+        t = self.lx.read_token()
+        while t in (tSTAR, tSLASH, tPCT, tHASH):
+            rhs = self.term()
+            if rhs is None:
+                raise DbError("Syntax error")
+            if t == tSTAR:
+                lhs *= rhs
+            else:
+                if rhs == 0:
+                    raise DbError("Divide by 0")
+                a, b = _signed(lhs), _signed(rhs)
+                if t == tSLASH:
+                    lhs = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+                elif t == tPCT:
+                    lhs = a - b * (abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1))
+                else:
+                    lhs = ((a + b - 1) // b) * b
+            self.field = None
+            t = self.lx.read_token()
+        self.lx.unread_token(t)
+        return lhs
+
+    def add(self) -> int | None:
+        lhs = self.mult()
+        if lhs is None:
+            return None
+        t = self.lx.read_token()
+        while t in (tPLUS, tMINUS):
+            rhs = self.mult()
+            if rhs is None:
+                raise DbError("Syntax error")
+            lhs = lhs + rhs if t == tPLUS else lhs - rhs
+            self.field = None
+            t = self.lx.read_token()
+        self.lx.unread_token(t)
+        return lhs
+
+    def expression(self) -> int | None:
+        """db_shift_expr()."""
+        lhs = self.add()
+        if lhs is None:
+            return None
+        t = self.lx.read_token()
+        while t in (tSHIFT_L, tSHIFT_R):
+            rhs = self.add()
+            if rhs is None:
+                raise DbError("Syntax error")
+            if _signed(rhs) < 0:
+                raise DbError("Negative shift amount")
+            lhs = lhs << rhs if t == tSHIFT_L else (lhs & MASK) >> rhs
+            self.field = None
+            t = self.lx.read_token()
+        self.lx.unread_token(t)
+        return lhs & MASK
 
 
-def db_expression(s: Session, text: str) -> tuple[int, tuple[int, str] | None]:
-    p = _Parser(s, text)
-    v = p.expr()
-    if p.peek() is not None:
+def db_expression(s: Session, lx: Lexer) -> tuple[int, tuple[int, str] | None] | None:
+    """db_expression(): (value, the field it ended on) or None if no expression."""
+    e = _Expr(s, lx)
+    v = e.expression()
+    if v is None:
+        return None
+    return v, e.field
+
+
+def evaluate(s: Session, text: str) -> int:
+    """A whole text as one expression (tools and tests)."""
+    lx = Lexer(text, s.vars["radix"])
+    v = db_expression(s, lx)
+    if v is None or lx.read_token() != tEOL:
         raise DbError("Syntax error")
-    return v, p.last_field
+    return v[0]
+
+
+# -- registers -----------------------------------------------------------------------------
 
 
 def registers(s: Session) -> dict[str, int]:
+    """The selected CPU's register context (ddb_regp) as the model knows it.
+
+    Segment registers hold the kernel's selectors (GSEL(GDATA_SEL, SEL_KPL)
+    for ds/es, GUDATA_SEL for fs/gs as a kernel entered from user space
+    leaves them); the general registers the model does not track read 0.
+    """
     k = s.kernel
     l = k.curlwp(s.cpu)
     regs = dict.fromkeys(
         ("ds", "es", "fs", "gs", "rdi", "rsi", "rbp", "rbx", "rdx", "rcx", "rax",
          "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"), 0)
+    regs.update(ds=symtab.md("ds"), es=symtab.md("ds"), fs=symtab.md("fs"), gs=symtab.md("fs"))
     tf = symtab.trapframe(k, s.cpu, l)
     regs.update(rip=tf["rip"], cs=tf["cs"], rflags=tf["rflags"], rsp=tf["rsp"], ss=tf["ss"])
     regs["rbp"] = tf["rsp"]
     regs["rdi"] = l.addr
+    regs["pc"] = tf["rip"]
     return regs
 
 
-def _signed(v: int) -> int:
-    v &= 0xFFFFFFFFFFFFFFFF
-    return v - (1 << 64) if v >> 63 else v
+# -- print -------------------------------------------------------------------------------
+
+
+def format_radix(v: int, radix: int, alt: bool) -> str:
+    """db_format_radix(): signed, in $radix, 0x/0 prefix with alt."""
+    sv = _signed(v)
+    neg = sv < 0
+    a = -sv if neg else sv
+    if radix == 16:
+        body = (f"0x{a:x}" if alt else f"{a:x}")
+    elif radix == 8:
+        body = (f"0{a:o}" if alt else f"{a:o}")
+    else:
+        body = f"{a:d}"
+    return ("-" if neg else "") + body
+
+
+def format_hex(v: int) -> str:
+    """db_format_hex(): signed hex without prefix."""
+    sv = _signed(v)
+    return ("-" if sv < 0 else "") + f"{abs(sv):x}"
 
 
 def db_print_cmd(s: Session, cmd: Cmd) -> str:
-    if not cmd.args:
-        raise DbError("Syntax error")
-    fmt = cmd.modifiers or s.print_fmt
-    if len(fmt) != 1 or fmt not in "axzodurc":
-        raise DbError("Bad modifier")
-    s.print_fmt = fmt
-    v, _ = db_expression(s, cmd.args)
-    u = v & 0xFFFFFFFFFFFFFFFF
+    """db_print_cmd() (db_examine.c): one value, in the sticky format."""
+    if cmd.modifiers:
+        s.print_fmt = cmd.modifiers[0]
+    v = cmd.addr & MASK
+    fmt = s.print_fmt
+    if fmt == "a":
+        return db_printsym(s, v)
+    if fmt == "r":
+        return "%11s" % format_radix(v, s.vars["radix"], False)
     if fmt == "x":
-        return "%16x" % u
+        return "%16x" % v
     if fmt == "z":
-        sv = _signed(v)
-        return "%8s" % (("-" if sv < 0 else "") + "%x" % abs(sv))
+        return "%8s" % format_hex(v)
     if fmt == "d":
         return "%11d" % _signed(v)
     if fmt == "u":
-        return "%11d" % u
+        return "%11d" % v
     if fmt == "o":
-        return "%15o" % u
-    if fmt == "r":
-        return "%11s" % (("-" if _signed(v) < 0 else "") + "%x" % abs(_signed(v)))
+        return "%15o" % v
     if fmt == "c":
-        return chr(u & 0x7F) if 32 <= (u & 0x7F) < 127 else "\\%03o" % (u & 0xFF)
-    return symbolic(s, u)
+        c = v & 0xFF
+        return chr(c) if 0x20 <= c <= 0x7E else "\\%03o" % c
+    return ""  # an unknown format prints only the newline
 
 
-def symbolic(s: Session, addr: int) -> str:
-    hit = symtab.lookup_addr(addr)
-    if hit:
-        return symtab.sym(*hit)
-    for c in s.kernel.cpus:
-        if c.addr == addr:
-            return "netbsd:cpu_info_primary" if c.ci_index == 0 else f"{addr:#x}"
-    return f"{addr:#x}"
-
-
-SIZES = {"b": (1, 4), "h": (2, 8), "l": (4, 12), "L": (8, 24)}
+# -- examine ---------------------------------------------------------------------------------
 
 
 def db_examine_cmd(s: Session, cmd: Cmd) -> str:
-    if not cmd.args:
-        raise DbError("Address missing")
-    size, fmt = s.examine_size, s.examine_fmt
-    for ch in cmd.modifiers:
-        if ch in SIZES:
-            size = ch
-        elif ch in "xzduorca":
-            fmt = ch
-        else:
-            raise DbError("Bad modifier")
-    s.examine_size, s.examine_fmt = size, fmt
-    _, where = db_expression(s, cmd.args)
-    if where is None:
-        raise DbError("x: give a modeled field, e.g. x/x curlwp->l_pflag")
-    base, name = where
-    obj = struct_at(s.kernel, base)
-    layout = symtab.struct("lwp" if isinstance(obj, Lwp) else "cpu_info")
-    if name not in layout:
-        raise DbError(f"no layout for {name}")
-    off = layout[name][0]
-    count = cmd.count or 1
-    by_off = {o: (f, n) for f, (o, n) in layout.items()}
-    nbytes, width = SIZES[size]
-    out = []
-    for i in range(count):
-        addr = base + off + i * nbytes
-        hit = by_off.get(off + i * nbytes)
-        value = field(s.kernel, base, hit[0]) if hit else 0
-        value &= (1 << (8 * nbytes)) - 1
-        text = {"x": "%x", "z": "%x", "d": "%d", "u": "%d", "o": "%o", "r": "%x"}.get(fmt, "%x")
-        shown = "= %#x" % addr if fmt == "a" else text % value
-        out.append("%x:\t%-*s" % (addr, width, shown))
-    return s.fmt("\n".join(out))
+    """db_examine(): count times through the format, filling lines to $maxwidth."""
+    if cmd.modifiers:
+        s.examine_fmt = cmd.modifiers
+    count = cmd.count if cmd.count is not None else 1
+    k = s.kernel
+    addr = cmd.addr & MASK
+    if cmd.field is not None:
+        # model extension: `x curlwp->l_pflag` examines the field itself
+        addr = db_access.field_address(k, *cmd.field)
+        s.dot = s.last_addr = addr
+    lines: list[str] = []
+    cur = ""
+    maxwidth = s.vars["maxwidth"]
+    tabs = s.vars["tabstops"]
+
+    def col(text: str) -> int:
+        from engine.ddb.db_output import db_format
+
+        return len(db_format(text, tabs))
+
+    def emit(text: str) -> None:
+        nonlocal cur
+        cur += text
+
+    def end_line(force: bool = False) -> None:
+        nonlocal cur
+        if force or col(cur) >= maxwidth:
+            lines.append(cur)
+            cur = ""
+
+    for _ in range(max(count, 0)):
+        size, width = 4, 12
+        for c in s.examine_fmt:
+            if not cur:
+                emit(db_printsym(s, addr) + ":\t")
+                s.prev = addr
+            if c == "b":
+                size, width = 1, 4
+            elif c == "h":
+                size, width = 2, 8
+            elif c == "l":
+                size, width = 4, 12
+            elif c in "qL":
+                size, width = 8, 24
+            elif c == "a":
+                emit(f"= 0x{addr:x}")
+                end_line(force=True)
+                continue
+            elif c in "rxzduo":
+                v = db_access.db_get_value(k, addr, size, signed=c in "rzd")
+                addr += size
+                if c == "r":
+                    text = format_radix(v, s.vars["radix"], False)
+                elif c == "z":
+                    text = format_hex(v)
+                elif c in "du":
+                    text = f"{v:d}"
+                elif c == "o":
+                    text = f"{v:o}"
+                else:
+                    text = f"{v & MASK:x}"
+                emit(f"{text:<{width}}")
+            elif c == "c":
+                v = db_access.db_get_value(k, addr, 1)
+                addr += 1
+                emit(chr(v) if 0x20 <= v <= 0x7E else "\\%03o" % v)
+            elif c == "s":
+                for _i in range(4096):
+                    v = db_access.db_get_value(k, addr, 1)
+                    addr += 1
+                    if v == 0:
+                        break
+                    emit(chr(v) if 0x20 <= v <= 0x7E else "\\%03o" % v)
+            elif c in "iI":
+                addr = _disasm(s, addr, emit)
+            elif c == "m":
+                addr = _hexdump(s, addr, size, emit)
+                end_line(force=True)
+                continue
+            if cur:
+                end_line()
+    if cur:
+        lines.append(cur)
+    s.next = addr
+    return s.fmt("\n".join(lines), wrap="i" not in s.examine_fmt.lower())
+
+
+def _disasm(s: Session, addr: int, emit: object) -> int:
+    """db_disasm(): the model has statements, not instructions.
+
+    At a statement's address, its C text; the next address is the next
+    statement's. Anywhere else in modeled text, nothing is there to decode.
+    """
+    hit = symtab.lookup_addr(addr)
+    assert callable(emit)
+    if hit is None:
+        raise DbError(f"ddbstep: no modeled statement at {addr:#x}")
+    func, pc = hit
+    stmt = FUNCS[func].stmts[pc]
+    emit(stmt.source(s.kernel.config.fix))
+    nxt = pc + 1
+    if nxt < len(FUNCS[func].stmts):
+        return symtab.address(func, nxt)
+    return int(symtab.entry(func)["addr"]) + int(symtab.entry(func).get("size", 4 * (nxt + 1)))
+
+
+def _hexdump(s: Session, addr: int, size: int, emit: object) -> int:
+    assert callable(emit)
+    data = [db_access.db_get_value(s.kernel, addr + i, 1) for i in range(16)]
+    hexes = "".join(f"{b:02x}" + (" " if (i + 1) % 4 == 0 else "") for i, b in enumerate(data))
+    emit(hexes + "\t" + "".join(chr(b) if 0x20 <= b <= 0x7E else "." for b in data))
+    return addr + 16
+
+
+# -- set ----------------------------------------------------------------------------------
 
 
 def db_set_cmd(s: Session, cmd: Cmd) -> str:
-    text = cmd.args
-    if not text.startswith("$"):
+    """db_set_cmd() (db_variables.c): `$name [=] expr`, echoed in $radix."""
+    lx = cmd.lexer
+    assert lx is not None
+    if lx.read_token() != tDOLLAR:
         raise DbError("Unknown variable")
-    name, _, rest = text[1:].partition("=")
-    name = name.strip()
-    if " " in name:
-        name, _, rest2 = name.partition(" ")
-        rest = rest2 + rest
+    if lx.read_token() != tIDENT:
+        raise DbError("Unknown variable")
+    name = lx.tok_string
     if name not in s.vars:
+        if name in registers(s):
+            raise DbError(f"ddbstep: ${name}: the model's registers are read-only")
         raise DbError("Unknown variable")
-    if not rest.strip():
+    t = lx.read_token()
+    if t != tEQ:
+        lx.unread_token(t)
+    value = db_expression(s, lx)
+    if value is None:
         raise DbError("No value")
-    value, _ = db_expression(s, rest)
-    if name in ("tabstops",) and value < 1:
-        raise DbError("Bad value")
-    if name == "radix" and value not in (8, 10, 16):
-        raise DbError("Bad radix")
+    if lx.read_token() != tEOL:
+        raise DbError("?")
+    v = value[0]
+    if name in ("radix", "tabstops") and not 2 <= v <= 64:
+        # db_rw_internal_variable() takes any value; the model's lexer and
+        # column tracking need a radix and a tab stop of at least 2.
+        raise DbError(f"ddbstep: ${name} must be between 2 and 64")
     old = s.vars[name]
-    s.vars[name] = value
-    return s.fmt(f"${name}\t\t{old:x} = {value:x}")
-
+    radix = s.vars["radix"]
+    s.vars[name] = _signed(v) if name in EXTRA_VARS else v
+    return f"${name}\t\t{num_to_str(old, radix)} = {num_to_str(v, radix)}"

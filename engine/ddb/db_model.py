@@ -22,18 +22,26 @@ from engine.param import (
 
 
 def db_mach_cpu(s: Session, cmd: Cmd) -> str:
+    """db_mach_cpu() (amd64 db_interface.c) and cpu_debug_dump() (x86 cpu.c).
+
+    Model extension: the selected CPU is also the one s, n, until and c
+    drive, and the prompt follows it (ddb only switches ddb_regp).
+    """
     k = s.kernel
-    if not cmd.args:
+    if not cmd.have_addr:
         out = ["addr\t\tdev\tid\tflags\tipis\tcurlwp \t\tfpcurlwp"]
         for c in k.cpus:
             cur = k.lwps[c.ci_curlwp].addr
+            # Every CPU attaches as cpuN (ci_dev is set): no "BOOT" row.
             out.append("%#x\t%s\t%d\t%x\t%x\t%#10x\t%#10x" % (
-                c.addr, "BOOT" if c.ci_index == 0 else f"cpu{c.ci_index}", c.ci_index,
+                c.addr, f"cpu{c.ci_index}", c.ci_index,
                 0xf if c.ci_index == 0 else 0x7, 0, cur, cur))
         return s.fmt("\n".join(out))
-    n = s.number(cmd.args)
-    if not 0 <= n < len(k.cpus):
-        raise DbError(f"{n}: CPU out of range")
+    n = cmd.addr - (1 << 64) if cmd.addr >> 63 else cmd.addr
+    if n < 0:
+        return f"{n}: CPU out of range"
+    if n >= len(k.cpus):
+        return f"CPU {n} not configured"
     s.cpu = n
     return f"using CPU {n}"
 
@@ -91,8 +99,8 @@ def db_show_registers(s: Session, cmd: Cmd) -> str:
             line += "\t" + symtab.sym(func, pc).removeprefix("netbsd:")
         out.append(line)
     _, stmt, _ = where(l)
-    out.append(f"{symtab.sym(func, pc)}:\t{stmt.source(s.kernel.config.fix)}")
-    return s.fmt("\n".join(out))
+    last = f"{symtab.sym(func, pc)}:\t{stmt.source(s.kernel.config.fix)}"
+    return s.fmt("\n".join(out)) + "\n" + s.fmt(last, wrap=False)
 
 
 # -- model extras ------------------------------------------------------------------------
@@ -158,7 +166,7 @@ def db_show_lwp(s: Session, cmd: Cmd) -> str:
             and any(ps.idx in c.psrefs for c in k.cpus)]
     for ps in held:
         rows.append(("psref", _psref_line(k, ps.idx)))
-    return s.fmt("\n".join(f"{name:<14}{value}" for name, value in rows))
+    return s.fmt("\n".join(f"{name:<14}{value}" for name, value in rows), wrap=False)
 
 
 def _psref_line(k: Kernel, i: int) -> str:
@@ -191,7 +199,7 @@ def db_show_psref(s: Session, cmd: Cmd) -> str:
             "-" if on is None else f"cpu{on}", flag))
     if len(out) == 1:
         return "no passive references taken"
-    return s.fmt("\n".join(out))
+    return s.fmt("\n".join(out), wrap=False)
 
 
 def db_show_all_lwps(s: Session, cmd: Cmd) -> str:
@@ -211,4 +219,4 @@ def db_show_all_lwps(s: Session, cmd: Cmd) -> str:
         q = ", ".join(lwp_name(k, i) for i in c.runq) or "empty"
         out.append(f"cpu{c.ci_index}: curlwp {lwp_name(k, c.ci_curlwp)}, spc_migrating {mig},"
                    f" spc_flags {bits(c.spc_flags, SPCF_NAMES)}, runq: {q}")
-    return s.fmt("\n".join(out))
+    return s.fmt("\n".join(out), wrap=False)

@@ -20,7 +20,8 @@ def _running(l: Lwp) -> bool:
 
 
 def _pflag(pid: int) -> int:
-    return 0x4000 if pid else 0x20200  # PK_EXEC for processes, PK_SYSTEM|PK_NOCLDWAIT for pid 0
+    # PK_EXEC for processes; proc0 is PK_SYSTEM|PK_NOCLDWAIT (proc.h: 0x20000|0x2)
+    return 0x4000 if pid else 0x20002
 
 
 def _wchan(k: Kernel, l: Lwp) -> int:
@@ -68,7 +69,7 @@ def db_show_all_procs(s: Session, cmd: Cmd) -> str:
             wmesg = l.l_wmesg if l.l_stat == LSSLEEP and l.l_wmesg else ""
             out.append("%-5d" % p.p_pid + "%c%4d %16s %8s %4d %-12s %-18x" % (
                 ">" if _running(l) else " ", l.l_lid, p.p_comm, "netbsd",
-                k.lwp_eprio(l), wmesg, _wchan(k, l)))
+                l.l_priority, wmesg, _wchan(k, l)))
     else:
         out.append("PID  %10s %18s %18s %18s" % (
             "COMMAND", "STRUCT PROC *", "UAREA *", "VMSPACE/VM_MAP"))
@@ -85,16 +86,13 @@ def db_show_all_procs(s: Session, cmd: Cmd) -> str:
 
 def db_show_proc(s: Session, cmd: Cmd) -> str:
     k = s.kernel
-    if not cmd.args:
+    if not cmd.have_addr:
         return ("usage: show proc [/a] [/p] address|pid\n"
                 "\t/a == argument is an address of any lwp\n"
                 "\t/p == argument is a pid [default]")
     if cmd.modifiers not in ("", "a", "p"):
         raise DbError("Bad modifier")
-    try:
-        value = s.number(cmd.args)
-    except DbError:
-        return "bad address"
+    value = cmd.addr
     out = []
     if cmd.modifiers == "a":
         hit = [l for l in k.lwps if l.addr == value]
@@ -114,7 +112,7 @@ def db_show_proc(s: Session, cmd: Cmd) -> str:
         out.append(f"{'> ' if _running(l) else '  '}lwp {l.l_lid}{name}"
                    f" {l.addr:x} pcb {l.kstack - 0x2c0:x}")
         out.append(f"    stat {l.l_stat} flags {l.l_flag:x} cpu {l.l_cpu}"
-                   f" pri {k.lwp_eprio(l)} ")
+                   f" pri {l.l_priority} ")
         if l.l_stat == LSSLEEP:
             out.append(f"    wmesg {l.l_wmesg} wchan {_wchan(k, l):x}")
     return s.fmt("\n".join(out))

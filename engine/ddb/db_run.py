@@ -1,38 +1,57 @@
-"""db_run.c: step, next, until, continue -- over modeled statements.
+"""db_run.c and db_trap.c: step, next, until, continue -- over modeled statements.
 
-  s[,n]    n statements on the selected CPU (entering calls)
-  n        run until the current function returns (or its LWP leaves the CPU)
-  until    run to the next call or return
-  c        the selected CPU alone, until a breakpoint, a panic, nothing left
-           to run, or $maxsteps
-  c/a      all CPUs, round-robin from the selected one (or seeded random with
-           $seed), a clock interrupt on every CPU each $tick rounds, until a
-           breakpoint, a panic, quiescence or $maxsteps
-A breakpoint or a panic moves the selection to the CPU that stopped, where
-the real ddb would be running.
+A modeled statement is ddb's instruction. As db_run.c 1.33 runs them:
+  s[/p][,n]  STEP_ONCE: n statements (the /p form prints each but the last)
+  n[/p]      STEP_RETURN: until the current function's return statement,
+             counting the calls and returns on the way (/p prints each
+             "[after N]")
+  until[/p]  STEP_CALLT: until the next call or return statement
+  c          STEP_CONTINUE: until a breakpoint, a watchpoint or a panic;
+  c/c        STEP_COUNT: the same, counting statements
+db_trap() prints "After N instructions" only when it counted (c/c, n,
+until); amd64's trap() prints trap_print()'s three lines before every
+breakpoint, watchpoint and single-step stop (once per stop: a `s,N` is one
+stop here, where a real ddb traps after every instruction).
+
+Model extensions: these drive the selected CPU alone while the others stay
+paused; c/a runs every CPU interleaved; every run stops after $maxsteps
+statements, on an idle CPU with nothing to run, or on a CPU that can only
+spin (a break-in: just the Stopped line). A CPU that stops spinning on a
+spin mutex gets one marked line naming the mutex and its holder.
 """
 
 from __future__ import annotations
 
 import attrs
 
-from engine import symtab
-from engine.ddb.db_command import Cmd, Session
+from engine import machine, symtab
+from engine.amd64_trap import T_TRCTRAP, trap_print_lines
+from engine.ddb import db_access
+from engine.ddb.db_command import Cmd, Session, Watchpoint
 from engine.ddb.db_lex import DbError
 from engine.kern_idle import idle_quiescent
 from engine.kernel import Kernel
-from engine.machine import deliver, step, where
-from engine.param import IPL_CLOCK, IPL_VM, LSSLEEP
+from engine.machine import INTR, Call, Ret, Switch, deliver, next_flow, step, where
+from engine.param import IPL_CLOCK, IPL_VM, LSSLEEP, T_BPTFLT
+
+MARK = "[ddbstep]"
+
+
+def loc_and_inst(s: Session, ci: int) -> str:
+    """db_print_loc_and_inst(pc) of ci: netbsd:func+off:<TAB>statement."""
+    k = s.kernel
+    l = k.curlwp(ci)
+    func, pc, _ = symtab.resolve(l)
+    _, stmt, _ = where(l)
+    return f"{symtab.sym(func, pc)}:\t{stmt.source(k.config.fix)}"
 
 
 def stop_line(s: Session, ci: int, kind: str = "Stopped") -> str:
+    """db_trap(): `Breakpoint|Watchpoint|Stopped in pid P.L (comm) at<TAB>loc`."""
     k = s.kernel
     l = k.curlwp(ci)
     p = k.proc(l)
-    func, pc, _ = symtab.resolve(l)
-    _, stmt, _ = where(l)
-    text = stmt.source(k.config.fix)
-    return f"{kind} in pid {p.p_pid}.{l.l_lid} ({p.p_comm}) at\t{symtab.sym(func, pc)}:\t{text}"
+    return f"{kind} in pid {p.p_pid}.{l.l_lid} ({p.p_comm}) at\t{loc_and_inst(s, ci)}"
 
 
 def _location(k: Kernel, ci: int) -> tuple[int, str, int]:
@@ -43,7 +62,7 @@ def _location(k: Kernel, ci: int) -> tuple[int, str, int]:
 
 
 def _hit(s: Session, before: Kernel, ci: int) -> bool:
-    """A breakpoint at the statement the CPU has just arrived at."""
+    """db_stop_at_pc(): a breakpoint at the statement ci has just arrived at."""
     if not s.breaks:
         return False
     after = s.kernel
@@ -60,15 +79,51 @@ def _hit(s: Session, before: Kernel, ci: int) -> bool:
     return False
 
 
-class _Run:
-    """Accumulates a run: steps taken, console output, why it stopped."""
+def _watched(k: Kernel, w: Watchpoint) -> int | None:
+    try:
+        return db_access.db_get_value(k, w.loaddr, w.hiaddr - w.loaddr)
+    except DbError:
+        return None
 
-    def __init__(self, s: Session) -> None:
+
+def lock_holder_line(s: Session, name: str, spinner: int | None = None) -> str:
+    """The model's LOCKDEBUG: a spin mutex, the CPU and LWP holding it, and
+    where it was taken (when this session saw it taken)."""
+    k = s.kernel
+    owner = k.locks.get(name)
+    head = f"{MARK} " + (f"cpu{spinner} spins on {name}" if spinner is not None else name)
+    if owner is None:
+        return head + ": not held"
+    l = k.curlwp(owner)
+    p = k.proc(l)
+    site = s.lock_sites.get(name)
+    taken = f", taken at {site}" if site else ", taken before this session looked"
+    return (f"{head}, held by cpu{owner} (curlwp {p.p_pid}.{l.l_lid} {l.l_name or p.p_comm})"
+            f"{taken}")
+
+
+def spinning_on(k: Kernel, ci: int) -> list[str]:
+    """The spin mutexes ci's next step would find held elsewhere."""
+    machine.spin_probe = []
+    try:
+        step(k, ci)
+        return list(dict.fromkeys(machine.spin_probe))
+    finally:
+        machine.spin_probe = None
+
+
+class _Run:
+    """Accumulates a run: statements executed, console output, why it stopped."""
+
+    def __init__(self, s: Session, counting: bool = False) -> None:
         self.s = s
         self.msg_start = len(s.kernel.msgbuf)
         self.steps = 0
+        self.counting = counting  # db_inst_count is kept (c/c, n, until)
         self.reason: str | None = None
         self.stop_cpu = s.cpu
+        self.lines: list[str] = []  # printed while running (s/p, n/p)
+        self.watch_note: str | None = None
 
     def one(self, ci: int) -> bool:
         """Step ci once; True if the run must stop."""
@@ -77,27 +132,92 @@ class _Run:
         after = step(before, ci)
         self.steps += 1
         s.kernel = after
-        if s.on_step is not None and after is not before:
+        if after is before:
+            return False
+        if s.on_step is not None:
             s.on_step(before, after, ci)
+        self._note_locks(before, after, ci)
         if after.panicstr is not None:
             self.reason = "panic"
             self.stop_cpu = after.paniccpu if after.paniccpu is not None else ci
             return True
-        if after is before:
-            return False
+        if s.watches and self._watch(before, after, ci):
+            self.reason, self.stop_cpu = "watch", ci
+            return True
         if _hit(s, before, ci):
             self.reason, self.stop_cpu = "break", ci
             return True
         return False
 
-    def finish(self, after_line: bool) -> str:
+    def _note_locks(self, before: Kernel, after: Kernel, ci: int) -> None:
         s = self.s
-        out = list(s.kernel.msgbuf[self.msg_start:])
+        if before.locks == after.locks:
+            return
+        _, func, pc = _location(before, ci)
+        site = f"{symtab.sym(func, pc)} (cpu{ci})"
+        for name, owner in after.locks.items():
+            if before.locks.get(name) != owner:
+                s.lock_sites[name] = site
+        for name in list(s.lock_sites):
+            if name not in after.locks:
+                del s.lock_sites[name]
+
+    def _watch(self, before: Kernel, after: Kernel, ci: int) -> bool:
+        for w in self.s.watches:
+            old, new = _watched(before, w), _watched(after, w)
+            if old != new:
+                hit = db_access.field_at(after, w.loaddr)
+                what = f"{w.loaddr:#x}"
+                if hit is not None:
+                    struct, obj, field, _ = hit
+                    owner = (f" of {after.proc(obj).p_pid}.{obj.l_lid}" if struct == "lwp"
+                             else f" of cpu{obj.ci_index}" if struct == "cpu_info" else "")
+                    what = f"{field}{owner} ({w.loaddr:#x})"
+                _, func, pc = _location(before, ci)
+                l = before.curlwp(ci)
+                _, stmt, _ = where(l)
+                self.watch_note = (
+                    f"{MARK} watchpoint: cpu{ci} stored {what}: {old if old is None else hex(old)}"
+                    f" -> {new if new is None else hex(new)} at {symtab.sym(func, pc)}:\t"
+                    f"{stmt.source(after.config.fix)}")
+                return True
+        return False
+
+    def finish(self) -> str:
+        """db_trap(): the stop as ddb prints it."""
+        s = self.s
+        if self.reason is None and self.steps >= s.vars["maxsteps"]:
+            self.reason = "maxsteps"
+        out = list(s.kernel.msgbuf[self.msg_start:]) + self.lines
         s.cpu = self.stop_cpu
-        if after_line and self.reason != "panic":
+        k = s.kernel
+        l = k.curlwp(s.cpu)
+        rip = symtab.rip(l)
+        s.dot = s.next = rip
+        if self.reason == "panic":
+            # panic() printed its lines and trap_print()'s through the console.
+            out.append(s.fmt(stop_line(s, s.cpu), wrap=False))
+            return "\n".join(out)
+        if self.reason == "break":
+            # int3: tf_rip is the byte after it (FIXUP_PC_AFTER_BREAK takes it back).
+            out += trap_print_lines(k, s.cpu, l, T_BPTFLT, rip + 1)
+        elif self.reason in ("step", "watch"):
+            out += trap_print_lines(k, s.cpu, l, T_TRCTRAP, rip)
+        if self.counting and self.steps:
             out.append(f"After {self.steps} instructions (0 loads, 0 stores),")
-        kind = "Breakpoint" if self.reason == "break" else "Stopped"
-        out.append(s.fmt(stop_line(s, s.cpu, kind)))
+        kind = {"break": "Breakpoint", "watch": "Watchpoint"}.get(self.reason or "", "Stopped")
+        out.append(s.fmt(stop_line(s, s.cpu, kind), wrap=False))
+        if self.watch_note:
+            out.append(s.fmt(self.watch_note, wrap=False))
+        note = {
+            "idle": f"{MARK} cpu{s.cpu} is idle with nothing to run",
+            "quiescent": f"{MARK} every CPU is idle and nothing is left to run",
+            "maxsteps": f"{MARK} stopped after $maxsteps = {s.vars['maxsteps']} statements",
+        }.get(self.reason or "")
+        if note:
+            out.append(note)
+        for name in spinning_on(k, s.cpu):
+            out.append(s.fmt(lock_holder_line(s, name, spinner=s.cpu), wrap=False))
         return "\n".join(out)
 
 
@@ -105,61 +225,86 @@ def _refuse_after_panic(s: Session) -> str | None:
     k = s.kernel
     if k.panicstr is None:
         return None
-    return "the kernel has panicked: `bt`, `show panic`, `undo` (or restart the scenario)"
+    return f"{MARK} the kernel has panicked: `bt`, `show panic`, `undo` (or restart the scenario)"
 
 
 def db_single_step_cmd(s: Session, cmd: Cmd) -> str:
+    """db_single_step_cmd(): STEP_ONCE, count times; /p prints each but the last."""
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
     count = cmd.count if cmd.count is not None else 1
-    if count < 1:
-        raise DbError("Count missing")
     run = _Run(s)
-    printing = "p" in cmd.modifiers
-    lines = []
-    for i in range(min(count, s.vars["maxsteps"])):
-        if run.one(s.cpu):
-            break
-        if printing and i < count - 1:
-            lines.append(s.fmt("\t\t" + stop_line(s, s.cpu).split(" at\t", 1)[1]) + "\n")
-    return "\n".join(lines + [run.finish(after_line=False)])
-
-
-def _depth(k: Kernel, ci: int) -> tuple[int, int]:
-    l = k.curlwp(ci)
-    return l.idx, len(l.stack)
-
-
-def db_trace_until_matching_cmd(s: Session, cmd: Cmd) -> str:
-    """next: run until the current function has returned."""
-    if (msg := _refuse_after_panic(s)) is not None:
-        return msg
-    run = _Run(s)
-    lwp, depth = _depth(s.kernel, s.cpu)
+    printing = cmd.modifiers.startswith("p")
+    left = count
     for _ in range(s.vars["maxsteps"]):
         if run.one(s.cpu):
             break
-        now_lwp, now_depth = _depth(s.kernel, s.cpu)
-        if now_lwp != lwp or now_depth < depth:
+        left -= 1
+        if left <= 0:
+            run.reason = "step"
             break
-    return run.finish(after_line=True)
+        if printing:
+            run.lines.append(s.fmt("\t\t" + loc_and_inst(s, s.cpu), wrap=False))
+    return run.finish()
 
 
-def db_trace_until_call_cmd(s: Session, cmd: Cmd) -> str:
-    """until: run to the next call or return."""
+def _kind(k: Kernel, ci: int) -> str | None:
+    """inst_call() / inst_return() of ci's next statement."""
+    flow = next_flow(k, ci)
+    if isinstance(flow, Call):
+        return None if machine.FUNCS[flow.func].atomic else "call"
+    if isinstance(flow, Switch):
+        return "switch"  # cpu_switchto(): a call that returns in another LWP
+    if isinstance(flow, Ret):
+        l = k.curlwp(ci)
+        return None if l.stack[-1].ret == INTR or len(l.stack) < 2 else "return"
+    return None
+
+
+def db_trace_until_matching_cmd(s: Session, cmd: Cmd) -> str:
+    """next / match: STEP_RETURN, stopping AT the matching return statement."""
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
-    run = _Run(s)
-    lwp, depth = _depth(s.kernel, s.cpu)
+    run = _Run(s, counting=True)
+    printing = cmd.modifiers.startswith("p")
+    depth = 1  # db_call_depth
     for _ in range(s.vars["maxsteps"]):
         before = s.kernel
         if run.one(s.cpu):
             break
         if s.kernel is before:
-            continue
-        if _depth(s.kernel, s.cpu) != (lwp, depth):
+            run.reason = "stuck"  # it can only spin: break in
             break
-    return run.finish(after_line=True)
+        kind = _kind(s.kernel, s.cpu)
+        if kind == "return":
+            depth -= 1
+            if depth == 0:
+                run.reason = "step"
+                break
+        if printing and kind in ("call", "return"):
+            run.lines.append(s.fmt(f"[after {run.steps:6d}]     " + "  " * max(depth - 1, 0)
+                                   + loc_and_inst(s, s.cpu), wrap=False))
+        if kind == "call":
+            depth += 1
+    return run.finish()
+
+
+def db_trace_until_call_cmd(s: Session, cmd: Cmd) -> str:
+    """until: STEP_CALLT, stopping AT the next call or return statement."""
+    if (msg := _refuse_after_panic(s)) is not None:
+        return msg
+    run = _Run(s, counting=True)
+    for _ in range(s.vars["maxsteps"]):
+        before = s.kernel
+        if run.one(s.cpu):
+            break
+        if s.kernel is before:
+            run.reason = "stuck"  # it can only spin: break in
+            break
+        if _kind(s.kernel, s.cpu) in ("call", "return", "switch"):
+            run.reason = "step"
+            break
+    return run.finish()
 
 
 def quiescent(k: Kernel) -> bool:
@@ -205,10 +350,11 @@ class SplitMix64:
 
 
 def db_continue_cmd(s: Session, cmd: Cmd) -> str:
+    """c / c/c (STEP_CONTINUE / STEP_COUNT); c/a (model extension): every CPU."""
     if s.kernel.panicstr is not None:
         # continuing after a panic lets panic() go on to reboot
         return "rebooting...\n" + (_refuse_after_panic(s) or "")
-    run = _Run(s)
+    run = _Run(s, counting="c" in cmd.modifiers)
     ncpu = len(s.kernel.cpus)
     limit = s.vars["maxsteps"]
     if "a" not in cmd.modifiers:
@@ -222,7 +368,7 @@ def db_continue_cmd(s: Session, cmd: Cmd) -> str:
             if s.kernel is before:
                 run.reason = "stuck"  # spinning on a lock only another CPU can drop
                 break
-        return run.finish(after_line=True)
+        return run.finish()
 
     order = [(s.cpu + i) % ncpu for i in range(ncpu)]
     rng = SplitMix64(s.vars["seed"]) if s.vars["seed"] else None
@@ -248,7 +394,7 @@ def db_continue_cmd(s: Session, cmd: Cmd) -> str:
                 s.kernel = interrupts(s.kernel, [rng.below(ncpu)])
             if run.one(rng.below(ncpu)):
                 break
-    return run.finish(after_line=True)
+    return run.finish()
 
 
 def db_hardclock_cmd(s: Session, cmd: Cmd) -> str:
@@ -284,7 +430,7 @@ def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> 
         if k.panicstr is not None:
             run.reason = "panic"
             run.stop_cpu = k.paniccpu if k.paniccpu is not None else s.cpu
-            return run.finish(after_line=False)
+            return run.finish()
     return ""
 
 
@@ -299,6 +445,7 @@ def db_undo_cmd(s: Session, cmd: Cmd) -> str:
     for _ in range(min(n, len(s.undo_stack))):
         snap = s.undo_stack.pop()
         s.kernel, s.cpu, s.breaks = snap.kernel, snap.cpu, [attrs.evolve(b) for b in snap.breaks]
+        s.watches = snap.watches
         undone.append(snap.line)
     s.prev_kernel = None
     return f"undid {len(undone)}: " + "; ".join(reversed(undone))

@@ -8,8 +8,8 @@ model has nothing for say so.
 from __future__ import annotations
 
 from engine import symtab
-from engine.ddb import db_examine, db_proc, db_run, db_trace
-from engine.ddb.db_command import Breakpoint, Cmd, Entry, Session, lookup
+from engine.ddb import db_access, db_examine, db_proc, db_run, db_trace
+from engine.ddb.db_command import Breakpoint, Cmd, Entry, Handler, Session, Watchpoint
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_model import (
     db_mach_cpu,
@@ -23,37 +23,30 @@ from engine.ddb.db_output import db_format
 
 
 def _unmodeled(s: Session, cmd: Cmd) -> str:
-    return f"{cmd.name}: not modeled by ddbstep"
+    return f"ddbstep: {cmd.name}: not modeled"
+
+
+def _bkpt_where(s: Session, addr: int) -> tuple[str, int] | None:
+    return symtab.lookup_addr(addr)
 
 
 def db_break_cmd(s: Session, cmd: Cmd) -> str:
-    if not cmd.args:
-        raise DbError("Address missing")
-    where = symtab.lookup(cmd.args)
-    if where is None:
-        try:
-            where = symtab.lookup_addr(s.number(cmd.args))
-        except DbError:
-            where = None
-    if where is None:
-        raise DbError(f"Symbol not found: {cmd.args}")
-    if any((b.func, b.pc) == where for b in s.breaks):
+    """db_breakpoint_cmd() / db_set_breakpoint() (db_break.c): at addr (dot
+    if none), newest first."""
+    addr = cmd.addr & 0xFFFFFFFFFFFFFFFF
+    if any(b.pc_addr == addr for b in s.breaks):
         return "Already set."
     count = cmd.count if cmd.count is not None else 1
-    if count < 1:
-        raise DbError("Count missing")
-    s.breaks = s.breaks + [Breakpoint(where[0], where[1], count, count)]
+    where = _bkpt_where(s, addr)
+    func, pc = where if where is not None else ("", -1)
+    s.breaks = [Breakpoint(func, pc, count, count, addr)] + s.breaks
     return ""
 
 
 def db_delete_cmd(s: Session, cmd: Cmd) -> str:
-    where = symtab.lookup(cmd.args) if cmd.args else None
-    if where is None and cmd.args:
-        try:
-            where = symtab.lookup_addr(s.number(cmd.args))
-        except DbError:
-            where = None
-    keep = [b for b in s.breaks if (b.func, b.pc) != where]
+    """db_delete_cmd(): the breakpoint at addr, else "Not set."."""
+    addr = cmd.addr & 0xFFFFFFFFFFFFFFFF
+    keep = [b for b in s.breaks if b.pc_addr != addr]
     if len(keep) == len(s.breaks):
         return "Not set."
     s.breaks = keep
@@ -61,19 +54,76 @@ def db_delete_cmd(s: Session, cmd: Cmd) -> str:
 
 
 def db_show_breaks(s: Session, cmd: Cmd) -> str:
+    """db_list_breakpoints()."""
     if not s.breaks:
         return "No breakpoints set"
     out = [" Map      Count    Address"]
     for b in s.breaks:
-        out.append(f"*{symtab.md('kernel_map'):#x} {b.init_count:5d}    {symtab.sym(b.func, b.pc)}")
-    return s.fmt("\n".join(out))
+        out.append(f"*{symtab.md('kernel_map'):#x} {b.init_count:5d}    "
+                   f"{db_examine.db_printsym(s, b.pc_addr)}")
+    return "\n".join(out)
+
+
+def db_watchpoint_cmd(s: Session, cmd: Cmd) -> str:
+    """db_watchpoint_cmd() (db_watch.c): `watch addr[,size]`, size 4 by
+    default; a field path (model extension) watches that field."""
+    from engine.ddb.db_examine import db_expression
+
+    addr = cmd.addr & 0xFFFFFFFFFFFFFFFF
+    size = cmd.count
+    if cmd.field is not None:
+        base, name = cmd.field
+        addr = db_access.field_address(s.kernel, base, name)
+        hit = db_access.field_at(s.kernel, addr)
+        if size is None and hit is not None:
+            size = hit[3]
+    if size is None and cmd.lexer is not None:
+        more = db_expression(s, cmd.lexer)
+        size = more[0] if more is not None else None
+    size = 4 if size is None else size
+    if db_access.object_at(s.kernel, addr) is None:
+        raise DbError(f"ddbstep: {addr:#x} is not modeled memory: nothing there to watch")
+    if any(w.loaddr == addr and w.hiaddr == addr + size for w in s.watches):
+        return "Already set."
+    s.watches = [Watchpoint(addr, addr + size)] + s.watches
+    return ""
+
+
+def db_deletewatch_cmd(s: Session, cmd: Cmd) -> str:
+    """db_deletewatch_cmd(): the watchpoint whose range holds addr."""
+    addr = cmd.addr & 0xFFFFFFFFFFFFFFFF
+    if cmd.field is not None:
+        addr = db_access.field_address(s.kernel, *cmd.field)
+    for w in s.watches:
+        if w.loaddr <= addr < w.hiaddr:
+            s.watches = [x for x in s.watches if x is not w]
+            return ""
+    return "Not set."
+
+
+def db_listwatch_cmd(s: Session, cmd: Cmd) -> str:
+    """db_list_watchpoints()."""
+    if not s.watches:
+        return "No watchpoints set"
+    out = [" Map        Address  Size"]
+    for w in s.watches:
+        out.append(f"*{symtab.md('kernel_map'):#x}  {w.loaddr:8x}  {w.hiaddr - w.loaddr:x}")
+    return "\n".join(out)
 
 
 def db_show_panic(s: Session, cmd: Cmd) -> str:
+    """db_show_panic() (db_xxx.c): printf's "(null)" before a panic."""
     k = s.kernel
-    if k.panicstr is None:
-        return "the kernel did not panic"
-    return f"Panic string: {k.panicstr}"
+    return f"Panic string: {k.panicstr if k.panicstr is not None else '(null)'}"
+
+
+LOCKDEBUG_SORRY = "Sorry, kernel not built with the LOCKDEBUG option."
+
+
+def db_lock_print_cmd(s: Session, cmd: Cmd) -> str:
+    """show lock / show all locks / show lockstats: lockdebug_*() without
+    LOCKDEBUG (GENERIC). `show mutexes` is the model's view of holders."""
+    return LOCKDEBUG_SORRY
 
 
 def db_dmesg_cmd(s: Session, cmd: Cmd) -> str:
@@ -102,108 +152,120 @@ def columns(names: list[str], maxwidth: int = 80) -> str:
     return db_format("\n".join(lines))
 
 
-def _help_for(table: dict[str, Entry]) -> str:
-    base = [n for n, e in table.items() if not e.extra]
-    extra = [n for n, e in table.items() if e.extra]
-    out = columns(base)
-    if extra:
-        out += "\nModel extras (ddbstep only, type them in full):\n" + columns(extra)
-    return out
+EXTENSIONS_HELP = """\
+ddbstep extensions (not in NetBSD's ddb; type them in full):
+  undo[,n]          take back the last n commands (state, CPU, breakpoints)
+  hardclock[,n]     n clock interrupts on the selected CPU
+  intr DEV[,n]      DEV's interrupt on the selected CPU (a synthetic driver)
+  c/a               continue every CPU, interleaved ($seed, $tick)
+  show lwp [PID.LID|ADDR]   one LWP: l_pflag, l_target_cpu, l_cpu, its psref
+  show all lwps     every LWP and each CPU's run queue and spc_migrating
+  show psref        every passive reference: target, psref_cpu, holder
+  show mutexes      each modeled spin mutex and the CPU and LWP holding it
+  $seed $tick $maxsteps    variables of c/a and of every run command
+  curlwp curcpu() curproc  names in expressions; EXPR->field reads a field
+  db{N}>            the prompt follows `mach cpu N`, and s, n, until and c
+                    drive the selected CPU alone while the others stay
+                    paused (in ddb, mach cpu only switches registers)"""
+
+
+def cmd_list(table: dict[str, Entry]) -> str:
+    """db_cmd_list() of ddb's own entries (the extensions are not listed)."""
+    return columns([n for n, e in table.items() if not e.extra])
 
 
 def db_help_cmd(s: Session, cmd: Cmd) -> str:
-    words = cmd.args.split()
-    if not words:
-        return _help_for(TABLE)
-    entry = lookup(TABLE, words[0])
-    if entry.name == "show":
-        return _help_for(SHOW)
-    if entry.name == "machine":
-        return "cpu"
-    return ""
+    """db_help_print_cmd(): the base list, or a sub-table's."""
+    lx = cmd.lexer
+    assert lx is not None
+    from engine.ddb.db_command import db_read_command
+    from engine.ddb.db_lex import tIDENT
+
+    if lx.read_token() != tIDENT:
+        return cmd_list(TABLE) + "\n\n" + EXTENSIONS_HELP
+    printed: list[str] = []
+    db_read_command(lx, printed)
+    return "\n".join(printed)  # without DDB_VERBOSE_HELP: nothing more
 
 
-def db_show_cmd(s: Session, cmd: Cmd) -> str:
-    return _sub(s, cmd, SHOW, "show")
+def db_mutexes_cmd(s: Session, cmd: Cmd) -> str:
+    """show mutexes (model extension): LOCKDEBUG's answer without LOCKDEBUG."""
+    from engine.ddb.db_run import lock_holder_line
+
+    k = s.kernel
+    if not k.locks:
+        return "[ddbstep] no modeled spin mutex is held"
+    return "\n".join(lock_holder_line(s, name) for name in sorted(k.locks))
 
 
-def db_machine_cmd(s: Session, cmd: Cmd) -> str:
-    return _sub(s, cmd, MACHINE, "machine")
+def db_call_cmd(s: Session, cmd: Cmd) -> str:
+    return "ddbstep: call: the model cannot call kernel functions"
 
 
-def _sub(s: Session, cmd: Cmd, table: dict[str, Entry], what: str) -> str:
-    from engine.ddb.db_command import split_count, split_modifiers
-
-    text = (f"/{cmd.modifiers} " if cmd.modifiers else "") + cmd.args
-    if cmd.count is not None:
-        text += f",{cmd.count:#x}"
-    words = text.split(None, 1)
-    while words and words[0] == "all" and what == "show":
-        # `all` is a pass-through (show all procs == show procs)
-        words = words[1].split(None, 1) if len(words) > 1 else []
-    if not words or words[0].startswith("/"):
-        return _help_for(table)
-    name, rest = words[0], (words[1] if len(words) > 1 else "")
-    mod = ""
-    if "/" in name:
-        name, _, mod = name.partition("/")
-        rest = f"/{mod} {rest}"
-    entry = lookup(table, name)
-    mod, rest = split_modifiers(rest)
-    args, count = split_count(s, rest)
-    return entry.handler(s, Cmd(entry.name, mod, args, count, cmd.line))
+def _e(name: str, handler: Handler, **flags: object) -> Entry:
+    return Entry(name, handler, **flags)  # type: ignore[arg-type]
 
 
-def _e(name: str, handler, extra: bool = False, norepeat: bool = False) -> Entry:  # type: ignore[no-untyped-def]
-    return Entry(name, handler, extra, norepeat)
+def _sub(name: str) -> Handler:
+    def never(s: Session, cmd: Cmd) -> str:  # db_read_command() descends instead
+        raise DbError("?")
+    return never
 
 
+# db_command_table[] (db_command.c 1.160), in its order.
 TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("b", db_break_cmd), _e("break", db_break_cmd),
     _e("bt", db_trace.db_stack_trace_cmd),
-    _e("c", db_run.db_continue_cmd), _e("call", _unmodeled), _e("callout", db_show_callout),
+    _e("c", db_run.db_continue_cmd), _e("call", db_call_cmd, own=True),
+    _e("callout", db_show_callout),
     _e("continue", db_run.db_continue_cmd),
     _e("d", db_delete_cmd), _e("delete", db_delete_cmd), _e("dmesg", db_dmesg_cmd),
-    _e("dwatch", _unmodeled),
-    _e("examine", db_examine.db_examine_cmd), _e("exit", db_run.db_continue_cmd),
-    _e("help", db_help_cmd, norepeat=True), _e("kill", _unmodeled),
-    _e("machine", db_machine_cmd), _e("match", db_run.db_trace_until_matching_cmd),
+    _e("dwatch", db_deletewatch_cmd),
+    _e("examine", db_examine.db_examine_cmd, set_dot=True),
+    _e("exit", db_run.db_continue_cmd),
+    _e("help", db_help_cmd, own=True, norepeat=True), _e("kill", _unmodeled, own=True),
+    _e("machine", _sub("machine"), sub="machine"),
+    _e("match", db_run.db_trace_until_matching_cmd),
     _e("next", db_run.db_trace_until_matching_cmd),
     _e("p", db_examine.db_print_cmd), _e("print", db_examine.db_print_cmd),
     _e("ps", db_proc.db_show_all_procs), _e("quit", db_run.db_continue_cmd),
-    _e("reboot", _unmodeled), _e("s", db_run.db_single_step_cmd),
-    _e("search", _unmodeled), _e("set", db_examine.db_set_cmd), _e("show", db_show_cmd),
-    _e("sifting", _unmodeled), _e("step", db_run.db_single_step_cmd),
-    _e("sync", _unmodeled), _e("trace", db_trace.db_stack_trace_cmd),
+    _e("reboot", _unmodeled, own=True), _e("s", db_run.db_single_step_cmd),
+    _e("search", _unmodeled, own=True, set_dot=True),
+    _e("set", db_examine.db_set_cmd, own=True), _e("show", _sub("show"), sub="show"),
+    _e("sifting", _unmodeled, own=True), _e("step", db_run.db_single_step_cmd),
+    _e("sync", _unmodeled, own=True), _e("trace", db_trace.db_stack_trace_cmd),
     _e("until", db_run.db_trace_until_call_cmd),
-    _e("w", _unmodeled), _e("watch", _unmodeled), _e("whatis", _unmodeled),
-    _e("write", _unmodeled), _e("x", db_examine.db_examine_cmd),
+    _e("w", _unmodeled, more=True, set_dot=True),
+    _e("watch", db_watchpoint_cmd, more=True),
+    _e("whatis", _unmodeled), _e("write", _unmodeled, more=True, set_dot=True),
+    _e("x", db_examine.db_examine_cmd, set_dot=True),
     _e("undo", db_run.db_undo_cmd, extra=True),
     _e("hardclock", db_run.db_hardclock_cmd, extra=True),
     _e("intr", db_run.db_intr_cmd, extra=True),
 ]}
 
+# db_show_cmds[] (db_command.c 1.160) as amd64 GENERIC compiles it (INET;
+# no AIO, MQUEUE or KERNHIST), in its order; then the model's extensions.
 SHOW: dict[str, Entry] = {e.name: e for e in [
-    _e(n, _unmodeled) for n in (
-        "buf", "devices", "event", "files", "freelists", "locks", "lock", "lockstats",
-        "kqueue", "map", "mbuf", "module", "mount", "mounts", "ncache", "object", "page",
-        "pages", "pool", "pools", "routes", "socket", "tstiles", "uvmexp", "vmem",
-        "vmems", "vnode", "vnode_lock", "watches")
-] + [
-    _e("all", db_show_cmd), _e("breaks", db_show_breaks), _e("callout", db_show_callout),
-    _e("panic", db_show_panic), _e("proc", db_proc.db_show_proc),
-    _e("procs", db_proc.db_show_all_procs), _e("registers", db_show_registers),
-    _e("sched_qs", db_show_sched_qs),
+    _e("callout", db_show_callout), _e("pages", _unmodeled),
+    _e("proc", db_proc.db_show_proc), _e("procs", db_proc.db_show_all_procs),
+    _e("pools", _unmodeled), _e("locks", db_lock_print_cmd),
+    _e("all", _sub("all"), sub="all"),
+    _e("routes", _unmodeled), _e("breaks", db_show_breaks), _e("buf", _unmodeled),
+    _e("devices", _unmodeled), _e("event", _unmodeled), _e("files", _unmodeled),
+    _e("lock", db_lock_print_cmd), _e("lockstats", db_lock_print_cmd),
+    _e("map", _unmodeled), _e("socket", _unmodeled), _e("module", _unmodeled),
+    _e("mount", _unmodeled), _e("mbuf", _unmodeled), _e("ncache", _unmodeled),
+    _e("object", _unmodeled), _e("page", _unmodeled), _e("panic", db_show_panic),
+    _e("pool", _unmodeled), _e("registers", db_show_registers),
+    _e("sched_qs", db_show_sched_qs), _e("uvmexp", _unmodeled),
+    _e("vnode", _unmodeled), _e("vnode_lock", _unmodeled), _e("vmem", _unmodeled),
+    _e("vmems", _unmodeled), _e("watches", db_listwatch_cmd),
     _e("lwp", db_show_lwp, extra=True), _e("lwps", db_show_all_lwps, extra=True),
-    _e("psref", db_show_psref, extra=True),
+    _e("psref", db_show_psref, extra=True), _e("mutexes", db_mutexes_cmd, extra=True),
 ]}
-# db_show_cmds[] order (db_command.c 1.185, minus what GENERIC lacks).
-SHOW_ORDER = (
-    "all breaks buf callout devices event files freelists locks lock lockstats kqueue map"
-    " mbuf module mount mounts ncache object page pages panic pool pools proc procs"
-    " registers routes sched_qs socket tstiles uvmexp vmem vmems vnode vnode_lock watches"
-    " lwp lwps psref"
-).split()
-SHOW = {name: SHOW[name] for name in SHOW_ORDER}
 
+# db_machine_command_table[] (amd64 db_interface.c).
 MACHINE: dict[str, Entry] = {"cpu": _e("cpu", db_mach_cpu)}
+
+TABLES: dict[str, dict[str, Entry]] = {"base": TABLE, "show": SHOW, "machine": MACHINE}

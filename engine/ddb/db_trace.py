@@ -30,36 +30,37 @@ def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535) -> list[str]:
     return out
 
 
-def find_lwp(s: Session, text: str, by_addr: bool) -> Lwp:
-    k = s.kernel
-    if by_addr:
-        addr = s.number(text)
-        for l in k.lwps:
-            if l.addr == addr:
-                return l
-        raise DbError(f"trace: no lwp at {addr:#x}")
-    pid_s, _, lid_s = text.partition(".")
-    pid = s.number(pid_s)
-    lid = s.number(lid_s) if lid_s else None
-    for l in k.lwps:
-        if k.proc(l).p_pid == pid and (lid is None or l.l_lid == lid):
-            return l
-    raise DbError(f"trace: pid {pid} not found")
-
-
 def db_stack_trace_cmd(s: Session, cmd: Cmd) -> str:
+    """db_stack_trace_print() (x86 db_trace.c): /t PID (its newest LWP),
+    /a LWP-ADDRESS, or the selected CPU's curlwp; `,count` frames.
+
+    A switched-out LWP's walk starts at pcb_rbp: the frame of the function
+    that called mi_switch(), as cpu_switchto() saved it.
+    """
     k = s.kernel
     count = cmd.count if cmd.count is not None else 65535
     mods = set(cmd.modifiers)
-    if not mods <= set("tual"):
-        raise DbError("Bad modifier")
-    head = []
-    if "t" in mods or "a" in mods:
-        if not cmd.args:
-            l = k.curlwp(s.cpu)
+    head = ""
+    l = k.curlwp(s.cpu)
+    if cmd.have_addr and ("t" in mods or "a" in mods):
+        if "a" in mods:
+            hit = [m for m in k.lwps if m.addr == cmd.addr]
+            if not hit:
+                raise DbError(f"ddbstep: {cmd.addr:#x} is not a modeled struct lwp")
+            l = hit[0]
+            head = f"trace: pid {k.proc(l).p_pid} "
         else:
-            l = find_lwp(s, cmd.args, by_addr="a" in mods)
-        head.append(f"trace: pid {k.proc(l).p_pid} lid {l.l_lid} at {symtab.rsp(l):#x}")
-    else:
-        l = k.curlwp(s.cpu)
-    return s.fmt("\n".join(head + db_stack_trace(k, l, count)))
+            pid = cmd.addr - (1 << 64) if cmd.addr >> 63 else cmd.addr
+            mine = [m for m in k.lwps if k.proc(m).p_pid == pid]
+            if not mine:
+                return f"trace: pid {pid} not found"
+            l = max(mine, key=lambda m: m.l_lid)  # p_lwps.lh_first: the newest
+            head = f"trace: pid {pid} "
+        head += f"lid {l.l_lid} at {symtab.rsp(l):#x}\n"
+    elif cmd.have_addr:
+        raise DbError("ddbstep: trace from a frame address is not modeled: use /t PID or /a LWP")
+    frames = db_stack_trace(k, l, 65535)
+    running = any(c.ci_curlwp == l.idx for c in k.cpus)
+    if not running and frames and frames[0].startswith("mi_switch() at"):
+        frames = frames[1:]
+    return head + "\n".join(frames[:count])
