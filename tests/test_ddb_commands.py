@@ -245,6 +245,9 @@ def test_expressions_are_db_expr_c(s: Session) -> None:
     assert s.execute("p/d *hz") == "        100"  # hz's 4 bytes, then 0s of .data
     assert s.execute("p/d *hardclock_ticks") == "%11d" % s.kernel.hardclock_ticks
     assert s.execute("p/a sched_idle") == "netbsd:sched_idle"
+    assert s.execute("p/x lwp0") == "ffffe40025a01000"  # struct lwp lwp0: the swapper
+    # 8 bytes at &lwp0->l_stat: l_flag (LW_SYSTEM) above l_stat (LSONPROC)
+    assert s.execute("p/x *(lwp0+0x38)") == "     20000000007"
     assert s.execute("p/a sched_idle+0x10").startswith("netbsd:sched_idle+0x10")
     assert s.execute("p/c 0x41") == "A"
     assert s.execute("p/d 10") == "         16"  # numbers are hex by default

@@ -65,6 +65,11 @@ def value_of_name(s: Session, name: str) -> int | None:
         return k.cpus[s.cpu].addr
     if name == "curproc":
         return k.proc(k.curlwp(s.cpu)).addr
+    if name == "lwp0":
+        # struct lwp lwp0 (kern_lwp.c): the swapper, pid 0's first LWP
+        for l in k.lwps:
+            if k.proc(l).p_pid == 0 and l.l_lid == 1:
+                return l.addr
     if name in db_access.data_symbols():
         return db_access.data_symbols()[name][0]
     if name == "cpu_info_primary":
