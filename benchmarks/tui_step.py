@@ -1,6 +1,9 @@
 """Benchmark: from a step key to the repainted screen, seed-race and 64 CPUs x 256 LWPs.
 
-Prints medians and p95 (ms); asserts nothing. Three figures per scenario:
+Prints medians and p95 (ms); asserts nothing. Four figures per scenario:
+  key->frame  from F11 sent to the app until the first frame written after
+              the step (App._display: what a terminal would receive),
+              Textual's frame pacing included. Issue 13's target.
   key->idle   Pilot presses F11 and waits until the app is idle again (the
               screen repainted); includes Textual's frame pacing.
   update      run_ddb('s') alone: the step plus every pane's new View.
@@ -40,9 +43,36 @@ def pct(xs: list[float], p: float) -> float:
 
 async def measure(sc: Scenario, steps: int) -> dict[str, list[float]]:
     app = DdbstepApp(sc, blink=False)
-    out: dict[str, list[float]] = {"key->idle": [], "update": [], "repaint": []}
+    out: dict[str, list[float]] = {"key->frame": [], "key->idle": [], "update": [],
+                                   "repaint": []}
+    frames: list[float] = []
+    display = app._display  # private: where a frame goes to the terminal
+
+    def spy(screen, renderable):  # type: ignore[no-untyped-def]
+        frames.append(time.perf_counter())
+        return display(screen, renderable)
+
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
+        app._display = spy  # type: ignore[method-assign]
+        viewed: list[float] = []
+        refresh_view = app.refresh_view
+
+        def spy_view() -> None:
+            refresh_view()
+            viewed.append(time.perf_counter())
+
+        app.refresh_view = spy_view  # type: ignore[method-assign]
+        for _ in range(steps):
+            await pilot.pause(0.05)
+            frames.clear()
+            viewed.clear()
+            t0 = time.perf_counter()
+            await pilot.press("f11")
+            # the first frame written after the step's panes were updated
+            while not viewed or not any(f > viewed[0] for f in frames):
+                await asyncio.sleep(0.0005)
+            out["key->frame"].append(next(f for f in frames if f > viewed[0]) - t0)
         for _ in range(steps):
             t0 = time.perf_counter()
             await pilot.press("f11")

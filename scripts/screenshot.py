@@ -1,4 +1,6 @@
-"""Make docs/screenshot.svg: the app at 120x40 right after the seed panic.
+"""Make the README's pictures: the app at 120x40 right after the seed panic
+(docs/screenshot.svg), and at 80x24, 120x40 and 200x60 (mid-race, mid-race,
+after the panic and bt).
 
     python scripts/screenshot.py
 """
@@ -16,10 +18,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     sc = load("seed-race")
-    svg = replay_svg(sc, list(sc.commands)[:-1])
-    out = ROOT / "docs" / "screenshot.svg"
-    out.write_text(re.sub(r"terminal-\d+", "terminal", svg))
-    print(out)
+    cmds = list(sc.commands)
+    mid = cmds[:cmds.index("show psref") + 1]
+    end = cmds[:cmds.index("bt") + 1]
+    for name, commands, size in (
+        ("screenshot", cmds[:-1], (120, 40)),
+        ("screenshot-80x24", mid, (80, 24)),
+        ("screenshot-120x40", mid, (120, 40)),
+        ("screenshot-200x60", end, (200, 60)),
+    ):
+        svg = replay_svg(sc, commands, size=size)
+        out = ROOT / "docs" / f"{name}.svg"
+        out.write_text(re.sub(r"terminal-\d+", "terminal", svg))
+        print(out)
 
 
 if __name__ == "__main__":

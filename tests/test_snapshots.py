@@ -1,4 +1,4 @@
-"""SVG snapshots of the app at 120x40: start, mid-race, panic.
+"""SVG snapshots of the app at 80x24, 120x40 and 200x60: start, mid-race, panic.
 
 Compared with the committed files after removing the per-run class prefix
 Textual puts in its SVGs. SNAPSHOT_UPDATE=1 rewrites them.
@@ -19,9 +19,13 @@ HERE = Path(__file__).parent / "snapshots"
 SEED = list(load("seed-race").commands)
 
 CASES = {
-    "start": [],
-    "mid_race": SEED[:13],  # tcpdump bound, psref on CPU 0, migration planned
-    "panic": SEED[:-1],
+    "start": ([], (120, 40)),
+    # tcpdump bound, psref on CPU 0, migration planned
+    "mid_race": (SEED[:SEED.index("show psref") + 1], (120, 40)),
+    "panic": (SEED[:-1], (120, 40)),
+    "mid_race_80x24": (SEED[:SEED.index("show psref") + 1], (80, 24)),
+    "panic_80x24": (SEED[:-1], (80, 24)),
+    "panic_200x60": (SEED[:-1], (200, 60)),
 }
 
 
@@ -29,11 +33,13 @@ def normalize(svg: str) -> str:
     return re.sub(r"terminal-\d+", "terminal", svg)
 
 
-async def shoot(commands: list[str]) -> str:
+async def shoot(case: tuple[list[str], tuple[int, int]]) -> str:
+    commands, size = case
     app = DdbstepApp(load("seed-race"), blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         for line in commands:
             app.run_ddb(line)
+        await app.settle()
         await pilot.pause()
         return normalize(app.export_screenshot(title="ddbstep"))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -32,13 +34,35 @@ def commands(app: DdbstepApp) -> list[str]:
 
 async def type_line(pilot, line: str) -> None:  # type: ignore[no-untyped-def]
     await pilot.press(*[c if c != " " else "space" for c in line], "enter")
+    await pilot.app.settle()
+    await pilot.pause()
+
+
+async def run(app: DdbstepApp, pilot, *lines: str) -> None:  # type: ignore[no-untyped-def]
+    for line in lines:
+        app.run_ddb(line)
+    await app.settle()
+    await pilot.pause()
+
+
+def screen_text(app: DdbstepApp) -> str:
+    """What the terminal shows: the text of an SVG export of the screen."""
+    svg = app.export_screenshot()
+    rows = re.findall(r'<text[^>]*>(.*?)</text>', svg)
+    return html.unescape("".join(rows)).replace("\xa0", " ")
+
+
+def on_screen(app: DdbstepApp, needle: str) -> bool:
+    """needle is shown, whatever rows it wraps over."""
+    return re.sub(r"\s+", "", needle) in re.sub(r"\s+", "", screen_text(app))
 
 
 async def test_starts_with_console_focused_and_every_pane() -> None:
     app = make()
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.focused, CommandInput)
-        for pane in ("#cpus", "#source", "#stack", "#lwps", "#psrefs", "#timeline", "#console"):
+        for pane in ("#status", "#cpus", "#race", "#source", "#stack", "#lwps", "#timeline",
+                     "#console"):
             assert app.query_one(pane).display
         await type_line(pilot, "mach cpu 1")
         assert app.transcript[-2:] == ["db{0}> mach cpu 1", "using CPU 1"]
@@ -54,6 +78,7 @@ async def test_function_keys_act_in_the_console(key: str, line: str) -> None:
         await pilot.press(key)
         assert isinstance(app.focused, CommandInput)
         assert commands(app)[-1] == f"db{{0}}> {line}"
+        await app.settle()
 
 
 @pytest.mark.parametrize(("key", "line"), [
@@ -67,6 +92,7 @@ async def test_single_keys_act_after_escape(key: str, line: str) -> None:
         assert isinstance(app.focused, CpuPanel)
         await pilot.press(key)
         assert commands(app)[-1].endswith(f"> {line}")
+        await app.settle()
 
 
 async def test_single_keys_type_into_the_console_when_it_has_focus() -> None:
@@ -87,16 +113,22 @@ async def test_cpu_key_selects_cpu_and_card() -> None:
         assert not app.query_one("#cpu0").has_class("selected")
 
 
-async def test_restart_fix_timeline_help_focus_quit() -> None:
+async def test_reboot_fix_timeline_help_focus_quit() -> None:
     app = make()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("escape", "s", "s")
         assert len(app.commands) == 2
-        await pilot.press("r")
-        assert app.commands == [] and app.session.kernel.lwps[0].stack[-1].pc == 0
+        stepped = app.session.kernel.key()
+        await pilot.press("r")  # ddb's reboot: the scenario boots again
+        assert app.commands[-1] == "reboot"
+        assert app.session.kernel.lwps[0].stack[-1].pc == 0
+        await pilot.press("u")  # ... and undo takes it back
+        assert app.session.kernel.key() == stepped
         await pilot.press("f")
-        assert app.fix and app.session.kernel.config.fix
-        assert "[fix on]" in app.sub_title
+        assert app.fix and app.session.kernel.config.fix and app.commands[-2:] == ["undo", "fix"]
+        assert "fix on" in str(app.query_one("#status").render())
+        await pilot.press("u")
+        assert not app.fix and app.session.kernel.key() == stepped
         tl = app.query_one(TimelineView)
         await pilot.press("t")
         assert not tl.display
@@ -189,9 +221,7 @@ async def test_panic_prints_block_prompt_and_words() -> None:
     app = make(variables={})
     sc = load("seed-race")
     async with app.run_test(size=SIZE) as pilot:
-        for line in sc.commands[:-2]:
-            app.run_ddb(line)
-        await pilot.pause()
+        await run(app, pilot, *sc.commands[:-2])
         assert str(app.query_one("#prompt").render()) == "db{3}> "
         assert app.query_one("#cpu3").has_class("panicked")
         log = [s.text for s in app.query_one("#transcript").lines]
@@ -203,8 +233,7 @@ async def test_fix_toggle_then_same_commands_do_not_panic() -> None:
     sc = load("seed-race")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("escape", "f")
-        for line in sc.commands:
-            app.run_ddb(line)
+        await run(app, pilot, *sc.commands)
         assert app.session.kernel.panicstr is None
         assert app.session.kernel.lwps[0].l_target_cpu == 3  # stale
 
@@ -218,12 +247,16 @@ async def test_demo_plays_narrated_steps_then_offers_the_fix() -> None:
         assert "[1/" in str(narration.render())
         await pilot.press("space")
         assert commands(app) == ["db{0}> mach cpu 1"]
-        await pilot.press(*["enter"] * (n - 1))
+        for _ in range(n - 1):
+            await pilot.press("enter")
+            await app.settle()
         assert app.session.kernel.panicstr is not None
         assert "Press f to watch the same run with the fix" in str(narration.render())
         await pilot.press("f")
-        assert app.fix and app.commands == []
-        await pilot.press(*["space"] * n)
+        assert app.fix and app.commands[-1] == "fix"
+        for _ in range(n):
+            await pilot.press("space")
+            await app.settle()
         assert app.session.kernel.panicstr is None
         assert "without the fix" in str(narration.render())
 
@@ -236,6 +269,7 @@ async def test_record_then_replay_is_identical(tmp_path: Path) -> None:
                      "show lwp 0t15571.1"):
             await type_line(pilot, line)
         await pilot.press("escape", "0", "s", "b")
+        await app.settle()
     res = replay.run(load(str(out)), load(str(out)).commands)
     assert res.transcript == "\n".join(app.transcript) + "\n"
     assert res.ok
@@ -274,11 +308,129 @@ async def test_monkey_2000_keys_and_commands() -> None:
                 app.run_ddb(rng.choice(MONKEY_LINES))
             else:
                 await pilot.press(rng.choice(MONKEY_KEYS))
-            if i % 200 == 0:
+            if i % 50 == 0:
+                await app.settle()
                 await pilot.pause()
+        await app.settle()
         while not isinstance(app.screen.focused, CommandInput) and isinstance(
                 app.screen, (HelpScreen, CommandPalette)):
             await pilot.press("escape")
-        app.run_ddb("mach cpu 0")
+        await run(app, pilot, "mach cpu 0")
         assert app.transcript[-1] == "using CPU 0"
         assert not any("internal error" in line for line in app.transcript)
+
+
+# -- issue 13: every size shows the race; long runs stay live ----------------------------
+
+SIZES = [(80, 24), (120, 40), (200, 60)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_race_is_on_screen_at_every_size(size: tuple[int, int]) -> None:
+    """No key pressed: tcpdump's row shows LP_BOUND and its target cpu3; after
+    the panic and bt, the panic string and psref_release's frame are on screen."""
+    app = make(variables={})
+    sc = load("seed-race")
+    cmds = list(sc.commands)
+    async with app.run_test(size=size) as pilot:
+        await run(app, pilot, *cmds[:cmds.index("show psref") + 1])
+        text = screen_text(app)
+        row = next(line for line in str(app.query_one("#race").render()).splitlines()
+                   if "tcpdump" in line)
+        assert "LP_BOUND" in row and "cpu3" in row
+        assert row.split("cpu3")[0].strip() in text  # the row as the terminal shows it
+        assert "LP_RUNNING|LP_BOUND" in text
+        for ci in range(4):
+            assert f"cpu{ci}" in text
+        await run(app, pilot, *cmds[cmds.index("show psref") + 1:cmds.index("bt") + 1])
+        assert on_screen(app, app.session.kernel.panicstr or "?")
+        assert on_screen(app, "psref_release() at netbsd:psref_release+0x25c")
+        assert on_screen(app, "=> the psref tcpdump took on CPU 0 is released on CPU 3")
+
+
+OTHER = """
+[[lwp]]
+pid = 4242
+lid = 3
+comm = "ifwatch"
+cpu = 1
+program = "ioctl"
+"""
+
+
+async def test_a_scenario_with_other_pids_shows_its_own_race_lwps() -> None:
+    from engine.scenario import load_text
+    from tests.conftest import scenario_text
+
+    sc = load_text(scenario_text(ncpu=2, lwps=OTHER), "other.toml")
+    app = DdbstepApp(sc, blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run(app, pilot, "mach cpu 1", "break wm_ioctl", "c")
+        race = str(app.query_one("#race").render())
+        assert "4242.3" in race and "ifwatch" in race and "LP_BOUND" in race
+        assert "tcpdump" not in race
+        assert "psref wm0" in race and "holder 4242.3 on cpu1" in race
+
+
+async def test_long_run_stays_live_breaks_in_and_undoes() -> None:
+    """c/a on the fixed kernel runs in a worker: progress shows, a line typed
+    meanwhile waits its turn, Ctrl-C stops it at a statement with only the
+    Stopped line, and undo restores the state before c/a."""
+    app = make(fix=True, variables={"maxsteps": 100_000_000})
+    async with app.run_test(size=SIZE) as pilot:
+        before = app.session.kernel.key()
+        app.run_ddb("c/a")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app._steps > 500:
+                break
+        assert app.running and app._steps > 500
+        await pilot.pause(0.15)
+        assert "running `c/a`" in str(app.query_one("#status").render())
+        await type_line_nowait(pilot, "ps")
+        await pilot.press("ctrl+c")
+        await app.settle()
+        await pilot.pause()
+        out = app.transcript
+        i = out.index("db{0}> c/a")
+        assert out[i + 1].startswith("Stopped in pid ")  # no trap lines, no After
+        assert out[i + 2] == "db{0}> ps"
+        await run(app, pilot, "undo")
+        assert app.transcript[-1] == "undid 1: c/a"
+        assert app.session.kernel.key() == before
+
+
+async def type_line_nowait(pilot, line: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(*[c if c != " " else "space" for c in line], "enter")
+
+
+async def test_single_key_mode_is_obvious_and_pgup_scrolls_back() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, *["help"] * 4)
+        log = app.query_one("#transcript")
+        bottom = log.scroll_y
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert log.scroll_y < bottom
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.query_one("#console").has_class("keys-mode")
+        assert "single keys" in str(app.query_one("#status").render())
+        assert "single-key mode" in app.query_one(CommandInput).placeholder
+
+
+async def test_compact_layout_cycles_panes_and_zooms() -> None:
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.screen.has_class("compact")
+        assert app.query_one("#source").display and not app.query_one("#stack").display
+        await pilot.press("escape", "v")
+        assert app.query_one("#stack").display and not app.query_one("#source").display
+        await pilot.press("i", "f8")
+        assert app.screen.maximized is app.query_one("#console")
+        await pilot.press("f8")
+        assert app.screen.maximized is None
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert all(app.query_one(f"#{p}").display for p in ("source", "stack", "lwps", "timeline"))

@@ -4,19 +4,33 @@ The app owns one engine Session. Every action -- a typed line, a key, a
 palette entry, a demo step -- becomes a ddb command line run through the
 same interpreter (run_ddb); the console shows it after its prompt, so the
 transcript is always a replay script. Panes only receive Views.
+
+A command that can run long (s,N, n, until, c, c/a) runs in a thread
+worker on a fork of the session; the screen stays live with its progress,
+Ctrl-C breaks in at the next statement, and lines typed meanwhile run
+after it in order. Restart and the fix toggle are ddb lines too (`reboot`,
+`fix`), so `undo` takes them back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
+import threading
 from pathlib import Path
 
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.containers import Grid
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
-from engine.ddb.db_command import Session
+from engine.ddb import db_run
+from engine.ddb.db_command import Session, lookup
+from engine.ddb.db_lex import DbError
+from engine.ddb.db_table import TABLE
 from engine.events import explain_panic
 from engine.scenario import Scenario, dump
 from tui.commands import DdbCommands
@@ -25,10 +39,17 @@ from tui.view import Timeline, View
 from tui.widgets.console import CommandInput, Console
 from tui.widgets.cpu_panel import CpuPanel
 from tui.widgets.lwp_table import LwpTable
-from tui.widgets.psref_view import PsrefView
+from tui.widgets.race_view import RaceView
 from tui.widgets.source_view import SourceView
 from tui.widgets.stack_view import StackView
+from tui.widgets.status_line import Progress, StatusLine
 from tui.widgets.timeline import TimelineView
+
+# The commands that may run for long: they go to a worker.
+RUNS = {db_run.db_single_step_cmd, db_run.db_trace_until_matching_cmd,
+        db_run.db_trace_until_call_cmd, db_run.db_continue_cmd}
+PANES = ("source", "stack", "lwps", "timeline")  # what the compact layout cycles through
+KEYS_MODE = "single keys: s n c a b u 0-9 . i or : to type"
 
 
 def _cpu_bindings() -> list[Binding]:
@@ -46,6 +67,8 @@ class DdbstepApp(App[int]):
         Binding("f5", "ddb('c')", "Cont", priority=True, id="continue_everywhere"),
         Binding("f6", "ddb('c/a')", "Cont all", priority=True, id="continue_all_everywhere"),
         Binding("f7", "ddb('undo')", "Undo", priority=True, id="undo_everywhere"),
+        Binding("f8", "zoom", "Zoom", priority=True, id="zoom_everywhere"),
+        Binding("ctrl+c", "break_in", "Break", priority=True, show=False, id="break_in"),
         Binding("f1", "command_palette", "Palette", priority=True, id="palette_everywhere"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
         Binding("escape", "leave_input", "Keys", show=False, id="leave_input"),
@@ -56,9 +79,11 @@ class DdbstepApp(App[int]):
         Binding("a", "ddb('c/a')", "all", show=False, id="continue_all"),
         Binding("b", "ddb('bt')", "bt", show=False, id="backtrace"),
         Binding("u", "ddb('undo')", "undo", show=False, id="undo"),
-        Binding("r", "restart", "Restart", id="restart"),
-        Binding("f", "toggle_fix", "Fix", id="toggle_fix"),
+        Binding("r", "ddb('reboot')", "Reboot", id="restart"),
+        Binding("f", "ddb('fix')", "Fix", id="toggle_fix"),
         Binding("t", "timeline", "Timeline", id="timeline"),
+        Binding("v", "cycle_pane", "Pane", id="cycle_pane"),
+        Binding("z", "zoom", "Zoom", show=False, id="zoom"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_app", "Quit", id="quit"),
         Binding("i,colon", "focus_input", "Console", show=False, id="focus_input"),
@@ -66,6 +91,8 @@ class DdbstepApp(App[int]):
         Binding("ctrl+s", "screenshot_svg", "SVG", show=False, id="screenshot"),
         *_cpu_bindings(),
     ]
+
+    ALLOW_IN_MAXIMIZED_VIEW = "#status, Footer"
 
     def __init__(
         self,
@@ -79,33 +106,78 @@ class DdbstepApp(App[int]):
         super().__init__()
         self.scenario = scenario
         self.variables = dict(variables or {})  # ddb variables set on every (re)start
-        self.fix = scenario.fix if fix is None else fix
         self.demo = demo
         self.record = record
         self.blink = blink
         self.timeline = Timeline()
-        self.session = self._new_session()
-        self.commands: list[str] = []  # since the last restart: the recorded script
+        self.session = self._new_session(scenario.fix if fix is None else fix)
+        self.commands: list[str] = []  # since the start: the recorded script
         self.transcript: list[str] = []  # what `ddbstep replay` of them prints
         self.demo_at = 0
+        self.compact_pane = "source"
+        # A long command in its worker: (fork, line, was it panicked before).
+        self.job: tuple[Session, str, bool] | None = None
+        self.pending: list[str] = []  # lines typed while it runs, in order
+        self._break = threading.Event()
+        self._steps = 0
+        self._where = (0, "")
+        self._progress_timer: Timer | None = None
+
+    @property
+    def fix(self) -> bool:
+        return self.session.kernel.config.fix
 
     # -- the engine side -------------------------------------------------------
 
-    def _new_session(self) -> Session:
-        s = Session.start(self.scenario, self.fix)
+    def _new_session(self, fix: bool) -> Session:
+        s = Session.start(self.scenario, fix)
         s.vars.update(self.variables)
         s.on_step = self.timeline
         return s
 
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def _is_run(self, line: str) -> bool:
+        """Would this line run statements for long (a worker's job)?"""
+        m = re.match(r"\s*([A-Za-z_][A-Za-z_0-9]*)", line)
+        if m is None:
+            entry = self.session.last_entry if not line.strip() else None
+            return entry is not None and entry.handler in RUNS
+        try:
+            entry = lookup(TABLE, m.group(1))
+        except DbError:
+            return False
+        if entry.handler is db_run.db_single_step_cmd:
+            return "," in line  # one statement is quick; s,N is not
+        return entry.handler in RUNS
+
     def run_ddb(self, line: str) -> str:
-        """Run one ddb line exactly as typed; show it and update every pane."""
+        """Run one ddb line exactly as typed; show it and update every pane.
+
+        A run command starts a worker and returns ""; its output follows
+        when it stops. While one runs, a line waits its turn.
+        """
         console = self.query_one(Console)
+        if self.running:
+            self.pending.append(line)
+            console.write(f"(after the running command) {line}", style="dim")
+            return ""
         shown = (self.session.prompt + line).rstrip()
         console.write(shown, style="bold")
-        was_panicked = self.session.kernel.panicstr is not None
-        out = self.session.execute(line)
         self.commands.append(line)
         self.transcript.append(shown)
+        was_panicked = self.session.kernel.panicstr is not None
+        if self._is_run(line) and self.is_running:
+            self._start(line, was_panicked)
+            return ""
+        out = self.session.execute(line)
+        self._done(out, was_panicked)
+        return out
+
+    def _done(self, out: str, was_panicked: bool) -> None:
+        console = self.query_one(Console)
         if out:
             console.write(out)
             self.transcript.append(out)
@@ -113,14 +185,78 @@ class DdbstepApp(App[int]):
             console.write("=> " + explain_panic(self.session.kernel), style="bold red")
         self._record()
         self.refresh_view()
-        return out
+
+    # -- long commands -----------------------------------------------------------
+
+    def _start(self, line: str, was_panicked: bool) -> None:
+        work = self.session.fork()
+        self._break.clear()
+        self._steps = 0
+        work.break_in = self._break.is_set
+        work.on_step = self._count
+        self.job = (work, line, was_panicked)
+        self.query_one(StatusLine).progress = Progress(line)
+        self._progress_timer = self.set_interval(0.1, self._show_progress)
+        self.run_worker(lambda: work.execute(line), thread=True, exclusive=True,
+                        group="ddb", exit_on_error=False)
+
+    def _count(self, before: object, after: object, ci: int) -> None:
+        """Session.on_step in the worker thread: the timeline and the progress."""
+        self.timeline(before, after, ci)  # type: ignore[arg-type]
+        self._steps += 1
+        self._where = (ci, self.timeline.ticks[-1].func if self.timeline.ticks else "")
+
+    def _show_progress(self) -> None:
+        if self.job is not None:
+            ci, func = self._where
+            self.query_one(StatusLine).progress = Progress(self.job[1], self._steps, ci, func)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if self.job is None or event.state not in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        work, line, was_panicked = self.job
+        self.job = None
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
+        self.query_one(StatusLine).progress = None
+        if event.state is WorkerState.SUCCESS:
+            out = str(event.worker.result)
+        else:
+            out = f"ddbstep: `{line}` did not finish: {event.worker.error!r}"
+        work.break_in = None
+        work.on_step = self.timeline
+        self.session = work
+        self._done(out, was_panicked)
+        queued, self.pending = self.pending, []
+        for i, next_line in enumerate(queued):
+            self.run_ddb(next_line)
+            if self.running:
+                self.pending = queued[i + 1:] + self.pending
+                break
+
+    async def settle(self) -> None:
+        """Wait until no command runs and none waits (tests, pictures)."""
+        while self.running or self.pending:
+            await self.workers.wait_for_complete()
+            await asyncio.sleep(0.01)
+
+    def action_break_in(self) -> None:
+        """Ctrl-C: break into a running command, as BREAK on the console does."""
+        if self.running:
+            self._break.set()
+        else:
+            self.notify("Nothing is running. q quits.", timeout=2)
+
+    # -- the view -----------------------------------------------------------------
 
     def _record(self) -> None:
         if not self.record:
             return
         k = self.session.kernel
         Path(self.record).write_text(dump(
-            self.scenario, self.commands, self.fix,
+            self.scenario, self.commands, self.scenario.fix,
             panic=k.panicstr is not None, message=k.panicstr))
 
     def view(self) -> View:
@@ -130,11 +266,12 @@ class DdbstepApp(App[int]):
 
     def refresh_view(self) -> None:
         v = self.view()
-        self.sub_title = (f"{self.scenario.title}  [fix {'on' if self.fix else 'off'}]"
-                          + ("  PANIC" if v.kernel.panicstr else ""))
         self.query_one(Console).set_prompt(self.session.prompt)
-        for pane in (CpuPanel, SourceView, StackView, LwpTable, PsrefView):
-            self.query_one(pane).view = v
+        self.query_one(StatusLine).view = v
+        for pane in (CpuPanel, RaceView, SourceView, StackView, LwpTable):
+            widget = self.query_one(pane)
+            if widget.display or pane in (CpuPanel, RaceView):
+                widget.view = v
         tl = self.query_one(TimelineView)
         if tl.display:
             tl.view = v
@@ -142,22 +279,20 @@ class DdbstepApp(App[int]):
     # -- layout ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="db")
+        yield StatusLine(id="status")
         yield CpuPanel(self.scenario.ncpu, id="cpus")
-        with Horizontal(id="middle"):
+        yield RaceView(id="race")
+        with Grid(id="panes"):
             yield SourceView(id="source")
             yield StackView(id="stack")
-        with Horizontal(id="lower"):
             yield LwpTable(id="lwps")
-            with Vertical(id="side"):
-                yield PsrefView(id="psrefs")
-                yield TimelineView(id="timeline")
+            yield TimelineView(id="timeline")
         yield Static(id="narration")
         yield Console(id="console")
         yield Footer()
 
     def on_mount(self) -> None:
-        for pane_id, title in (("cpus", "CPUs"), ("stack", "bt"), ("psrefs", "psrefs"),
+        for pane_id, title in (("cpus", "CPUs"), ("stack", "bt"), ("race", "race"),
                                ("lwps", "LWPs"), ("timeline", "timeline"),
                                ("console", "console")):
             self.query_one(f"#{pane_id}").border_title = title
@@ -177,15 +312,60 @@ class DdbstepApp(App[int]):
         self._layout_for(event.size.width, event.size.height)
 
     def _layout_for(self, width: int, height: int) -> None:
-        # Small terminals: the secondary panes collapse, the console stays.
+        # Small terminals: one pane at a time in the middle (v cycles), CPU
+        # rows instead of cards; the race pane and the status line stay.
+        compact = width < 100 or height < 32
         self.screen.set_class(width < 100, "narrow")
         self.screen.set_class(height < 32, "short")
+        self.screen.set_class(compact, "compact")
+        self.query_one(CpuPanel).compact = compact
+        self._show_panes()
+        self.refresh_view()
+
+    def _show_panes(self) -> None:
+        compact = self.screen.has_class("compact")
+        for name in PANES:
+            self.query_one(f"#{name}").display = (not compact) or name == self.compact_pane
+        grid = self.query_one("#panes", Grid)
+        grid.styles.grid_size_columns = 1 if compact else 2
+        grid.styles.grid_size_rows = 1 if compact else 2
+        src = self.query_one(SourceView)
+        src.border_subtitle = "v: next pane" if compact else ""
+
+    def action_cycle_pane(self) -> None:
+        if not self.screen.has_class("compact"):
+            self.action_zoom()
+            return
+        self.compact_pane = PANES[(PANES.index(self.compact_pane) + 1) % len(PANES)]
+        self._show_panes()
+        self.refresh_view()
+
+    def action_zoom(self) -> None:
+        """Zoom the focused pane to the whole screen (again: back)."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        target = self.focused
+        if target is None or isinstance(target, CommandInput):
+            target = self.query_one(Console)
+        self.screen.maximize(target)
 
     # -- messages up ---------------------------------------------------------------
 
     @on(Console.Submitted)
     def _submitted(self, event: Console.Submitted) -> None:
         self.run_ddb(event.line)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mode()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.call_after_refresh(self._mode)
+
+    def _mode(self) -> None:
+        typing = isinstance(self.focused, CommandInput)
+        self.query_one(Console).keys_mode = not typing
+        self.query_one(StatusLine).mode = "console" if typing else KEYS_MODE
 
     # -- actions -------------------------------------------------------------------
 
@@ -197,35 +377,28 @@ class DdbstepApp(App[int]):
 
     def action_ddb(self, line: str) -> None:
         self.run_ddb(line)
+        if self.demo and line == "fix":
+            self.demo_at = 0
+            self._show_narration()
 
     def action_cpu(self, n: int) -> None:
         self.run_ddb(f"mach cpu {n:#x}")
 
-    def action_restart(self) -> None:
-        self.session = self._new_session()
-        self.timeline.clear()
-        self.commands, self.transcript = [], []
-        self.query_one(Console).write(
-            f"# restart: {self.scenario.title}, fix {'on' if self.fix else 'off'}", style="dim")
-        self.demo_at = 0
-        if self.demo:
-            self._show_narration()
-        self._record()
-        self.refresh_view()
-
-    def action_toggle_fix(self) -> None:
-        self.fix = not self.fix
-        self.action_restart()
-
     def action_timeline(self) -> None:
-        tl = self.query_one(TimelineView)
-        tl.display = not tl.display
+        if self.screen.has_class("compact"):
+            self.compact_pane = "timeline" if self.compact_pane != "timeline" else "source"
+            self._show_panes()
+        else:
+            tl = self.query_one(TimelineView)
+            tl.display = not tl.display
         self.refresh_view()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     def action_quit_app(self) -> None:
+        if self.running:
+            self._break.set()
         self.exit(0)
 
     def action_leave_input(self) -> None:
@@ -240,7 +413,7 @@ class DdbstepApp(App[int]):
             self.action_focus_input()
             return
         cmds = self.scenario.commands
-        if self.demo_at < len(cmds):
+        if self.demo_at < len(cmds) and not self.running:
             self.run_ddb(cmds[self.demo_at])
             self.demo_at += 1
         self._show_narration()

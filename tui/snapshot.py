@@ -18,6 +18,7 @@ def replay_svg(sc: Scenario, commands: list[str], fix: bool | None = None,
         async with app.run_test(size=size) as pilot:
             for line in commands:
                 app.run_ddb(line)
+            await app.settle()
             await pilot.pause()
             return app.export_screenshot()
 

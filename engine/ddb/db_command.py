@@ -135,6 +135,9 @@ class Session:
     lock_sites: dict[str, str] = attrs.field(factory=dict)
     prev_kernel: Kernel | None = None  # before the last command (what changed)
     on_step: Callable[[Kernel, Kernel, int], None] | None = None  # (before, after, cpu)
+    # A break-in (the console's BREAK, Ctrl-C in the app): asked from another
+    # thread, honoured by a running command at the next statement boundary.
+    break_in: Callable[[], bool] | None = None
 
     @classmethod
     def start(cls, scenario: Scenario, fix: bool | None = None) -> Session:
@@ -196,6 +199,24 @@ class Session:
         # Everything ddb prints goes through its column tracking.
         return db_format("\n".join(printed + ([out] if out or not printed else [])),
                          self.vars["tabstops"])
+
+    def fork(self) -> Session:
+        """A copy that can run a command on its own (the app's worker): the
+        kernel is a value; every container ddb changes is copied."""
+        return attrs.evolve(
+            self, breaks=[attrs.evolve(b) for b in self.breaks], watches=list(self.watches),
+            vars=dict(self.vars), undo_stack=list(self.undo_stack),
+            lock_sites=dict(self.lock_sites))
+
+    def reboot(self, fix: bool | None = None) -> None:
+        """Boot the scenario again (the same breakpoints are gone, as after a
+        real reboot); the state before stays on the undo stack."""
+        self.kernel = boot(self.scenario, self.kernel.config.fix if fix is None else fix)
+        self.cpu = 0
+        self.breaks, self.watches = [], []
+        self.lock_sites = {}
+        self.dot = self.prev = self.next = self.last_addr = 0
+        self.prev_kernel = None
 
     def _restore(self, snap: Snapshot) -> None:
         self.kernel, self.cpu, self.breaks = snap.kernel, snap.cpu, snap.breaks

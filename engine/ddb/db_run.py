@@ -128,6 +128,9 @@ class _Run:
     def one(self, ci: int) -> bool:
         """Step ci once; True if the run must stop."""
         s = self.s
+        if s.break_in is not None and s.break_in():
+            self.reason, self.stop_cpu = "breakin", s.cpu
+            return True
         before = s.kernel
         after = step(before, ci)
         self.steps += 1
@@ -196,6 +199,10 @@ class _Run:
         s.dot = s.next = rip
         if self.reason == "panic":
             # panic() printed its lines and trap_print()'s through the console.
+            out.append(s.fmt(stop_line(s, s.cpu), wrap=False))
+            return "\n".join(out)
+        if self.reason == "breakin":
+            # A break into ddb from the console: only db_trap()'s line.
             out.append(s.fmt(stop_line(s, s.cpu), wrap=False))
             return "\n".join(out)
         if self.reason == "break":
@@ -432,6 +439,27 @@ def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> 
             run.stop_cpu = k.paniccpu if k.paniccpu is not None else s.cpu
             return run.finish()
     return ""
+
+
+def db_reboot_cmd(s: Session, cmd: Cmd) -> str:
+    """reboot: the scenario boots again (model: `undo` takes it back)."""
+    s.reboot()
+    return f"rebooting...\n{MARK} booted {s.scenario.title!r} again, fix {_onoff(s)}"
+
+
+def _onoff(s: Session) -> str:
+    return "on" if s.kernel.config.fix else "off"
+
+
+def db_fix_cmd(s: Session, cmd: Cmd) -> str:
+    """fix [on|off] (model extension): reboot with the LP_BOUND guard of
+    mi_switch in (kern_synch.c 1.318) or reverted; alone, toggle it."""
+    word = cmd.args.strip().lower()
+    if word not in ("", "on", "off"):
+        raise DbError("usage: fix [on|off]")
+    want = (not s.kernel.config.fix) if not word else word == "on"
+    s.reboot(fix=want)
+    return f"{MARK} rebooted with the fix {_onoff(s)}"
 
 
 def db_undo_cmd(s: Session, cmd: Cmd) -> str:

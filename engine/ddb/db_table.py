@@ -154,7 +154,10 @@ def columns(names: list[str], maxwidth: int = 80) -> str:
 
 EXTENSIONS_HELP = """\
 ddbstep extensions (not in NetBSD's ddb; type them in full):
-  undo[,n]          take back the last n commands (state, CPU, breakpoints)
+  undo[,n]          take back the last n commands (state, CPU, breakpoints),
+                    a reboot or a fix included
+  fix [on|off]      reboot with mi_switch's LP_BOUND guard in or reverted
+  reboot            boots the scenario again (ddb's command; undo takes it back)
   hardclock[,n]     n clock interrupts on the selected CPU
   intr DEV[,n]      DEV's interrupt on the selected CPU (a synthetic driver)
   c/a               continue every CPU, interleaved ($seed, $tick)
@@ -229,7 +232,7 @@ TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("next", db_run.db_trace_until_matching_cmd),
     _e("p", db_examine.db_print_cmd), _e("print", db_examine.db_print_cmd),
     _e("ps", db_proc.db_show_all_procs), _e("quit", db_run.db_continue_cmd),
-    _e("reboot", _unmodeled, own=True), _e("s", db_run.db_single_step_cmd),
+    _e("reboot", db_run.db_reboot_cmd, own=True), _e("s", db_run.db_single_step_cmd),
     _e("search", _unmodeled, own=True, set_dot=True),
     _e("set", db_examine.db_set_cmd, own=True), _e("show", _sub("show"), sub="show"),
     _e("sifting", _unmodeled, own=True), _e("step", db_run.db_single_step_cmd),
@@ -242,6 +245,7 @@ TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("undo", db_run.db_undo_cmd, extra=True),
     _e("hardclock", db_run.db_hardclock_cmd, extra=True),
     _e("intr", db_run.db_intr_cmd, extra=True),
+    _e("fix", db_run.db_fix_cmd, extra=True),
 ]}
 
 # db_show_cmds[] (db_command.c 1.160) as amd64 GENERIC compiles it (INET;

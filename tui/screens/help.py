@@ -10,26 +10,43 @@ from textual.widgets import Static
 
 KEYS = """\
 [b]ddbstep keys[/b]  (the console has the focus at start: type a ddb command, Enter)
+Escape closes this help.
 
-  Escape        leave the console; then single keys act:
+  Escape        leave the console: single-key mode (the input dims and says so)
   0-9           select a CPU            (mach cpu N)
   s / n         step / next             (s, n)
   c / a         continue / continue all (c, c/a)
   b             backtrace               (bt)
   u             undo the last command   (undo)
-  r / f         restart / toggle the fix and restart
-  t             show or hide the timeline
+  r             reboot the scenario     (reboot; u takes it back)
+  f             toggle the fix, reboot  (fix; u takes it back)
+  t             timeline: show or hide it (small screens: show it in the middle)
+  v             small screens: next pane in the middle (source, bt, LWPs, timeline)
+  z             zoom the focused pane to the whole screen, again to come back
   i  :  Enter   back to the console
   ?             this help          q  quit
   ctrl+s        save an SVG picture of the screen
 
 Everywhere, the console included:
-  F11 step   F10 next   F5 continue   F6 continue all   F7 undo
+  F11 step   F10 next   F5 continue   F6 continue all   F7 undo   F8 zoom
   F1 command palette (ctrl+p too, outside the console)
+  Ctrl-C        break into a running command (c, c/a, n, until, s,N) at the
+                next statement, as BREAK on a ddb console; undo takes the
+                whole command back
 
 In the console: up/down or ctrl-p/ctrl-n for history, tab completes
-command names and show sub-commands, an empty Enter repeats the last
-command. `help` lists ddb's commands; the model's extras are marked.
+command names and show sub-commands, PgUp/PgDn scroll the transcript, an
+empty Enter repeats the last command. Lines typed while a command runs
+wait their turn. `help` lists ddb's commands, then ddbstep's extensions.
+
+The panes: the status line (fix, CPU, progress, the panic), the CPUs (the
+selected one highlighted, a panicked one red), the race (the LWPs that
+hold a psref, have l_target_cpu set, sit in spc_migrating, or run on the
+selected CPU: P, T, M, * say which; then every psref), the source (the
+selected CPU's function, `>` its statement, digits: other CPUs there), bt,
+all LWPs (yellow: what the last command changed), the timeline (a lane a
+CPU, a letter an LWP; T target set, B bind, A psref taken, M
+spc_migrating, > migrated, R released, ! KASSERT), the console.
 """
 
 

@@ -1,8 +1,11 @@
 """Console pane: the ddb transcript and the `db{N}> ` input line.
 
 The input keeps a history (up/down, and ddb's own ctrl-p/ctrl-n), completes
-command names and show sub-commands with tab, and submits an empty line as
-it is: the interpreter repeats the last command, as ddb does.
+command names and show sub-commands with tab, scrolls the transcript back
+with PgUp/PgDn, and submits an empty line as it is: the interpreter
+repeats the last command, as ddb does. The transcript re-wraps when the
+pane changes width. Outside the input (single-key mode) the input dims
+and says how to come back.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input, Label, RichLog
 
 from engine.ddb.db_table import SHOW, TABLE
@@ -49,6 +54,8 @@ class CommandInput(Input):
         Binding("up,ctrl+p", "history(-1)", "Previous command", show=False, id="history_prev"),
         Binding("down,ctrl+n", "history(1)", "Next command", show=False, id="history_next"),
         Binding("tab", "complete", "Complete", show=False, priority=True, id="complete"),
+        Binding("pageup", "page(-1)", "Scroll back", show=False, id="page_up"),
+        Binding("pagedown", "page(1)", "Scroll on", show=False, id="page_down"),
     ]
 
     @dataclass
@@ -75,6 +82,13 @@ class CommandInput(Input):
         self.value = self.history[self.at] if self.at < len(self.history) else ""
         self.cursor_position = len(self.value)
 
+    def action_page(self, direction: int) -> None:
+        log = self.screen.query_one("#transcript", RichLog)
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
+
     def action_complete(self) -> None:
         new, cands = complete(self.value)
         self.value = new
@@ -85,6 +99,15 @@ class CommandInput(Input):
 
 class Console(Vertical):
     """Transcript above, prompt and input below."""
+
+    ALLOW_MAXIMIZE = True
+    keys_mode: reactive[bool] = reactive(False)
+    KEEP = 5000  # transcript lines kept for re-wrapping
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.lines: list[tuple[str, str]] = []
+        self._width = 0
 
     @dataclass
     class Submitted(Message):
@@ -106,7 +129,24 @@ class Console(Vertical):
     def write(self, text: str, style: str = "") -> None:
         log = self.query_one("#transcript", RichLog)
         for line in text.split("\n"):
+            self.lines.append((line, style))
             log.write(Text(line, style=style))
+        del self.lines[:-self.KEEP]
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            log = self.query_one("#transcript", RichLog)
+            log.clear()
+            for line, style in self.lines:
+                log.write(Text(line, style=style))
+
+    def watch_keys_mode(self, keys: bool) -> None:
+        self.set_class(keys, "keys-mode")
+        inp = self.query_one(CommandInput)
+        inp.placeholder = (
+            "single-key mode: i or : to type a command, ? for the keys" if keys
+            else "ddb command (help, s, c, bt ...)")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -1,33 +1,47 @@
-"""CPUs pane: one card per CPU; the selected one stands out, a panicked one is red."""
+"""CPUs pane: every CPU, its curlwp and where it runs, in a grid.
+
+Compact (small terminals): one row a CPU, two or more a line, so that 8
+CPUs fit in 4 rows at 80 columns. Roomy: three rows a card, with
+spc_migrating and the run queue. The selected CPU stands out; a panicked
+one is red.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import HorizontalScroll
+from textual.containers import VerticalScroll
 from textual.reactive import reactive
 
 from engine.kernel import Kernel
 from tui.view import View, where, who
 from tui.widgets.text_pane import TextPane
 
+CARD_WIDTH = {True: 37, False: 29}  # compact, roomy: cells a card takes, its gap included
 
-def card_text(k: Kernel, ci: int) -> Text:
+
+def card_text(k: Kernel, ci: int, compact: bool = False) -> Text:
     cpu = k.cpus[ci]
     l = k.lwps[cpu.ci_curlwp]
     func, line = where(l)
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f"cpu{ci}", style="bold")
     if k.paniccpu == ci:
-        t.append("  PANIC", style="bold")
-    t.append("\n")
-    t.append(who(k, l) + "\n")
+        t.append(" PANIC", style="bold")
+    if compact:
+        t.append(f" {who(k, l)} ")
+        t.append(f"{func}:{line}", style="italic")
+        if cpu.spc_migrating is not None:
+            t.append(" migr " + who(k, k.lwps[cpu.spc_migrating]).split(" ")[0],
+                     style="bold magenta")
+        return t
+    t.append(" " + who(k, l) + "\n")
     t.append(f"{func}:{line}\n", style="italic")
-    mig = "-" if cpu.spc_migrating is None else who(k, k.lwps[cpu.spc_migrating])
+    mig = "-" if cpu.spc_migrating is None else who(k, k.lwps[cpu.spc_migrating]).split(" ")[0]
     t.append("migr ", style="dim")
-    t.append(mig + "\n", style="bold magenta" if cpu.spc_migrating is not None else "")
-    q = ", ".join(who(k, k.lwps[i]).split(" ")[0] for i in cpu.runq) or "-"
-    t.append("runq ", style="dim")
+    t.append(mig, style="bold magenta" if cpu.spc_migrating is not None else "")
+    q = ",".join(who(k, k.lwps[i]).split(" ")[0] for i in cpu.runq) or "-"
+    t.append("  runq ", style="dim")
     t.append(q)
     return t
 
@@ -39,16 +53,18 @@ class CpuCard(TextPane):
         super().__init__(id=f"cpu{ci}", classes="cpu-card")
         self.ci = ci
 
-    def show(self, view: View) -> None:
-        self.set_text(card_text(view.kernel, self.ci))
+    def show(self, view: View, compact: bool) -> None:
+        self.set_text(card_text(view.kernel, self.ci, compact))
         self.set_class(view.cpu == self.ci, "selected")
         self.set_class(view.kernel.paniccpu == self.ci, "panicked")
 
 
-class CpuPanel(HorizontalScroll, can_focus=True):
-    """The row of CPU cards. Focusable: it holds the focus when the console lets go."""
+class CpuPanel(VerticalScroll, can_focus=True):
+    """The grid of CPU cards. Focusable: it holds the focus when the console
+    lets go (the single-key mode)."""
 
     view: reactive[View | None] = reactive(None, always_update=True)
+    compact: reactive[bool] = reactive(False)
 
     def __init__(self, ncpu: int, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
@@ -58,11 +74,29 @@ class CpuPanel(HorizontalScroll, can_focus=True):
         for ci in range(self.ncpu):
             yield CpuCard(ci)
 
+    def columns(self, width: int) -> int:
+        return max(1, min(self.ncpu, (width + 1) // CARD_WIDTH[self.compact]))
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def watch_compact(self) -> None:
+        self._relayout()
+        self.watch_view(self.view)
+
+    def _relayout(self) -> None:
+        cols = self.columns(self.content_size.width or 76)
+        self.styles.grid_size_columns = cols
+        rows = (self.ncpu + cols - 1) // cols
+        card = 1 if self.compact else 3
+        # Every CPU stays visible up to 8 of them; more scroll.
+        self.styles.height = min(rows, 8 if self.compact else 4) * card + 2
+
     def watch_view(self, view: View | None) -> None:
         if view is None:
             return
         for card in self.query(CpuCard):
-            card.show(view)
+            card.show(view, self.compact)
         if view.cpu != getattr(self, "_selected", None):
             self._selected = view.cpu
             selected = self.query(f"#cpu{view.cpu}")

@@ -9,10 +9,12 @@ released, ! KASSERT.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.reactive import reactive
+from textual.widgets import Static
 
 from tui.view import View
-from tui.widgets.text_pane import TextPane
 
 MARK = {"target": "T", "bind": "B", "unbind": "b", "acquire": "A", "release": "R",
         "migrating": "M", "migrated": ">", "panic": "!"}
@@ -53,9 +55,22 @@ def timeline_text(view: View, width: int) -> Text:
     return t
 
 
-class TimelineView(TextPane):
+class TimelineView(VerticalScroll, can_focus=True):
+    """Scrolls from the keyboard (up/down, PgUp/PgDn) when focused; lays
+    its lanes out again for the new width on a resize."""
+
     view: reactive[View | None] = reactive(None, always_update=True)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="timeline-text")
 
     def watch_view(self, view: View | None) -> None:
         if view is not None:
-            self.set_text(timeline_text(view, self.size.width or 80))
+            width = max(20, (self.content_size.width or self.size.width or 80) - 1)
+            text = timeline_text(view, width)
+            text.no_wrap = True
+            text.overflow = "crop"
+            self.query_one("#timeline-text", Static).update(text)
+
+    def on_resize(self) -> None:
+        self.watch_view(self.view)

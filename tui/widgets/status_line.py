@@ -1,0 +1,104 @@
+"""Status line: what must stay on screen at every width.
+
+The fix state and the selected CPU always; while a long command runs, its
+progress and how to break in; after a panic, the panic string and the
+panic explained in one line. It grows by rows (it wraps), never by hiding.
+"""
+
+from __future__ import annotations
+
+import attrs
+from rich.text import Text
+from textual.reactive import reactive
+
+from engine.events import explain_panic
+from tui.view import View
+from tui.widgets.text_pane import TextPane
+
+
+@attrs.frozen
+class Progress:
+    """A long command as it runs: the line, statements so far, where."""
+
+    line: str
+    steps: int = 0
+    cpu: int = 0
+    func: str = ""
+
+
+def status_text(view: View, progress: Progress | None, mode: str) -> Text:
+    """First row: cut to the width (no_wrap); the panic rows wrap."""
+    k = view.kernel
+    t = Text()
+    if k.panicstr is not None:
+        t.append(f" PANIC cpu{k.paniccpu} ", style="bold white on red")
+        t.append(" ")
+    t.append(f"fix {'on' if view.fix else 'off'}",
+             style="bold black on green" if view.fix else "bold black on yellow")
+    t.append(f"  db{{{view.cpu}}}", style="bold")
+    t.append(f"  {mode}", style="dim")
+    if progress is not None:
+        t.append(f"  running `{progress.line}`: {progress.steps:,} statements,"
+                 f" cpu{progress.cpu} in {progress.func or '?'}", style="bold cyan")
+        t.append("  Ctrl-C breaks in", style="bold")
+    elif k.panicstr is None:
+        t.append(f"  {view.scenario}", style="italic")
+    return t
+
+
+def panic_text(view: View) -> Text:
+    k = view.kernel
+    t = Text()
+    if k.panicstr is not None:
+        t.append(f"panic: {k.panicstr}", style="bold red")
+        t.append("\n")
+        t.append(f"=> {explain_panic(k)}", style="bold")
+    return t
+
+
+class StatusLine(TextPane):
+    """The app's first rows (height: auto)."""
+
+    view: reactive[View | None] = reactive(None, always_update=True)
+    progress: reactive[Progress | None] = reactive(None, always_update=True)
+    mode: reactive[str] = reactive("console")
+
+    def _update(self) -> None:
+        if self.view is None:
+            return
+        first = status_text(self.view, self.progress, self.mode)
+        rest = panic_text(self.view)
+        panicked = bool(rest.plain)
+        self._first, self._rest = first, rest
+        text = first.copy()
+        if panicked:
+            text.append("\n")
+            text.append_text(rest)
+        if self._text != text:
+            self._text = text
+            self.refresh(layout=True)
+
+    def render(self) -> Text:
+        width = max(1, self.content_size.width or 80)
+        first = getattr(self, "_first", Text())
+        first = first.copy()
+        first.truncate(width, overflow="ellipsis")
+        rest = getattr(self, "_rest", Text())
+        if not rest.plain:
+            return first
+        return Text("\n").join([first, rest])
+
+    def watch_view(self) -> None:
+        self._update()
+
+    def watch_progress(self) -> None:
+        self._update()
+
+    def watch_mode(self) -> None:
+        self._update()
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        rest = getattr(self, "_rest", Text())
+        if not rest.plain:
+            return 1
+        return 1 + len(rest.wrap(self.app.console, max(1, width)))
