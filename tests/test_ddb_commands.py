@@ -271,6 +271,9 @@ def test_examine_formats_and_line_filling(s: Session) -> None:
     out = s.execute("x/i $pc")
     assert out == ("netbsd:syscall: code = X86_TF_RAX(frame) & (SYS_NSYSENT - 1); "
                    "callp = p->p_emul->e_sysent + code;")
+    out = s.execute("x/i sched_idle,2").splitlines()
+    assert len(out) == 2 and out[0].startswith("netbsd:sched_idle:      if (spc->spc_migrating")
+    assert out[1].startswith("netbsd:sched_idle+0x")
     assert s.execute("x/qx hz") == "netbsd:hz:      64"
     assert s.execute("x/bx hz,2") == "netbsd:hz:      64  0"
 

@@ -435,6 +435,8 @@ def db_examine_cmd(s: Session, cmd: Cmd) -> str:
                     emit(chr(v) if 0x20 <= v <= 0x7E else "\\%03o" % v)
             elif c in "iI":
                 addr = _disasm(s, addr, emit)
+                end_line(force=True)  # db_disasm() ends its line
+                continue
             elif c == "m":
                 addr = _hexdump(s, addr, size, emit)
                 end_line(force=True)

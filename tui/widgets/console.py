@@ -127,10 +127,9 @@ class Console(Vertical):
             label.update(prompt)
 
     def write(self, text: str, style: str = "") -> None:
-        log = self.query_one("#transcript", RichLog)
-        for line in text.split("\n"):
-            self.lines.append((line, style))
-            log.write(Text(line, style=style))
+        # One RichLog write for the whole output: one render, one refresh.
+        self.query_one("#transcript", RichLog).write(Text(text, style=style))
+        self.lines.extend((line, style) for line in text.split("\n"))
         del self.lines[:-self.KEEP]
 
     def on_resize(self, event: events.Resize) -> None:
@@ -140,6 +139,7 @@ class Console(Vertical):
             log.clear()
             for line, style in self.lines:
                 log.write(Text(line, style=style))
+            log.scroll_end(animate=False)
 
     def watch_keys_mode(self, keys: bool) -> None:
         self.set_class(keys, "keys-mode")

@@ -41,11 +41,15 @@ class LwpTable(DataTable[Text]):
         if view is None:
             return
         k = view.kernel
-        before = {l.idx: cells(view.prev, l) for l in view.prev.lwps} if view.prev else {}
+        prev = {l.idx: l for l in view.prev.lwps} if view.prev else {}
         hot = set()
         for l in k.lwps:
+            old = prev.get(l.idx)
+            if (l.idx in self._shown and old is not None and old.key() == l.key()
+                    and not any((l.idx, c) in self._hot for c in range(len(COLUMNS)))):
+                continue  # unchanged since the last command, nothing lit to clear
             now = cells(k, l)
-            was = before.get(l.idx, now)
+            was = cells(view.prev, old) if view.prev is not None and old is not None else now
             styled = []
             for col, (a, b) in enumerate(zip(now, was, strict=True)):
                 style = ""
