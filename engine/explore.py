@@ -541,14 +541,20 @@ class TortureResult:
 
 
 def torture(k0: Kernel, runs: int, seed: int, ticks: int = 3,
-            max_steps: int = 2000) -> TortureResult:
-    """Random schedules, like the report's torture tests; deterministic for a seed."""
+            max_steps: int = 2000,
+            progress: Callable[[int, int, float], None] | None = None) -> TortureResult:
+    """Random schedules, like the report's torture tests; deterministic for a seed.
+    progress(runs done, panics, seconds) is called about every 2 seconds."""
     from engine.ddb.db_run import SplitMix64
 
     t0 = time.perf_counter()
     panics, first, message = 0, None, None
     schedule: list[tuple[Move, Kernel, Kernel]] = []
+    told = t0
     for r in range(runs):
+        if progress is not None and time.perf_counter() - told >= 2.0:
+            told = time.perf_counter()
+            progress(r, panics, told - t0)
         run_seed = seed + r
         rng = SplitMix64(run_seed * 0x9E3779B1 + 1)
         k, t = k0, ticks

@@ -33,17 +33,58 @@ def read_script(text: str) -> list[str]:
     return [line for line in lines if not line.lstrip().startswith("#")]
 
 
-def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = None) -> Result:
+def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = None,
+        then: list[str] | tuple[str, ...] = ()) -> Result:
+    """commands, then `then`; [expect] is checked on the state after commands."""
     s = Session.start(sc, fix)
     out: list[str] = []
-    for line in commands:
-        out.append((s.prompt + line).rstrip())
-        text = s.execute(line)
-        if text:
-            out.append(text)
-    transcript = "\n".join(out) + "\n"
-    ok, why = check(sc, s, transcript)
-    return Result(transcript, s, ok, why)
+
+    def do(lines: list[str] | tuple[str, ...]) -> None:
+        for line in lines:
+            out.append((s.prompt + line).rstrip())
+            text = s.execute(line)
+            if text:
+                out.append(text)
+
+    do(commands)
+    ok, why = check(sc, s, "")
+    do(then)
+    return Result("\n".join(out) + "\n", s, ok, why)
+
+
+def verdict(s: Session) -> str:
+    """One line from the state: which kernel ran and what it showed."""
+    from engine.events import explain_panic
+
+    k = s.kernel
+    kernel = "fixed kernel (LP_BOUND guard in mi_switch)" if k.config.fix else (
+        "unfixed kernel (mi_switch without the LP_BOUND guard)")
+    if k.panicstr is not None:
+        return f"{kernel}: panic on CPU {k.paniccpu}: {explain_panic(k)}"
+    return f"{kernel}: no panic: {quiet_verdict(s)}"
+
+
+def quiet_verdict(s: Session) -> str:
+    """What the state shows when nothing panicked: where the psrefs went and
+    which migration plans were left unconsumed."""
+    k = s.kernel
+    parts = []
+    for ps in k.psrefs:
+        if ps.psref_lwp is None or ps.psref_target is None:
+            continue
+        holder = k.lwps[ps.psref_lwp]
+        who = f"{k.proc(holder).p_comm} {k.proc(holder).p_pid}.{holder.l_lid}"
+        held = any(ps.idx in c.psrefs for c in k.cpus)
+        if held:
+            parts.append(f"{who} still holds its psref, taken on CPU {ps.psref_cpu}, on CPU"
+                         f" {holder.l_cpu}")
+        else:
+            parts.append(f"{who} released its psref on CPU {ps.psref_cpu}, where it took it")
+    for l in k.lwps:
+        if l.l_target_cpu is not None:
+            parts.append(f"{k.proc(l).p_comm} {k.proc(l).p_pid}.{l.l_lid} has l_target_cpu"
+                         f" cpu{l.l_target_cpu} left stale on cpu{l.l_cpu}")
+    return "; ".join(parts) or "no psref was taken"
 
 
 def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
@@ -64,11 +105,21 @@ def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
 
 
 def markdown(sc: Scenario, res: Result) -> str:
-    """The transcript, ready to paste into a code review."""
+    """The transcript, ready to paste into a code review: its title and text
+    say which kernel ran when it is not the one the scenario was written for."""
     k = res.session.kernel
-    verdict = (f"**panic** on CPU {k.paniccpu}: `{k.panicstr}`" if k.panicstr
-               else "**no panic**")
+    result = (f"**panic** on CPU {k.paniccpu}: `{k.panicstr}`" if k.panicstr
+              else f"**no panic**: {quiet_verdict(res.session)}")
     fix = "with the fix" if k.config.fix else "without the fix"
-    return (f"### ddbstep: {sc.title}\n\n{sc.description.strip()}\n\n"
-            f"Kernel {fix}; {len(k.cpus)} CPUs. Result: {verdict}.\n\n"
+    title, text = sc.title, sc.description.strip()
+    if k.config.fix != sc.fix:
+        title = (f"{sc.name}'s commands on the {'fixed' if k.config.fix else 'unfixed'}"
+                 " kernel")
+        text = (f"The commands of the scenario \"{sc.title}\", written for the"
+                f" {'fixed' if sc.fix else 'unfixed'} kernel, replayed {fix}"
+                " (mi_switch's LP_BOUND guard"
+                f" {'in' if k.config.fix else 'reverted'}). Its description does not"
+                " apply; the result below is what this kernel did.")
+    return (f"### ddbstep: {title}\n\n{text}\n\n"
+            f"Kernel {fix}; {len(k.cpus)} CPUs. Result: {result}.\n\n"
             f"```\n{res.transcript}```\n")

@@ -83,10 +83,17 @@ class Scenario:
     commands: tuple[str, ...]
     narration: tuple[str, ...]
     expect: Expect
+    # The scenario that plays the same race on the other kernel, with its own
+    # commands and narration (the demo's `f` ending plays it).
+    twin: str | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
 
 
 # key -> (type, required) for each table
-_SCENARIO = {"title": (str, True), "description": (str, True)}
+_SCENARIO = {"title": (str, True), "description": (str, True), "twin": (str, False)}
 _KERNEL = {
     "ncpu": (int, True), "fix": (bool, True), "srcroot": (str, True),
     "hz": (int, False), "rrticks": (int, False), "hardclock_ticks": (int, False),
@@ -177,6 +184,24 @@ class _Checker:
                 raise self.fail(f"'{key}' in {label} must be {_typename(typ)}",
                                 name, index, key)
         return data
+
+
+def _check_commands(c: _Checker, text: str, commands: list[str]) -> None:
+    """Every [replay] command names a command ddb knows: FILE:LINE otherwise."""
+    from engine.ddb.db_command import check_command
+
+    first = c.loc.line("replay", 0, "commands") or 1
+    lines = text.splitlines()
+    at = first - 1
+    for cmd in commands:
+        err = check_command(cmd)
+        literal = _toml_str(cmd)
+        for j in range(at, len(lines)):
+            if literal in lines[j] or repr(cmd) in lines[j]:
+                at = j
+                break
+        if err is not None:
+            raise ScenarioError(f"{c.path}:{at + 1}: {err}")
 
 
 def load_text(text: str, path: str) -> Scenario:
@@ -329,6 +354,7 @@ def load_text(text: str, path: str) -> Scenario:
                 if not isinstance(item, str) or "\n" in item:
                     raise c.fail(f"{key} must be single-line strings", "replay", 0, key)
                 out.append(item)
+        _check_commands(c, text, commands)
         if narration and len(narration) != len(commands):
             raise c.fail(f"{len(narration)} narration lines for {len(commands)} commands",
                          "replay", 0, "narration")
@@ -340,6 +366,7 @@ def load_text(text: str, path: str) -> Scenario:
 
     return Scenario(
         path=path, title=sc["title"], description=sc["description"], ncpu=ncpu,
+        twin=sc.get("twin"),
         fix=kn["fix"], srcroot=kn["srcroot"], hz=hz, rrticks=rrticks,
         hardclock_ticks=ticks, lwps=tuple(lwps), cpus=tuple(cpus),
         interfaces=tuple(ifaces), commands=tuple(commands), narration=tuple(narration),
@@ -379,10 +406,12 @@ def _toml_str(s: str) -> str:
 
 
 def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
-         panic: bool | None, message: str | None) -> str:
-    """A scenario file that replays `commands` on sc's machine (for --record)."""
-    out = ["[scenario]", f"title = {_toml_str(sc.title)}",
-           f"description = {_toml_str(sc.description)}", "", "[kernel]",
+         panic: bool | None, message: str | None, title: str | None = None,
+         description: str | None = None) -> str:
+    """A scenario file that replays `commands` on sc's machine (for --record,
+    explore --emit): its own title and description when given."""
+    out = ["[scenario]", f"title = {_toml_str(title or sc.title)}",
+           f"description = {_toml_str(description or sc.description)}", "", "[kernel]",
            f"ncpu = {sc.ncpu}", f"fix = {'true' if fix else 'false'}",
            f"srcroot = {_toml_str(sc.srcroot)}", f"hz = {sc.hz}", f"rrticks = {sc.rrticks}",
            f"hardclock_ticks = {sc.hardclock_ticks}", ""]

@@ -144,6 +144,14 @@ def test_torture_is_deterministic_and_emits_a_replayable_failure(tmp_path: Path,
     assert replay.run(sc, sc.commands).ok
 
 
+def test_torture_without_a_panic_says_what_that_means(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["torture", "seed-race", "--fix", "--runs", "3", "--seed", "1",
+                 "--max-steps", "50"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("0 of 3 runs panicked")
+    assert "`ddbstep explore seed-race --fix`" in out
+
+
 def test_the_search_finds_the_broken_lock_assumptions_itself() -> None:
     # Start from the full discipline (no random warm-up): every unlocked
     # access the search meets weakens it and the search starts again; the

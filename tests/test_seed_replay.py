@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from engine import replay
 from engine.scenario import load
@@ -68,11 +69,59 @@ def test_transcript_replays_as_a_script(tmp_path, capsys) -> None:
     assert capsys.readouterr().out == first
 
 
-def test_expectation_failure_exits_1(tmp_path, capsys) -> None:
+def test_expectation_applies_only_to_the_scenarios_own_replay(tmp_path, capsys) -> None:
     script = tmp_path / "s.txt"
     script.write_text("# nothing happens\nps\n")
-    assert main(["replay", "seed-race", "--script", str(script)]) == 1
-    assert "expected a panic" in capsys.readouterr().err
+    assert main(["replay", "seed-race", "--script", str(script)]) == 0
+    err = capsys.readouterr().err
+    assert "expected" not in err
+    assert err.strip().endswith("unfixed kernel (mi_switch without the LP_BOUND guard): no panic:"
+                                " no psref was taken")
+    assert main(["replay", "seed-race", "--fix"]) == 0  # [expect] panic_with_fix = false
+    bad = tmp_path / "bad.toml"
+    bad.write_text((Path(__file__).parent.parent / "scenarios" / "seed-race.toml").read_text()
+                   .replace('[expect]\npanic = true', '[expect]\npanic = false'))
+    assert main(["replay", str(bad)]) == 1
+    assert "expected no panic" in capsys.readouterr().err
+
+
+def test_then_runs_a_script_at_the_end_and_replay_says_its_verdict(tmp_path, capsys) -> None:
+    then = tmp_path / "then.txt"
+    then.write_text("show panic\nps\n")
+    assert main(["replay", "seed-race", "--then", str(then)]) == 0
+    cap = capsys.readouterr()
+    assert SEED_LINES in cap.out
+    assert "db{3}> show panic\nPanic string: kernel diagnostic assertion" in cap.out
+    assert cap.err.strip() == (
+        "ddbstep: seed-race.toml: unfixed kernel (mi_switch without the LP_BOUND guard):"
+        " panic on CPU 3: the psref tcpdump took on CPU 0 is released on CPU 3")
+
+
+def test_fix_markdown_is_titled_for_the_kernel_that_ran(capsys) -> None:
+    assert main(["replay", "seed-race", "--fix", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### ddbstep: seed-race's commands on the fixed kernel\n")
+    assert "The seed report" not in out.split("```")[0].split("\n")[0]
+    assert "**no panic**: tcpdump 15571.1 released its psref on CPU 0" in out
+    assert "l_target_cpu cpu3 left stale" in out
+
+
+def test_version(capsys) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.startswith("ddbstep 0.")
+
+
+def test_a_misspelt_replay_command_is_caught_at_load(tmp_path, capsys) -> None:
+    text = (Path(__file__).parent.parent / "scenarios" / "seed-race.toml").read_text()
+    bad = tmp_path / "brake.toml"
+    bad.write_text(text.replace('"break wm_ioctl"', '"brake wm_ioctl"'))
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "brake" in t)
+    assert main(["replay", str(bad)]) == 2
+    assert capsys.readouterr().err.strip() == f"ddbstep: {bad}:{line}: No such command: brake"
 
 
 def test_console_script_runs_in_a_fresh_process() -> None:

@@ -238,27 +238,45 @@ async def test_fix_toggle_then_same_commands_do_not_panic() -> None:
         assert app.session.kernel.lwps[0].l_target_cpu == 3  # stale
 
 
-async def test_demo_plays_narrated_steps_then_offers_the_fix() -> None:
+async def test_demo_narrates_each_output_then_plays_the_fixed_twin_truthfully() -> None:
+    """The narration explains the output on screen (the command just run);
+    `f` at the end plays the fixed twin's own commands and narration, and
+    each ending is a verdict computed from the state."""
     app = make(demo=True, variables={})
-    n = len(app.scenario.commands)
+    sc = app.scenario
+    n = len(sc.commands)
     async with app.run_test(size=SIZE) as pilot:
         assert not isinstance(app.focused, CommandInput)
         narration = app.query_one("#narration")
-        assert "[1/" in str(narration.render())
+        assert "Space or Enter: run `mach cpu 1`" in str(narration.render())
         await pilot.press("space")
+        await app.settle()
         assert commands(app) == ["db{0}> mach cpu 1"]
+        assert str(narration.render()).startswith(f"[1/{n}] `mach cpu 1`: {sc.narration[0]}")
         for _ in range(n - 1):
             await pilot.press("enter")
             await app.settle()
         assert app.session.kernel.panicstr is not None
-        assert "Press f to watch the same run with the fix" in str(narration.render())
+        text = str(narration.render())
+        assert "panic on CPU 3: the psref tcpdump took on CPU 0 is released on CPU 3" in text
+        assert "Press f to watch the same race with the fix" in text
         await pilot.press("f")
-        assert app.fix and app.commands[-1] == "fix"
-        for _ in range(n):
+        await app.settle()
+        twin = load("seed-race-fixed")
+        assert app.fix and app.commands[-1] == "fix on"
+        assert str(narration.render()).startswith(twin.title)
+        for i in range(len(twin.commands)):
             await pilot.press("space")
             await app.settle()
+            said = str(narration.render())
+            assert twin.narration[i] in said
+            assert not any(line in said for line in sc.narration
+                           if line and line not in twin.narration)
         assert app.session.kernel.panicstr is None
-        assert "without the fix" in str(narration.render())
+        text = str(narration.render())
+        assert "fixed kernel (LP_BOUND guard in mi_switch): no panic:" in text
+        assert "l_target_cpu cpu3 left stale" in text
+        assert "without the fix" in text
 
 
 async def test_record_then_replay_is_identical(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import re
 import threading
 from pathlib import Path
 
+import attrs
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -114,6 +115,7 @@ class DdbstepApp(App[int]):
         self.commands: list[str] = []  # since the start: the recorded script
         self.transcript: list[str] = []  # what `ddbstep replay` of them prints
         self.demo_at = 0
+        self.demo_script = scenario  # what the demo plays (the twin after `f`)
         self.compact_pane = "source"
         # A long command in its worker: (fork, line, was it panicked before).
         self.job: tuple[Session, str, bool] | None = None
@@ -255,9 +257,16 @@ class DdbstepApp(App[int]):
         if not self.record:
             return
         k = self.session.kernel
+        result = (f"panic on CPU {k.paniccpu}: {k.panicstr}" if k.panicstr is not None
+                  else "no panic")
         Path(self.record).write_text(dump(
             self.scenario, self.commands, self.scenario.fix,
-            panic=k.panicstr is not None, message=k.panicstr))
+            panic=k.panicstr is not None, message=k.panicstr,
+            title=f"Recorded on {self.scenario.name}: {len(self.commands)} commands, {result}",
+            description=(f"A ddbstep session recorded with `ddbstep tui --record` on the"
+                         f" machine of {self.scenario.name} (\"{self.scenario.title}\"),"
+                         f" booted {'with' if self.scenario.fix else 'without'} the fix."
+                         f" It ended in: {result}.")))
 
     def view(self) -> View:
         s = self.session
@@ -376,10 +385,33 @@ class DdbstepApp(App[int]):
         return True
 
     def action_ddb(self, line: str) -> None:
-        self.run_ddb(line)
         if self.demo and line == "fix":
-            self.demo_at = 0
-            self._show_narration()
+            self._demo_other_kernel()
+            return
+        self.run_ddb(line)
+
+    def _demo_other_kernel(self) -> None:
+        """The demo's `f`: the same race on the other kernel, with the twin
+        scenario's own commands and narration when the scenario names one;
+        else the same commands and no narration (it was written for the
+        other kernel)."""
+        from engine.scenario import ScenarioError, load
+
+        want = not self.fix
+        script: Scenario = self.demo_script
+        twin = self.demo_script.twin
+        if twin is not None:
+            try:
+                script = load(twin)
+            except ScenarioError:
+                script = self.demo_script
+        if script.fix != want or script is self.demo_script:
+            script = attrs.evolve(script, narration=())
+        self.demo_script = script
+        self.session.scenario = attrs.evolve(script, narration=())  # the machine to boot
+        self.run_ddb(f"fix {'on' if want else 'off'}")
+        self.demo_at = 0
+        self._show_narration()
 
     def action_cpu(self, n: int) -> None:
         self.run_ddb(f"mach cpu {n:#x}")
@@ -412,24 +444,31 @@ class DdbstepApp(App[int]):
         if not self.demo:
             self.action_focus_input()
             return
-        cmds = self.scenario.commands
+        cmds = self.demo_script.commands
         if self.demo_at < len(cmds) and not self.running:
             self.run_ddb(cmds[self.demo_at])
             self.demo_at += 1
         self._show_narration()
 
     def _show_narration(self) -> None:
-        cmds, words = self.scenario.commands, self.scenario.narration
+        """Beside the output: what the command just run shows, then the next."""
+        from engine.replay import verdict
+
+        cmds, words = self.demo_script.commands, self.demo_script.narration
         box = self.query_one("#narration", Static)
         n = len(cmds)
+        kernel = "fixed kernel" if self.fix else "unfixed kernel"
+        if self.demo_at == 0:
+            said = f"{self.demo_script.title} ({kernel})"
+        else:
+            i = self.demo_at - 1
+            said = f"[{i + 1}/{n}] `{cmds[i]}`: " + (words[i] if i < len(words) else "")
         if self.demo_at < n:
-            say = words[self.demo_at] if self.demo_at < len(words) else ""
-            box.update(f"[{self.demo_at + 1}/{n}] next: {cmds[self.demo_at]}    {say}\n"
-                       "Space or Enter: run it")
+            box.update(f"{said}\nSpace or Enter: run `{cmds[self.demo_at]}`")
         else:
             other = "without" if self.fix else "with"
-            box.update(f"End of the scenario ({'fix on' if self.fix else 'fix off'}). "
-                       f"Press f to watch the same run {other} the fix, q to quit.")
+            box.update(f"{said}\n{verdict(self.session)}\n"
+                       f"Press f to watch the same race {other} the fix, q to quit.")
 
     def action_screenshot_svg(self) -> None:
         name = self.save_screenshot(path=".")

@@ -15,32 +15,58 @@ from engine import replay
 from engine.scenario import Scenario, ScenarioError, bundled, load, load_text
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ddbstep")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _err(msg: str) -> int:
     print(f"ddbstep: {msg}", file=sys.stderr)
     return 2
+
+
+def _read_script(path: str) -> list[str] | str:
+    """A script's commands, or the one-line reason it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return replay.read_script(f.read())
+    except (OSError, UnicodeDecodeError) as e:
+        return f"{path}: cannot read: {getattr(e, 'strerror', None) or e}"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     sc, rc = _load(args.scenario)
     if sc is None:
         return rc
-    commands: Sequence[str] = sc.commands
+    fix = True if args.fix else None
+    own = not args.script  # the scenario's own [replay] runs: [expect] applies
+    commands: list[str] = list(sc.commands)
     if args.script:
-        try:
-            with open(args.script, encoding="utf-8") as f:
-                commands = replay.read_script(f.read())
-        except (OSError, UnicodeDecodeError) as e:
-            return _err(f"{args.script}: cannot read: {getattr(e, 'strerror', None) or e}")
-    res = replay.run(sc, commands, fix=True if args.fix else None)
+        script = _read_script(args.script)
+        if isinstance(script, str):
+            return _err(script)
+        commands = script
+    then: list[str] = []
+    if args.then:
+        extra = _read_script(args.then)
+        if isinstance(extra, str):
+            return _err(extra)
+        then = extra
+    res = replay.run(sc, commands, fix=fix, then=then)
     if args.svg:
         from tui.snapshot import replay_svg
 
-        Path(args.svg).write_text(replay_svg(sc, list(commands), True if args.fix else None))
+        Path(args.svg).write_text(replay_svg(sc, commands + then, fix))
     if args.markdown:
         sys.stdout.write(replay.markdown(sc, res))
     else:
         sys.stdout.write(res.transcript)
-    if not res.ok:
+    print(f"ddbstep: {sc.path}: {replay.verdict(res.session)}", file=sys.stderr)
+    if own and not res.ok:
         print(f"ddbstep: {sc.path}: {res.why}", file=sys.stderr)
         return 1
     return 0
@@ -106,9 +132,14 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print("shared without a lock (never reordered): " + ", ".join(racy))
     if args.emit and res.schedule:
         fix = sc.fix if not args.fix else True
-        Path(args.emit).write_text(dump(sc, schedule_commands(res), fix,
-                                        panic=res.verdict == "panic",
-                                        message=res.message if res.verdict == "panic" else None))
+        Path(args.emit).write_text(dump(
+            sc, schedule_commands(res), fix, panic=res.verdict == "panic",
+            message=res.message if res.verdict == "panic" else None,
+            title=f"{sc.name}: the schedule `ddbstep explore` found ({res.verdict},"
+                  f" {len(res.schedule)} transitions)",
+            description=(f"Emitted by `ddbstep explore {sc.name}{' --fix' if args.fix else ''}`"
+                         f" on the machine of {sc.name}: one transition per command."
+                         f" Verdict: {res.verdict}: {res.message}")))
     return {"safe": 0, "panic": 1, "invariant": 1}.get(res.verdict, 3)
 
 
@@ -123,7 +154,14 @@ def cmd_torture(args: argparse.Namespace) -> int:
     if sc is None:
         return rc
     fix = True if args.fix else sc.fix
-    res = torture(boot(sc, fix), args.runs, args.seed, ticks=args.ticks, max_steps=args.max_steps)
+
+    def progress(done: int, panics: int, secs: float) -> None:
+        if not args.json:
+            print(f"ddbstep: torture: {done} of {args.runs} runs, {panics} panicked,"
+                  f" {secs:.0f} s", file=sys.stderr)
+
+    res = torture(boot(sc, fix), args.runs, args.seed, ticks=args.ticks,
+                  max_steps=args.max_steps, progress=progress)
     if args.json:
         print(json.dumps({"runs": res.runs, "panics": res.panics, "first_seed": res.first_seed,
                           "seconds": round(res.seconds, 3), "message": res.message or ""}))
@@ -131,6 +169,12 @@ def cmd_torture(args: argparse.Namespace) -> int:
         print(f"{res.panics} of {res.runs} runs panicked ({res.seconds:.2f} s)")
         if res.first_seed is not None:
             print(f"first failing seed: {res.first_seed}: panic: {res.message}")
+        else:
+            print(f"no panic in {res.runs} random schedules of {args.max_steps} statements"
+                  f" with {args.ticks} clock ticks each ({'fix on' if fix else 'fix off'}):"
+                  " the race window is narrow, so this says little about the kernel."
+                  f" `ddbstep explore {args.scenario}{' --fix' if args.fix else ''}` searches"
+                  " every interleaving and gives a verdict.")
     if args.emit and res.first_seed is not None:
         as_result = Result("panic", len(res.schedule), 0, 0, 0.0, res.message or "",
                            res.schedule)
@@ -154,11 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="ddbstep",
         description="Step a modeled 2018 NetBSD kernel through the psref/LP_BOUND race in ddb.",
     )
+    ap.add_argument("--version", action="version", version=f"ddbstep {_version()}")
     sub = ap.add_subparsers(dest="command")
     rp = sub.add_parser("replay", help="run a scenario's ddb commands headlessly")
     rp.add_argument("scenario", help="a bundled scenario name or a .toml path")
     rp.add_argument("--fix", action="store_true", help="boot with the LP_BOUND guard in mi_switch")
-    rp.add_argument("--script", help="ddb commands to run instead of the scenario's [replay]")
+    rp.add_argument("--script", help="ddb commands to run instead of the scenario's [replay]"
+                    " (a transcript is a script); [expect] is then not checked")
+    rp.add_argument("--then", metavar="FILE",
+                    help="ddb commands to run after the scenario's own (e.g. at the panic)")
     rp.add_argument("--svg", metavar="FILE", help="also save an SVG picture of the app at the end")
     rp.add_argument("--markdown", action="store_true",
                     help="print the transcript as Markdown for a code review")

@@ -344,3 +344,28 @@ def _extra_count(s: Session, text: str) -> tuple[str, int | None]:
     if not count.strip():
         raise DbError("Count missing")
     return args.strip(), s.number(count)
+
+
+def check_command(line: str) -> str | None:
+    """What ddb would say about the command NAME of line, or None if it names
+    one (a scenario's [replay] is checked with this when it loads)."""
+    from engine.ddb.db_table import TABLES
+
+    try:
+        lx = Lexer(line, 16)
+        t = lx.read_token()
+        if t in (tEOL, tCOMMA, tEXCL):
+            return None
+        if t != tIDENT:
+            return "?"
+        table = TABLES["base"]
+        while True:
+            entry = lookup(table, lx.tok_string)
+            if entry.sub is None:
+                return None
+            if entry.sub != "all":
+                table = TABLES[entry.sub]
+            if lx.read_token() != tIDENT:
+                return None  # ddb lists the sub-table
+    except DbError as e:
+        return str(e)
