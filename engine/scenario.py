@@ -86,6 +86,7 @@ class Scenario:
     # The scenario that plays the same race on the other kernel, with its own
     # commands and narration (the demo's `f` ending plays it).
     twin: str | None = None
+    srcdir: str | None = None  # a NetBSD source tree for the app's source pane
 
     @property
     def name(self) -> str:
@@ -95,7 +96,7 @@ class Scenario:
 # key -> (type, required) for each table
 _SCENARIO = {"title": (str, True), "description": (str, True), "twin": (str, False)}
 _KERNEL = {
-    "ncpu": (int, True), "fix": (bool, True), "srcroot": (str, True),
+    "ncpu": (int, True), "fix": (bool, True), "srcroot": (str, True), "srcdir": (str, False),
     "hz": (int, False), "rrticks": (int, False), "hardclock_ticks": (int, False),
 }
 _LWP = {
@@ -367,7 +368,7 @@ def load_text(text: str, path: str) -> Scenario:
     return Scenario(
         path=path, title=sc["title"], description=sc["description"], ncpu=ncpu,
         twin=sc.get("twin"),
-        fix=kn["fix"], srcroot=kn["srcroot"], hz=hz, rrticks=rrticks,
+        fix=kn["fix"], srcroot=kn["srcroot"], hz=hz, rrticks=rrticks, srcdir=kn.get("srcdir"),
         hardclock_ticks=ticks, lwps=tuple(lwps), cpus=tuple(cpus),
         interfaces=tuple(ifaces), commands=tuple(commands), narration=tuple(narration),
         expect=expect,

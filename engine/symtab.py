@@ -95,6 +95,17 @@ def kernel_frames(l: Lwp) -> list[tuple[str, int]]:
     return out
 
 
+def symbol_frames(l: Lwp) -> list[int]:
+    """Stack indexes of the frames `bt` shows, innermost first (user code,
+    when the LWP is in user space, is its one frame)."""
+    out = [i for i in range(len(l.stack) - 1, -1, -1)
+           if not FUNCS[l.stack[i].func].user and not is_inline(l.stack[i].func)]
+    if not out and l.stack:
+        return [len(l.stack) - 1]
+    # frames above a user frame are the kernel's; below it nothing is shown
+    return out
+
+
 def uarea(l: Lwp) -> int:
     return l.kstack - md("pcb_size")
 

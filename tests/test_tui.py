@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import random
 import re
 from pathlib import Path
@@ -24,6 +25,7 @@ FAST = {"maxsteps": 300}
 
 def make(**kw: object) -> DdbstepApp:
     kw.setdefault("blink", False)
+    kw.setdefault("srcdir", "")  # never the environment's tree
     kw.setdefault("variables", FAST)
     return DdbstepApp(load(kw.pop("scenario", "seed-race")), **kw)  # type: ignore[arg-type]
 
@@ -452,3 +454,128 @@ async def test_compact_layout_cycles_panes_and_zooms() -> None:
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert all(app.query_one(f"#{p}").display for p in ("source", "stack", "lwps", "timeline"))
+
+
+# -- issue 14: frames, the real source, gutter breakpoints, palette, keymap, pins --------
+
+POST = Path(os.environ.get("NETBSD_SRC") or (
+    Path(__file__).resolve().parent.parent.parent / "shared/reference/netbsd-src/post"))
+
+
+async def test_one_key_at_the_panic_shows_the_kassert_and_frames_move() -> None:
+    app = make(variables={})
+    sc = load("seed-race")
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, *sc.commands[:-2])
+        src = app.query_one("#source")
+        assert src.border_title.startswith("breakpoint()")
+        await pilot.press("escape", "k")
+        await app.settle()
+        await pilot.pause()
+        assert app.transcript[-2] == "db{3}> frame 3"
+        assert src.border_title.startswith("psref_release()  sys/kern/subr_psref.c")
+        here = next(line for line in str(src.render()).splitlines() if line.startswith(">"))
+        assert "KASSERTMSG((psref->psref_cpu == curcpu())" in here
+        assert "> psref_release() at netbsd:psref_release+0x25c" in str(
+            app.query_one("#stack").render())
+        await pilot.press("less_than_sign")  # up: the caller
+        await app.settle()
+        assert app.session.frame == 4 and src.border_title.startswith("doifioctl()")
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        await app.settle()
+        assert app.session.frame == 2
+        await run(app, pilot, "mach cpu 0")
+        assert app.session.frame == 0  # another CPU: its innermost frame
+
+
+@pytest.mark.skipif(not (POST / "sys" / "kern" / "kern_runq.c").is_file(),
+                    reason="needs ../shared/reference/netbsd-src/post")
+async def test_src_shows_the_real_lines_around_the_statement() -> None:
+    app = make(variables={}, srcdir=str(POST))
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, "mach cpu 1", "break sched_takecpu", "c")
+        src = app.query_one("#source")
+        assert src.border_title == "sched_takecpu()  sys/kern/kern_runq.c (real source)"
+        text = str(src.render())
+        real = (POST / "sys" / "kern" / "kern_runq.c").read_text().splitlines()
+        line = next(s.line for s in __import__("engine.machine", fromlist=["FUNCS"]).FUNCS[
+            "sched_takecpu"].stmts[:1])
+        here = next(t for t in text.splitlines() if t.startswith(">"))
+        assert here.split(None, 2)[1] == str(line)
+        assert real[line - 1].strip() in here
+        assert real[line].strip() in text  # the lines around it too
+        # transcripts never depend on it
+        plain = make(variables={})
+        async with plain.run_test(size=SIZE) as p2:
+            await run(plain, p2, "mach cpu 1", "break sched_takecpu", "c")
+            assert plain.transcript == app.transcript
+
+
+async def test_gutter_breakpoints_by_key_and_click_and_clicks_select() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, "s", "s")
+        src = app.query_one("#source")
+        src.focus()
+        await pilot.press("down", "b")
+        await app.settle()
+        assert app.transcript[-1].startswith("db{0}> break ")
+        assert len(app.session.breaks) == 1
+        assert "*" in "".join(line[:4] for line in str(src.render()).splitlines())
+        await pilot.press("b")  # again: deleted
+        await app.settle()
+        assert app.transcript[-1].startswith("db{0}> delete ") and not app.session.breaks
+        await pilot.click("#source", offset=(10, 2))
+        await app.settle()
+        assert app.transcript[-1].startswith("db{0}> break ") and len(app.session.breaks) == 1
+        await pilot.click("#cpu2")
+        await app.settle()
+        assert app.transcript[-2:] == ["db{0}> mach cpu 0x2", "using CPU 2"]
+        table = app.query_one("#lwps")
+        table.focus()
+        await pilot.press("enter")
+        await app.settle()
+        assert app.transcript[-2].startswith("db{2}> show lwp 0t15571.0t1")
+
+
+async def test_palette_prefills_argument_commands_and_runs_app_actions() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1", *"break", "enter")
+        await pilot.pause()
+        inp = app.query_one(CommandInput)
+        assert inp.value == "break " and isinstance(app.focused, CommandInput)
+        assert app.transcript == []  # not run: "Address missing" never appears
+        await pilot.press(*"sched_ta", "tab")
+        assert inp.value == "break sched_takecpu "  # symbols complete after break
+        inp.value = ""
+        await pilot.press("f1", *"app: toggle the fix", "enter")
+        await app.settle()
+        await pilot.pause()
+        assert app.fix and app.transcript[-2] == "db{0}> fix"
+
+
+async def test_keymap_file_remaps_a_key(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "ddbstep").mkdir()
+    (tmp_path / "ddbstep" / "keymap.toml").write_text('[keys]\nstep = "j"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("escape", "j")
+        await app.settle()
+        assert commands(app)[-1] == "db{0}> s"
+        await pilot.press("s")  # the old key no longer steps
+        await app.settle()
+        assert len(commands(app)) == 1
+
+
+async def test_pinned_lines_are_re_evaluated_after_every_command() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, "pin p/x curlwp->l_pflag")
+        race = app.query_one("#race")
+        assert "pin p/x curlwp->l_pflag => 20000000" in str(race.render())
+        await run(app, pilot, "s,0t8")  # through curlwp_bind: LP_BOUND set
+        assert "pin p/x curlwp->l_pflag => a0000000" in str(race.render())
+        await run(app, pilot, "unpin 0")
+        assert "pin " not in str(race.render())

@@ -15,6 +15,7 @@ after it in order. Restart and the fix toggle are ddb lines too (`reboot`,
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 from pathlib import Path
@@ -38,7 +39,7 @@ from tui.commands import DdbCommands
 from tui.screens.help import HelpScreen
 from tui.view import Timeline, View
 from tui.widgets.console import CommandInput, Console
-from tui.widgets.cpu_panel import CpuPanel
+from tui.widgets.cpu_panel import CpuCard, CpuPanel
 from tui.widgets.lwp_table import LwpTable
 from tui.widgets.race_view import RaceView
 from tui.widgets.source_view import SourceView
@@ -63,8 +64,10 @@ class DdbstepApp(App[int]):
     COMMANDS = App.COMMANDS | {DdbCommands}
     BINDINGS = [
         # Everywhere, the console included.
-        Binding("f11", "ddb('s')", "Step", priority=True, id="step_everywhere"),
-        Binding("f10", "ddb('n')", "Next", priority=True, id="next_everywhere"),
+        # F3/F4 are free in common terminals; F11/F10 (gdb's, often taken by
+        # the terminal for full screen and its menu) stay as aliases.
+        Binding("f3,f11", "ddb('s')", "Step", priority=True, id="step_everywhere"),
+        Binding("f4,f10", "ddb('n')", "Next", priority=True, id="next_everywhere"),
         Binding("f5", "ddb('c')", "Cont", priority=True, id="continue_everywhere"),
         Binding("f6", "ddb('c/a')", "Cont all", priority=True, id="continue_all_everywhere"),
         Binding("f7", "ddb('undo')", "Undo", priority=True, id="undo_everywhere"),
@@ -84,6 +87,9 @@ class DdbstepApp(App[int]):
         Binding("f", "ddb('fix')", "Fix", id="toggle_fix"),
         Binding("t", "timeline", "Timeline", id="timeline"),
         Binding("v", "cycle_pane", "Pane", id="cycle_pane"),
+        Binding("less_than_sign", "ddb('up')", "Up frame", show=False, id="frame_up"),
+        Binding("greater_than_sign", "ddb('down')", "Down frame", show=False, id="frame_down"),
+        Binding("k", "assert_frame", "KASSERT frame", id="assert_frame"),
         Binding("z", "zoom", "Zoom", show=False, id="zoom"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_app", "Quit", id="quit"),
@@ -103,9 +109,13 @@ class DdbstepApp(App[int]):
         record: str | None = None,
         blink: bool = True,
         variables: dict[str, int] | None = None,
+        srcdir: str | None = None,
     ) -> None:
         super().__init__()
         self.scenario = scenario
+        # A NetBSD source tree for the source pane: --src, else $DDBSTEP_SRC,
+        # else the scenario's [kernel] srcdir. Transcripts never depend on it.
+        self.srcdir = srcdir or os.environ.get("DDBSTEP_SRC") or scenario.srcdir
         self.variables = dict(variables or {})  # ddb variables set on every (re)start
         self.demo = demo
         self.record = record
@@ -238,6 +248,37 @@ class DdbstepApp(App[int]):
                 self.pending = queued[i + 1:] + self.pending
                 break
 
+    def _load_keymap(self) -> None:
+        """Keys from $XDG_CONFIG_HOME/ddbstep/keymap.toml (binding id = "keys"):
+
+            [keys]
+            step_everywhere = "f3,f8"
+            continue = "space"
+
+        A bad file is reported on the console and ignored."""
+        import tomllib
+
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
+            os.path.expanduser("~"), ".config")
+        path = Path(base) / "ddbstep" / "keymap.toml"
+        if not path.is_file():
+            return
+        try:
+            keys = tomllib.loads(path.read_text(encoding="utf-8")).get("keys", {})
+            if not isinstance(keys, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
+                raise ValueError("[keys] must map binding ids to key strings")
+        except (OSError, ValueError, tomllib.TOMLDecodeError) as e:
+            self.call_after_refresh(self.query_one(Console).write,
+                                    f"# {path}: ignored: {e}", "dim")
+            return
+        self.set_keymap(keys)
+        self.keymap_file = str(path)
+
+    def do_action(self, action: str) -> None:
+        """An app action by name (the palette's entries of the app's own)."""
+        self.call_later(self.run_action, action)
+
     async def settle(self) -> None:
         """Wait until no command runs and none waits (tests, pictures)."""
         while self.running or self.pending:
@@ -269,9 +310,14 @@ class DdbstepApp(App[int]):
                          f" It ended in: {result}.")))
 
     def view(self) -> View:
+        from engine.ddb.db_table import pinned_value
+
         s = self.session
         return View(s.kernel, s.prev_kernel, s.cpu, self.fix, tuple(self.timeline.ticks),
-                    self.scenario.title)
+                    self.scenario.title, frame=s.frame,
+                    breaks=frozenset((b.func, b.pc) for b in s.breaks),
+                    pins=tuple((p, pinned_value(s, p)) for p in s.pins),
+                    srcdir=self.srcdir)
 
     def refresh_view(self) -> None:
         v = self.view()
@@ -301,6 +347,7 @@ class DdbstepApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._load_keymap()
         for pane_id, title in (("cpus", "CPUs"), ("stack", "bt"), ("race", "race"),
                                ("lwps", "LWPs"), ("timeline", "timeline"),
                                ("console", "console")):
@@ -412,6 +459,42 @@ class DdbstepApp(App[int]):
         self.run_ddb(f"fix {'on' if want else 'off'}")
         self.demo_at = 0
         self._show_narration()
+
+    def action_assert_frame(self) -> None:
+        """At a panic: select the frame of the function whose KASSERT fired."""
+        from engine.ddb.db_trace import assert_frame
+
+        n = assert_frame(self.session)
+        if n is None:
+            self.notify("No panic frame to go to: the stack is not in panic().", timeout=2)
+            return
+        self.run_ddb(f"frame {n}")
+
+    @on(SourceView.ToggleBreak)
+    def _toggle_break(self, event: SourceView.ToggleBreak) -> None:
+        from engine import symtab
+
+        where = symtab.sym(event.func, event.pc).removeprefix("netbsd:")
+        have = any((b.func, b.pc) == (event.func, event.pc) for b in self.session.breaks)
+        self.run_ddb(f"{'delete' if have else 'break'} {where}")
+
+    def on_cpu_card_selected(self, event: CpuCard.Selected) -> None:
+        self.run_ddb(f"mach cpu {event.ci:#x}")
+
+    @on(LwpTable.RowSelected)
+    def _lwp_row(self, event: LwpTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key is None:
+            return
+        l = self.session.kernel.lwps[int(key)]
+        self.run_ddb(f"show lwp 0t{self.session.kernel.proc(l).p_pid}.0t{l.l_lid}")
+
+    def prefill(self, text: str) -> None:
+        """Put a command in the console for its argument (the palette)."""
+        inp = self.query_one(CommandInput)
+        inp.value = text
+        inp.cursor_position = len(text)
+        inp.focus()
 
     def action_cpu(self, n: int) -> None:
         self.run_ddb(f"mach cpu {n:#x}")

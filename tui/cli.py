@@ -87,7 +87,7 @@ def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
     from tui.app import DdbstepApp
 
     app = DdbstepApp(sc, fix=True if args.fix else None, demo=demo,
-                     record=getattr(args, "record", None))
+                     record=getattr(args, "record", None), srcdir=getattr(args, "src", None))
     result = app.run()
     return int(result or 0)
 
@@ -216,10 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     tp.add_argument("--fix", action="store_true", help="boot with the fix")
     tp.add_argument("--record", metavar="FILE",
                     help="write the session's commands as a scenario file")
+    tp.add_argument("--src", metavar="DIR",
+                    help="a NetBSD source tree: the source pane shows the real lines"
+                         " (also $DDBSTEP_SRC, or [kernel] srcdir)")
     tp.set_defaults(func=cmd_tui)
     dp = sub.add_parser("demo", help="play a scenario step by step, with narration")
     dp.add_argument("scenario", nargs="?", default="seed-race")
     dp.add_argument("--fix", action="store_true", help="boot with the fix")
+    dp.add_argument("--src", metavar="DIR", help="a NetBSD source tree for the source pane")
     dp.set_defaults(func=lambda a: cmd_tui(a, demo=True))
     ep = sub.add_parser("explore", help="search every interleaving for a KASSERT (shortest first)")
     ep.add_argument("scenario")

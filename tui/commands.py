@@ -1,32 +1,65 @@
-"""The command palette: every ddb command, the model's extras, the app's actions."""
+"""The command palette: every ddb command, ddbstep's extensions and the
+app's own actions, each with what it does.
+
+A command that takes an argument (break, x, p, show proc ...) is not run
+from the palette: its name is put in the console, ready for the argument.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from engine.ddb.db_table import SHOW, TABLE
+from engine.ddb.db_table import DESCR, NEEDS_ARG, SHOW, SHOW_DESCR, TABLE
 
 if TYPE_CHECKING:
     from tui.app import DdbstepApp
 
+def escape(text: str) -> str:
+    """Literal text in Textual markup (ddb's help says [/u] and [,count])."""
+    return text.replace("[", r"\[")
 
-def palette_entries(ncpu: int) -> list[tuple[str, str]]:
-    """(command line, help) for everything the palette offers."""
-    out: list[tuple[str, str]] = []
+
+# (palette text, description, app action) of the app's own actions.
+ACTIONS = (
+    ("app: reboot the scenario", "ddb's reboot: boot again (undo takes it back)", "ddb('reboot')"),
+    ("app: toggle the fix", "reboot with mi_switch's LP_BOUND guard in or reverted", "ddb('fix')"),
+    ("app: timeline", "show or hide the timeline of the last steps per CPU", "timeline"),
+    ("app: zoom the focused pane", "the pane fills the screen; again to come back", "zoom"),
+    ("app: next pane (small screens)", "source, bt, LWPs, timeline in the middle", "cycle_pane"),
+    ("app: go to the KASSERT's frame", "at a panic: the frame whose KASSERT fired", "assert_frame"),
+    ("app: break in", "stop the running command at the next statement (Ctrl-C)", "break_in"),
+    ("app: keys and panes", "the help screen", "help"),
+    ("app: save an SVG picture", "of the screen as it is", "screenshot_svg"),
+)
+
+
+def palette_entries(ncpu: int) -> list[tuple[str, str, bool]]:
+    """(command line, description, prefill rather than run)."""
+    out: list[tuple[str, str, bool]] = []
     for name, e in TABLE.items():
-        out.append((name, "model extra" if e.extra else "ddb command"))
+        if e.sub is not None:
+            continue
+        descr, arg = DESCR.get(name, ("", ""))
+        out.append((name, f"{descr} {arg}".strip(), name in NEEDS_ARG))
     for name, e in SHOW.items():
-        out.append((f"show {name}", "model extra" if e.extra else "ddb show"))
-    out += [("c/a", "continue all CPUs"), ("show all lwps", "model extra")]
-    out += [(f"mach cpu {i}", f"select CPU {i}") for i in range(min(ncpu, 16))]
+        if e.sub is not None:
+            continue
+        line = f"show {name}"
+        out.append((line, SHOW_DESCR.get(name, "ddb show"), line in NEEDS_ARG))
+    out += [("c/a", "ddbstep: continue every CPU, interleaved ($seed, $tick)", False),
+            ("show all lwps", SHOW_DESCR["lwps"], False)]
+    out += [(f"mach cpu {i}", f"select CPU {i} (the one s, n, until and c drive)", False)
+            for i in range(min(ncpu, 16))]
     return out
 
 
 class DdbCommands(Provider):
-    """Runs the chosen line through the same interpreter as the console."""
+    """Runs the chosen line through the same interpreter as the console, or
+    prefills it; the app's actions run as the keys do."""
 
     @property
     def ddb_app(self) -> DdbstepApp:
@@ -35,17 +68,23 @@ class DdbCommands(Provider):
         assert isinstance(self.app, DdbstepApp)
         return self.app
 
-    def _entries(self) -> list[tuple[str, str]]:
-        return palette_entries(len(self.ddb_app.session.kernel.cpus))
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = self.ddb_app
+        out: list[tuple[str, str, Callable[[], object]]] = []
+        for line, help_text, prefill in palette_entries(len(app.session.kernel.cpus)):
+            act = partial(app.prefill, line + " ") if prefill else partial(app.run_ddb, line)
+            out.append((line, escape(help_text), act))
+        for text, help_text, action in ACTIONS:
+            out.append((text, escape(help_text), partial(app.do_action, action)))
+        return out
 
     async def discover(self) -> Hits:
-        for line, help_text in self._entries():
-            yield DiscoveryHit(line, partial(self.ddb_app.run_ddb, line), help=help_text)
+        for line, help_text, act in self._entries():
+            yield DiscoveryHit(line, act, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for line, help_text in self._entries():
+        for line, help_text, act in self._entries():
             score = matcher.match(line)
             if score > 0:
-                yield Hit(score, matcher.highlight(line), partial(self.ddb_app.run_ddb, line),
-                          help=help_text)
+                yield Hit(score, matcher.highlight(line), act, help=help_text)

@@ -35,6 +35,10 @@ class View:
     fix: bool
     ticks: tuple[Tick, ...]
     scenario: str
+    frame: int = 0  # the selected frame (frame / up / down), 0 = innermost
+    breaks: frozenset[tuple[str, int]] = frozenset()  # (func, pc) of each breakpoint
+    pins: tuple[tuple[str, str], ...] = ()  # (pinned line, what it prints now)
+    srcdir: str | None = None  # a NetBSD source tree to show real lines from
 
 
 class Timeline:

@@ -131,6 +131,8 @@ class Session:
     last_entry: Entry | None = None  # db_last_command
     last_count: int | None = None
     last_line: str | None = None  # a model extension repeats its whole line
+    frame: int = 0  # the selected frame of the selected CPU (frame/up/down), 0 = innermost
+    pins: list[str] = attrs.field(factory=list)  # pinned ddb lines, shown after every command
     # Where this session saw each held spin mutex taken (the model's LOCKDEBUG).
     lock_sites: dict[str, str] = attrs.field(factory=dict)
     prev_kernel: Kernel | None = None  # before the last command (what changed)
@@ -179,6 +181,9 @@ class Session:
                 return "\n".join(printed)
             cmd, entry = parsed
             out = entry.handler(self, cmd)
+            if entry.name not in ("frame", "up", "down") and (
+                    self.kernel is not before or self.cpu != snap.cpu):
+                self.frame = 0  # a new state or another CPU: its innermost frame
             if entry.set_dot:
                 self.dot = self.prev  # 'ed' style
             else:
@@ -206,7 +211,7 @@ class Session:
         return attrs.evolve(
             self, breaks=[attrs.evolve(b) for b in self.breaks], watches=list(self.watches),
             vars=dict(self.vars), undo_stack=list(self.undo_stack),
-            lock_sites=dict(self.lock_sites))
+            lock_sites=dict(self.lock_sites), pins=list(self.pins))
 
     def reboot(self, fix: bool | None = None) -> None:
         """Boot the scenario again (the same breakpoints are gone, as after a

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from engine import symtab
 from engine.ddb import db_access, db_examine, db_proc, db_run, db_trace
-from engine.ddb.db_command import Breakpoint, Cmd, Entry, Handler, Session, Watchpoint
+from engine.ddb.db_command import (
+    Breakpoint,
+    Cmd,
+    Entry,
+    Handler,
+    Session,
+    Watchpoint,
+    lookup,
+)
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_model import (
     db_mach_cpu,
@@ -157,6 +165,10 @@ ddbstep extensions (not in NetBSD's ddb; type them in full):
   undo[,n]          take back the last n commands (state, CPU, breakpoints),
                     a reboot or a fix included
   fix [on|off]      reboot with mi_switch's LP_BOUND guard in or reverted
+  frame [N], up [N], down [N]
+                    select a frame of the selected CPU's stack (as gdb); the
+                    app's source pane and locals follow it
+  pin LINE, unpin N a p/x/show line the app re-runs after every command
   reboot            boots the scenario again (ddb's command; undo takes it back)
   hardclock[,n]     n clock interrupts on the selected CPU
   intr DEV[,n]      DEV's interrupt on the selected CPU (a synthetic driver)
@@ -199,6 +211,47 @@ def db_mutexes_cmd(s: Session, cmd: Cmd) -> str:
     if not k.locks:
         return "[ddbstep] no modeled spin mutex is held"
     return "\n".join(lock_holder_line(s, name) for name in sorted(k.locks))
+
+
+def db_pin_cmd(s: Session, cmd: Cmd) -> str:
+    """pin [LINE] (model extension): a ddb line (p, x, show ...) whose output
+    the app shows after every command; alone, the pinned lines and what
+    they print now."""
+    from engine.ddb.db_command import check_command
+
+    line = cmd.args.strip()
+    if not line:
+        if not s.pins:
+            return "[ddbstep] nothing pinned"
+        return "\n".join(f"{i}: {p} => {pinned_value(s, p)}" for i, p in enumerate(s.pins))
+    err = check_command(line)
+    if err is not None:
+        raise DbError(err)
+    runs = (db_run.db_single_step_cmd, db_run.db_continue_cmd,
+            db_run.db_trace_until_call_cmd, db_run.db_trace_until_matching_cmd)
+    word = line.split()[0].split("/")[0].split(",")[0]
+    if word in ("pin", "unpin") or (word and lookup(TABLE, word).handler in runs):
+        raise DbError("ddbstep: pin shows values: pin p, x or show lines, not run commands")
+    s.pins = s.pins + [line]
+    return f"{len(s.pins) - 1}: {line} => {pinned_value(s, line)}"
+
+
+def db_unpin_cmd(s: Session, cmd: Cmd) -> str:
+    """unpin N (model extension): drop pinned line N."""
+    text = cmd.args.strip()
+    if not text:
+        raise DbError("usage: unpin N (see pin)")
+    n = s.number(text)
+    if not 0 <= n < len(s.pins):
+        raise DbError(f"ddbstep: no pinned line {n}")
+    s.pins = s.pins[:n] + s.pins[n + 1:]
+    return ""
+
+
+def pinned_value(s: Session, line: str) -> str:
+    """What a pinned line prints now, on a fork (the session is untouched)."""
+    out = s.fork().execute(line)
+    return " ".join(part.strip() for part in out.splitlines() if part.strip())
 
 
 def db_call_cmd(s: Session, cmd: Cmd) -> str:
@@ -246,6 +299,11 @@ TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("hardclock", db_run.db_hardclock_cmd, extra=True),
     _e("intr", db_run.db_intr_cmd, extra=True),
     _e("fix", db_run.db_fix_cmd, extra=True),
+    _e("frame", db_trace.db_frame_cmd, extra=True),
+    _e("up", db_trace.db_up_cmd, extra=True),
+    _e("down", db_trace.db_down_cmd, extra=True),
+    _e("pin", db_pin_cmd, extra=True),
+    _e("unpin", db_unpin_cmd, extra=True),
 ]}
 
 # db_show_cmds[] (db_command.c 1.160) as amd64 GENERIC compiles it (INET;
@@ -273,3 +331,85 @@ SHOW: dict[str, Entry] = {e.name: e for e in [
 MACHINE: dict[str, Entry] = {"cpu": _e("cpu", db_mach_cpu)}
 
 TABLES: dict[str, dict[str, Entry]] = {"base": TABLE, "show": SHOW, "machine": MACHINE}
+
+
+# db_command.c 1.160's cmd_descr (and cmd_arg) of each entry; ddbstep's own
+# words for the entries 1.160 leaves without one and for the extensions.
+DESCR: dict[str, tuple[str, str]] = {
+    "b": ("Set a breakpoint at address", "[/u] address[,count]."),
+    "break": ("Set a breakpoint at address", "[/u] address[,count]."),
+    "bt": ("Show backtrace.", "See help trace."),
+    "c": ("Continue execution.", "[/c]"),
+    "call": ("Call the function", "address[(expression[,...])]"),
+    "callout": ("List all used callout functions.", ""),
+    "continue": ("Continue execution.", "[/c]"),
+    "d": ("Delete a breakpoint.", "address | #number"),
+    "delete": ("Delete a breakpoint.", "address | #number"),
+    "dmesg": ("Show kernel message buffer.", "[count]"),
+    "dwatch": ("Delete the watchpoint.", "address"),
+    "examine": ("Display the address locations.", "[/modifier] address[,count]"),
+    "exit": ("Continue execution.", "[/c]"),
+    "help": ("Display help about commands", "Use other commands as arguments."),
+    "kill": ("Send a signal to the process", "pid[,signal_number]"),
+    "machine": ("Architecture specific functions.", ""),
+    "match": ("Stop at the matching return instruction.", "See help next"),
+    "next": ("Stop at the matching return instruction.", "[/p]"),
+    "p": ("Print address according to the format.", "[/axzodurc] address [address ...]"),
+    "print": ("Print address according to the format.", "[/axzodurc] address [address ...]"),
+    "ps": ("Print all processes.", "See show all procs"),
+    "quit": ("Continue execution.", "[/c]"),
+    "reboot": ("Reboot (ddbstep: boot the scenario again; undo takes it back)", ""),
+    "s": ("Single-step count times.", "[/p] [,count]"),
+    "search": ("Search memory from address for value.", "[/bhl] address value [mask] [,count]"),
+    "set": ("Set the named variable", "$variable [=] expression"),
+    "show": ("Show kernel stats.", ""),
+    "sifting": ("Search the symbol tables ", "[/F] string"),
+    "step": ("Single-step count times.", "[/p] [,count]"),
+    "sync": ("Force a crash dump, and then reboot.", ""),
+    "trace": ("Stack trace from frame-address.", "[/u[l]] [frame-address][,count]"),
+    "until": ("Stop at the next call or return instruction.", "[/p]"),
+    "w": ("Write the expressions at succeeding locations.", "[/bhl] address expression"),
+    "watch": ("Set a watchpoint for a region. ", "address[,size]"),
+    "whatis": ("Describe what an address is", "address"),
+    "write": ("Write the expressions at succeeding locations.", "[/bhl] address expression"),
+    "x": ("Display the address locations.", "[/modifier] address[,count]"),
+    "undo": ("ddbstep: take back the last commands", "[,count]"),
+    "hardclock": ("ddbstep: clock interrupts on the selected CPU", "[,count]"),
+    "intr": ("ddbstep: a device interrupt on the selected CPU", "DEVICE[,count]"),
+    "fix": ("ddbstep: reboot with mi_switch's LP_BOUND guard in or reverted", "[on|off]"),
+    "frame": ("ddbstep: select a frame of the selected CPU's stack", "[N]"),
+    "up": ("ddbstep: select the caller's frame", "[N]"),
+    "down": ("ddbstep: select the callee's frame", "[N]"),
+    "pin": ("ddbstep: re-run a p/x/show line after every command", "LINE"),
+    "unpin": ("ddbstep: drop a pinned line", "N"),
+}
+SHOW_DESCR: dict[str, str] = {
+    "callout": "List all used callout functions.", "pages": "List all used memory pages.",
+    "proc": "Print process information.", "procs": "List all processes.",
+    "pools": "Show all pools", "locks": "Show all held locks", "breaks": "Display all breaks.",
+    "buf": "Print the struct buf at address.",
+    "event": "Print all the non-zero evcnt(9) event counters.",
+    "files": "Print the files open by process at address",
+    "lockstats": "Print statistics of locks", "map": "Print the vm_map at address.",
+    "module": "Print kernel modules", "mount": "Print the mount structure at address.",
+    "ncache": "Dump the namecache list.", "object": "Print the vm_object at address.",
+    "page": "Print the vm_page at address.", "panic": "Print the current panic string",
+    "pool": "Print the pool at address.", "registers": "Display the register set.",
+    "sched_qs": "Print the state of the scheduler's run queues.",
+    "uvmexp": "Print a selection of UVM counters and statistics.",
+    "vnode": "Print the vnode at address.",
+    "vnode_lock": "Print the vnode having that address as v_lock.",
+    "vmem": "Print the vmem usage.", "vmems": "Show all vmems.",
+    "watches": "Display all watchpoints.",
+    "lwp": "ddbstep: one LWP, l_pflag decoded, l_target_cpu, its psrefs",
+    "lwps": "ddbstep: every LWP and each CPU's run queue and spc_migrating",
+    "psref": "ddbstep: every passive reference and where its holder runs",
+    "mutexes": "ddbstep: each held spin mutex and its holder",
+}
+# Entries whose useful forms take an argument: the palette prefills them.
+NEEDS_ARG = frozenset({
+    "b", "break", "d", "delete", "dwatch", "examine", "p", "print", "set", "watch", "x",
+    "search", "sifting", "w", "write", "whatis", "kill", "intr", "pin", "unpin", "call",
+    "show proc", "show lwp", "show lock", "show map", "show buf", "show files", "show mount",
+    "show object", "show page", "show pool", "show vnode", "show vnode_lock", "show vmem",
+})

@@ -11,7 +11,8 @@ from __future__ import annotations
 from engine import symtab
 from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
-from engine.kernel import Kernel, Lwp
+from engine.kernel import Frame, Kernel, Lwp
+from engine.machine import FUNCS
 
 
 def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535) -> list[str]:
@@ -64,3 +65,64 @@ def db_stack_trace_cmd(s: Session, cmd: Cmd) -> str:
     if not running and frames and frames[0].startswith("mi_switch() at"):
         frames = frames[1:]
     return head + "\n".join(frames[:count])
+
+
+# -- frame selection (model extensions, as gdb's frame / up / down) ----------------------
+
+
+def selected_frame(s: Session) -> tuple[int, Frame]:
+    """(stack index, frame) of the session's selected frame on its CPU."""
+    l = s.kernel.curlwp(s.cpu)
+    frames = symtab.symbol_frames(l)
+    n = max(0, min(s.frame, len(frames) - 1))
+    return frames[n], l.stack[frames[n]]
+
+
+def frame_line(s: Session) -> str:
+    """#N func() at netbsd:func+off:<TAB>the statement of that frame's pc."""
+    k = s.kernel
+    i, fr = selected_frame(s)
+    func = FUNCS[fr.func]
+    stmt = func.stmts[min(fr.pc, len(func.stmts) - 1)]
+    n = symtab.symbol_frames(k.curlwp(s.cpu)).index(i)
+    return (f"#{n} {fr.func}() at {symtab.sym(fr.func, min(fr.pc, len(func.stmts) - 1))}:"
+            f"\t{stmt.source(k.config.fix)}  [{func.file or 'no file'}:{stmt.line}]")
+
+
+def _select(s: Session, n: int) -> str:
+    frames = symtab.symbol_frames(s.kernel.curlwp(s.cpu))
+    if not 0 <= n < len(frames):
+        raise DbError(f"ddbstep: no frame {n}: the stack has frames 0 to {len(frames) - 1}")
+    s.frame = n
+    return s.fmt(frame_line(s), wrap=False)
+
+
+def db_frame_cmd(s: Session, cmd: Cmd) -> str:
+    """frame [N] (model extension): select frame N of the selected CPU's
+    stack (0 = innermost); the source pane and the locals follow it."""
+    text = cmd.args.strip()
+    return _select(s, s.number(text) if text else s.frame)
+
+
+def db_up_cmd(s: Session, cmd: Cmd) -> str:
+    """up [N] (model extension): N frames towards the callers."""
+    text = cmd.args.strip()
+    return _select(s, s.frame + (s.number(text) if text else 1))
+
+
+def db_down_cmd(s: Session, cmd: Cmd) -> str:
+    """down [N] (model extension): N frames towards the innermost."""
+    text = cmd.args.strip()
+    return _select(s, s.frame - (s.number(text) if text else 1))
+
+
+PANIC_FRAMES = frozenset({"breakpoint", "vpanic", "panic", "kern_assert"})
+
+
+def assert_frame(s: Session) -> int | None:
+    """The frame that called the panic machinery (a KASSERT's function)."""
+    l = s.kernel.curlwp(s.cpu)
+    for n, i in enumerate(symtab.symbol_frames(l)):
+        if l.stack[i].func not in PANIC_FRAMES:
+            return n if n else None
+    return None

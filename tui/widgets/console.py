@@ -23,16 +23,35 @@ from textual.widgets import Input, Label, RichLog
 
 from engine.ddb.db_table import SHOW, TABLE
 
+# Commands whose argument is an address: tab completes symbol names there.
+SYMBOL_ARG = ("b", "break", "d", "delete", "p", "print", "x", "examine", "watch", "dwatch",
+              "until", "whatis")
+
+
+def symbols() -> list[str]:
+    from engine.ddb.db_examine import symbols as known
+
+    return sorted({name for _, _, name in known()} | {"curlwp", "curcpu", "curproc", "lwp0"})
+
 
 def complete(text: str) -> tuple[str, list[str]]:
     """Tab completion: (new text, candidates when ambiguous)."""
     words = text.split(" ")
+    command = words[0].split("/")[0]
     if len(words) == 1:
         pool, prefix, head = list(TABLE), words[0], ""
     elif len(words) == 2 and words[0] in ("show", "sh", "sho"):
         pool, prefix, head = list(SHOW), words[1], words[0] + " "
     elif len(words) == 3 and words[0] in ("show", "sh", "sho") and words[1] == "all":
         pool, prefix, head = list(SHOW), words[2], " ".join(words[:2]) + " "
+    elif len(words) >= 2 and command in SYMBOL_ARG:
+        # the last word, after any operator: a symbol of the kernel's table
+        last = words[-1]
+        cut = max(last.rfind(c) for c in "+-*(,") + 1
+        pool, prefix = symbols(), last[cut:]
+        head = " ".join(words[:-1]) + " " + last[:cut]
+        if not prefix:
+            return text, []
     else:
         return text, []
     hits = [w for w in pool if w.startswith(prefix)]

@@ -8,9 +8,12 @@ one is red.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 
 from engine.kernel import Kernel
@@ -47,11 +50,18 @@ def card_text(k: Kernel, ci: int, compact: bool = False) -> Text:
 
 
 class CpuCard(TextPane):
-    """One CPU."""
+    """One CPU; a click selects it (mach cpu N, through the app)."""
+
+    @dataclass
+    class Selected(Message):
+        ci: int
 
     def __init__(self, ci: int) -> None:
         super().__init__(id=f"cpu{ci}", classes="cpu-card")
         self.ci = ci
+
+    def on_click(self) -> None:
+        self.post_message(self.Selected(self.ci))
 
     def show(self, view: View, compact: bool) -> None:
         self.set_text(card_text(view.kernel, self.ci, compact))

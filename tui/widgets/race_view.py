@@ -78,6 +78,10 @@ def race_text(view: View) -> Text:
         if moved:
             t.append("  <- holder moved", style="bold white on red")
         t.append("\n")
+    for line, value in view.pins:
+        t.append("pin ", style="bold cyan")
+        t.append(f"{line} => ", style="dim")
+        t.append(value + "\n")
     t.rstrip()
     return t
 
