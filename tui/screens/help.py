@@ -23,27 +23,37 @@ Escape closes this help.
   t             timeline: show or hide it (small screens: show it in the middle)
   v             small screens: next pane in the middle (source, bt, LWPs, timeline)
   z             zoom the focused pane to the whole screen, again to come back
+  <  >          up / down a frame (frame, up, down): source and locals follow
+  k             at a panic: the frame whose KASSERT fired
   i  :  Enter   back to the console
   ?             this help          q  quit
   ctrl+s        save an SVG picture of the screen
 
+In the source pane (click it or Tab to it): up/down move a cursor, b or a
+click sets or deletes a breakpoint on a statement (* in the gutter).
+Clicking a CPU selects it; Enter or a click on an LWP row shows it.
+
 Everywhere, the console included:
-  F11 step   F10 next   F5 continue   F6 continue all   F7 undo   F8 zoom
+  F3 step   F4 next   (F11, F10 too)   F5 continue   F6 continue all
+  F7 undo   F8 zoom
   F1 command palette (ctrl+p too, outside the console)
   Ctrl-C        break into a running command (c, c/a, n, until, s,N) at the
                 next statement, as BREAK on a ddb console; undo takes the
                 whole command back
 
 In the console: up/down or ctrl-p/ctrl-n for history, tab completes
-command names and show sub-commands, PgUp/PgDn scroll the transcript, an
+command names, show sub-commands and symbols after break/p/x, PgUp/PgDn
+scroll the transcript, an
 empty Enter repeats the last command. Lines typed while a command runs
 wait their turn. `help` lists ddb's commands, then ddbstep's extensions.
 
 The panes: the status line (fix, CPU, progress, the panic), the CPUs (the
 selected one highlighted, a panicked one red), the race (the LWPs that
 hold a psref, have l_target_cpu set, sit in spc_migrating, or run on the
-selected CPU: P, T, M, * say which; then every psref), the source (the
-selected CPU's function, `>` its statement, digits: other CPUs there), bt,
+selected CPU: P, T, M, * say which; then every psref and the pinned
+lines), the source (the selected frame's function, `>` its statement, `*`
+a breakpoint, digits: other CPUs there; --src: the real file), bt (the
+selected frame marked, its locals below),
 all LWPs (yellow: what the last command changed), the timeline (a lane a
 CPU, a letter an LWP; T target set, B bind, A psref taken, M
 spc_migrating, > migrated, R released, ! KASSERT), the console.
