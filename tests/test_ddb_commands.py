@@ -191,6 +191,8 @@ def test_counts_and_modifiers_lex_as_ddb_lexes_them(s: Session) -> None:
     assert out[-1].startswith("Stopped in pid 15571.1 (tcpdump)")
     # no pid given: the current LWP, no "trace:" line, 2 frames
     assert len(s.execute("trace/t,2").splitlines()) == 2
+    # lwp0 (struct lwp lwp0): its walk ends in main(), which called uvm_scheduler()
+    assert s.execute("trace/a lwp0").splitlines()[-1] == "main() at netbsd:main+0x5d5"
     out = s.execute("trace/t 0t15571,2").splitlines()
     assert out[0].startswith("trace: pid 15571 lid 1 at 0x")
     assert len(out) == 3

@@ -28,6 +28,12 @@ def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535) -> list[str]:
             code = next(fr.get("code") for fr in l.stack if fr.func == "syscall")
             out.append(f"--- syscall (number {code}) ---")
             break
+    else:
+        # The outermost modeled function may have a caller the model runs
+        # nothing of (lwp0: main() -> uvm_scheduler()): its return address.
+        caller = symtab._table().get("caller", {}).get(frames[-1][0])
+        if caller is not None and len(out) < count:
+            out.append(f"{caller['func']}() at netbsd:{caller['func']}+{caller['ret']:#x}")
     return out
 
 

@@ -12,9 +12,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tui.view import View
+from tui.widgets.text_pane import TextPane
 
 MARK = {"target": "T", "bind": "B", "unbind": "b", "acquire": "A", "release": "R",
         "migrating": "M", "migrated": ">", "panic": "!"}
@@ -55,14 +55,29 @@ def timeline_text(view: View, width: int) -> Text:
     return t
 
 
+class TimelineText(TextPane):
+    """The timeline's text: a new layout only when its number of rows changes
+    (Static.update would lay the whole screen out again on every step)."""
+
+    def set_timeline(self, text: Text) -> None:
+        rows = self._text.plain.count("\n") if isinstance(self._text, Text) else -1
+        self.set_text(text)
+        if text.plain.count("\n") != rows:
+            self.refresh(layout=True)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return (self._text.plain.count("\n") + 1) if isinstance(self._text, Text) else 1
+
+
 class TimelineView(VerticalScroll, can_focus=True):
     """Scrolls from the keyboard (up/down, PgUp/PgDn) when focused; lays
     its lanes out again for the new width on a resize."""
 
+    ALLOW_MAXIMIZE = True
     view: reactive[View | None] = reactive(None, always_update=True)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="timeline-text")
+        yield TimelineText(id="timeline-text")
 
     def watch_view(self, view: View | None) -> None:
         if view is not None:
@@ -70,7 +85,7 @@ class TimelineView(VerticalScroll, can_focus=True):
             text = timeline_text(view, width)
             text.no_wrap = True
             text.overflow = "crop"
-            self.query_one("#timeline-text", Static).update(text)
+            self.query_one(TimelineText).set_timeline(text)
 
     def on_resize(self) -> None:
         self.watch_view(self.view)
