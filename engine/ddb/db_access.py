@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import symtab
 from engine.ddb.db_lex import DbError
-from engine.kernel import Cpu, Kernel, Lwp, Proc, Psref
+from engine.kernel import Kernel, Lwp
 
 Getter = Callable[[Kernel, Any], int | str]
 
@@ -31,7 +31,8 @@ def _lwp_addr(k: Kernel, i: int | None) -> int:
     return k.lwps[i].addr if i is not None else 0
 
 
-def _wchan(k: Kernel, l: Lwp) -> int:
+def wchan(k: Kernel, l: Lwp) -> int:
+    """l->l_wchan as an address: the driver's &sc->sc_cv, or l for kpause."""
     if l.l_wchan is None:
         return 0
     for i in k.ifnets:
@@ -51,7 +52,7 @@ LWP_FIELDS: dict[str, Getter] = {
     "l_slptime": lambda k, l: l.l_slptime, "l_nopreempt": lambda k, l: l.l_nopreempt,
     "l_dopreempt": lambda k, l: l.l_dopreempt, "l_ctxswtch": lambda k, l: l.l_ctxswtch,
     "l_proc": lambda k, l: k.procs[l.l_proc].addr,
-    "l_wchan": _wchan,
+    "l_wchan": wchan,
 }
 CPU_FIELDS: dict[str, Getter] = {
     "ci_index": lambda k, c: c.ci_index,
@@ -212,6 +213,3 @@ def read_field(k: Kernel, base: int, name: str) -> int:
         return field_address(k, base, name)  # an array decays to its address
     return v
 
-
-def struct_name(obj: Lwp | Cpu | Proc | Psref) -> str:
-    return {Lwp: "lwp", Cpu: "cpu_info", Proc: "proc", Psref: "psref"}[type(obj)]

@@ -150,13 +150,6 @@ class Session:
     def prompt(self) -> str:
         return f"db{{{self.cpu}}}> "
 
-    @property
-    def last(self) -> str | None:
-        """What an empty line repeats (for display)."""
-        if self.last_entry is None:
-            return None
-        return self.last_line or self.last_entry.name
-
     def fmt(self, text: str, wrap: bool = True) -> str:
         """db_printf()'s columns; wrap=False for a line that carries a modeled
         C statement (ddb's one instruction is short, a statement is not: the
@@ -354,8 +347,6 @@ def _extra_count(s: Session, text: str) -> tuple[str, int | None]:
 def check_command(line: str) -> str | None:
     """What ddb would say about the command NAME of line, or None if it names
     one (a scenario's [replay] is checked with this when it loads)."""
-    from engine.ddb.db_table import TABLES
-
     try:
         lx = Lexer(line, 16)
         t = lx.read_token()
@@ -363,14 +354,7 @@ def check_command(line: str) -> str | None:
             return None
         if t != tIDENT:
             return "?"
-        table = TABLES["base"]
-        while True:
-            entry = lookup(table, lx.tok_string)
-            if entry.sub is None:
-                return None
-            if entry.sub != "all":
-                table = TABLES[entry.sub]
-            if lx.read_token() != tIDENT:
-                return None  # ddb lists the sub-table
+        db_read_command(lx, [])  # a missing sub-command only lists the table
+        return None
     except DbError as e:
         return str(e)

@@ -274,15 +274,6 @@ def db_expression(s: Session, lx: Lexer) -> tuple[int, tuple[int, str] | None] |
     return v, e.field
 
 
-def evaluate(s: Session, text: str) -> int:
-    """A whole text as one expression (tools and tests)."""
-    lx = Lexer(text, s.vars["radix"])
-    v = db_expression(s, lx)
-    if v is None or lx.read_token() != tEOL:
-        raise DbError("Syntax error")
-    return v[0]
-
-
 # -- registers -----------------------------------------------------------------------------
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from engine.ddb.db_access import wchan
 from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
 from engine.kern_synch import allproc
-from engine.kernel import Kernel, Lwp
+from engine.kernel import Lwp
 from engine.param import LP_RUNNING, LSONPROC, LSSLEEP
 
 PS_USAGE = """usage: show all procs [/a] [/l] [/n] [/w]
@@ -22,15 +23,6 @@ def _running(l: Lwp) -> bool:
 def _pflag(pid: int) -> int:
     # PK_EXEC for processes; proc0 is PK_SYSTEM|PK_NOCLDWAIT (proc.h: 0x20000|0x2)
     return 0x4000 if pid else 0x20002
-
-
-def _wchan(k: Kernel, l: Lwp) -> int:
-    if l.l_wchan is None:
-        return 0
-    for i in k.ifnets:
-        if i.if_xname == l.l_wchan:
-            return i.addr + 0x5c0  # &sc->sc_cv
-    return l.addr  # kpause sleeps on the LWP itself
 
 
 def db_show_all_procs(s: Session, cmd: Cmd) -> str:
@@ -69,7 +61,7 @@ def db_show_all_procs(s: Session, cmd: Cmd) -> str:
             wmesg = l.l_wmesg if l.l_stat == LSSLEEP and l.l_wmesg else ""
             out.append("%-5d" % p.p_pid + "%c%4d %16s %8s %4d %-12s %-18x" % (
                 ">" if _running(l) else " ", l.l_lid, p.p_comm, "netbsd",
-                l.l_priority, wmesg, _wchan(k, l)))
+                l.l_priority, wmesg, wchan(k, l)))
     else:
         out.append("PID  %10s %18s %18s %18s" % (
             "COMMAND", "STRUCT PROC *", "UAREA *", "VMSPACE/VM_MAP"))
@@ -114,5 +106,5 @@ def db_show_proc(s: Session, cmd: Cmd) -> str:
         out.append(f"    stat {l.l_stat} flags {l.l_flag:x} cpu {l.l_cpu}"
                    f" pri {l.l_priority} ")
         if l.l_stat == LSSLEEP:
-            out.append(f"    wmesg {l.l_wmesg} wchan {_wchan(k, l):x}")
+            out.append(f"    wmesg {l.l_wmesg} wchan {wchan(k, l):x}")
     return s.fmt("\n".join(out))

@@ -34,10 +34,6 @@ def _unmodeled(s: Session, cmd: Cmd) -> str:
     return f"ddbstep: {cmd.name}: not modeled"
 
 
-def _bkpt_where(s: Session, addr: int) -> tuple[str, int] | None:
-    return symtab.lookup_addr(addr)
-
-
 def db_break_cmd(s: Session, cmd: Cmd) -> str:
     """db_breakpoint_cmd() / db_set_breakpoint() (db_break.c): at addr (dot
     if none), newest first."""
@@ -45,7 +41,7 @@ def db_break_cmd(s: Session, cmd: Cmd) -> str:
     if any(b.pc_addr == addr for b in s.breaks):
         return "Already set."
     count = cmd.count if cmd.count is not None else 1
-    where = _bkpt_where(s, addr)
+    where = symtab.lookup_addr(addr)
     func, pc = where if where is not None else ("", -1)
     s.breaks = [Breakpoint(func, pc, count, count, addr)] + s.breaks
     return ""

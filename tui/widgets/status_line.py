@@ -63,30 +63,31 @@ class StatusLine(TextPane):
     progress: reactive[Progress | None] = reactive(None, always_update=True)
     mode: reactive[str] = reactive("console")
 
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)
+        self._first = Text()
+        self._rest = Text()
+
     def _update(self) -> None:
+        """A progress tick repaints one row; only the panic rows appearing or
+        changing lay the screen out again."""
         if self.view is None:
             return
         first = status_text(self.view, self.progress, self.mode)
         rest = panic_text(self.view)
-        panicked = bool(rest.plain)
-        self._first, self._rest = first, rest
-        text = first.copy()
-        if panicked:
-            text.append("\n")
-            text.append_text(rest)
-        if self._text != text:
-            self._text = text
+        if rest.plain != self._rest.plain:
+            self._first, self._rest = first, rest
             self.refresh(layout=True)
+        elif first != self._first:
+            self._first = first
+            self.refresh()
 
     def render(self) -> Text:
-        width = max(1, self.content_size.width or 80)
-        first = getattr(self, "_first", Text())
-        first = first.copy()
-        first.truncate(width, overflow="ellipsis")
-        rest = getattr(self, "_rest", Text())
-        if not rest.plain:
+        first = self._first.copy()
+        first.truncate(max(1, self.content_size.width or 80), overflow="ellipsis")
+        if not self._rest.plain:
             return first
-        return Text("\n").join([first, rest])
+        return Text("\n").join([first, self._rest])
 
     def watch_view(self) -> None:
         self._update()
@@ -98,7 +99,6 @@ class StatusLine(TextPane):
         self._update()
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        rest = getattr(self, "_rest", Text())
-        if not rest.plain:
+        if not self._rest.plain:
             return 1
-        return 1 + len(rest.wrap(self.app.console, max(1, width)))
+        return 1 + len(self._rest.wrap(self.app.console, max(1, width)))
