@@ -41,7 +41,8 @@ from engine.init_main import boot
 from engine.kernel import Kernel
 from engine.machine import FUNCS, deliver, step
 from engine.param import IPL_CLOCK, IPL_VM, LSONPROC, LSRUN, LSSLEEP, LW_IDLE
-from engine.scenario import Scenario
+from engine.scenario import MAX_CPUS, Scenario
+from engine.stepcache import StepCache
 
 
 @attrs.frozen
@@ -76,6 +77,11 @@ class Result:
     depth: int = 0
     discipline: Discipline = Discipline()  # as the search found it
     restarts: int = 0  # searches begun again on a weaker discipline
+    # The first panic the fast search found (before the shortest): its
+    # schedule's length and when it was known; None if it found none.
+    first_steps: int | None = None
+    first_seconds: float | None = None
+    first_schedule: list[tuple[Move, Kernel, Kernel]] = attrs.field(factory=list)
 
 
 def devices_waited_on(k: Kernel) -> list[str]:
@@ -117,8 +123,8 @@ class _Violation(Exception):
 
 
 def traced_moves(k: Kernel, ticks: int, d: Discipline,
-                 steps: dict[int, tuple[Footprint, bool]] | None = None
-                 ) -> list[tuple[Move, Kernel, int]]:
+                 steps: dict[int, tuple[Footprint, bool]] | None = None,
+                 cache: StepCache | None = None) -> list[tuple[Move, Kernel, int]]:
     """moves(), each transition checked against the lock discipline.
 
     steps, if given, receives each CPU's step footprint and whether that
@@ -126,17 +132,20 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
     """
     out: list[tuple[Move, Kernel, int]] = []
     for ci in range(len(k.cpus)):
-        n, fp = traced_step(k, ci, d)
+        n, fp = cache.step(k, ci) if cache is not None else traced_step(k, ci, d)
         if fp.violation is not None:
             raise _Violation(*fp.violation)
         moved = n is not k and n.fingerprint() != k.fingerprint()
         if steps is not None:
-            steps[ci] = (fp, not moved or not independent(k, n, ci, fp, ticks))
+            steps[ci] = (fp, not moved or not (
+                cache.independent(k, n, ci, fp, ticks) if cache is not None
+                else independent(k, n, ci, fp, ticks)))
         if moved:
             out.append((move("step", ci), n, ticks))
     for mv, nt in interrupts(k, ticks):
         func, ipl, args = handler(mv)
-        n, fp = traced_deliver(k, mv.cpu, func, ipl, d, **args)
+        n, fp = (cache.deliver(k, mv.cpu, func, ipl, **args) if cache is not None
+                 else traced_deliver(k, mv.cpu, func, ipl, d, **args))
         if fp.violation is not None:
             raise _Violation(*fp.violation)
         if n is not k:
@@ -148,15 +157,19 @@ _CHAIN_LIMIT = 100_000
 
 
 def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int = 12,
-             length: int = 500, most: int = 128) -> Discipline:
+             length: int = 500, most: int = 128, sc: StepCache | None = None) -> Discipline:
     """Where the lock discipline is broken, from random schedules.
 
     Walks until `quiet` walks in a row teach nothing new (at most `most`).
     This only saves restarts: the search checks every transition it takes.
+    With a step cache (k0 interned in it), the walks use it, and a cache
+    for each weaker discipline shares its structures.
     """
     from engine.ddb.db_run import SplitMix64
 
     d = start or Discipline()
+    if sc is not None and sc.d != d:
+        sc = StepCache(d, sc)
     calm = 0
     for r in range(most):
         if calm >= quiet:
@@ -166,9 +179,11 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
         k, t = k0, ticks
         for _ in range(length):
             try:
-                succ = traced_moves(k, t, d)
+                succ = traced_moves(k, t, d, None, sc)
             except _Violation as v:
                 d = d.weaken(v.kind, v.field)
+                if sc is not None:
+                    sc = StepCache(d, sc)
                 calm = 0
                 continue
             if not succ or k.panicstr is not None:
@@ -177,8 +192,12 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
     return d
 
 
+_STEP = [move("step", ci) for ci in range(MAX_CPUS)]
+
+
 def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None = None,
-                start: int = 0) -> tuple[Kernel, list[Move]]:
+                start: int = 0, cache: StepCache | None = None,
+                checked: bool = False) -> tuple[Kernel, list[Move]]:
     """Follow steps that may be explored alone (an ample set of one) from k.
 
     Stops at a state where no step is independent of everything else --
@@ -194,22 +213,108 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
     blocked = set(blocked or ())
     ci = start
     ncpu = len(k.cpus)
+    # (checked: the caller found k's invariants whole. Then a step that
+    # writes nothing they read and takes or lets go of no lock leaves them
+    # whole, and they are not looked at again.)
+    broken = not checked and check_invariants(k) is not None
     while k.panicstr is None and len(path) < _CHAIN_LIMIT and len(blocked) < ncpu:
         if ci in blocked:
             ci = (ci + 1) % ncpu
             continue
-        n, fp = traced_step(k, ci, d)
+        n, fp = cache.step(k, ci) if cache is not None else traced_step(k, ci, d)
         if fp.violation is not None:
             raise _Violation(*fp.violation)
-        if n is k or not independent(k, n, ci, fp, ticks) or n.fingerprint() in keys:
+        if n is k or n.fingerprint() in keys or not (
+                cache.independent(k, n, ci, fp, ticks) if cache is not None
+                else independent(k, n, ci, fp, ticks)):
             blocked.add(ci)
             continue
         keys.add(n.fingerprint())
-        path.append(move("step", ci))
+        path.append(_STEP[ci])
         k = n
-        if check_invariants(k) is not None:
+        if (broken or fp.inv_write or fp.lock_write) and check_invariants(k) is not None:
             break
     return k, path
+
+
+# The fast search's bounds: context switches, and states it may keep before
+# it hands over to the full search (a count, so output never depends on time).
+FIRST_SWITCHES = 6
+FIRST_STATES = 200_000
+
+
+def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
+                 switches: int = FIRST_SWITCHES, budget: int = FIRST_STATES,
+                 ) -> tuple[list[Move] | None, int, int]:
+    """A panicking schedule found fast: (its moves from k0c or None, states, transitions).
+
+    Preemption bounding (Musuvathi and Qadeer, "Iterative context bounding
+    for systematic testing of multithreaded programs", PLDI 2007): the
+    schedules are searched by how many times they take a CPU away from
+    one that could still go on (a context switch), fewest first, breadth-
+    first within one count. Races in kernels need few such switches and
+    many statements between them, which is what uniform-cost search pays
+    most for. The edges are the reduced search's (a move and the chain of
+    independent steps after it), so the schedule is one of its paths; it
+    need not be shortest.
+    """
+    from collections import deque
+
+    start = (k0c.fingerprint(), ticks, -1)
+    # node -> (switches, parent node, the edge's moves)
+    seen: dict[tuple[int, int, int], tuple[int, object, tuple[Move, ...]]] = {
+        start: (0, None, ())}
+    kern: dict[tuple[int, int, int], tuple[Kernel, int]] = {start: (k0c, ticks)}
+    queue: deque[tuple[int, tuple[int, int, int]]] = deque([(0, start)])
+    states, transitions = 1, 0
+
+    def path(node: object) -> list[Move]:
+        edges = []
+        while node is not None:
+            _, node, mvs = seen[node]  # type: ignore[index]
+            edges.append(mvs)
+        return [mv for e in edges[::-1] for mv in e]
+
+    while queue and states < budget:
+        w, node = queue.popleft()
+        if seen[node][0] < w or node not in kern:
+            continue
+        k, t = kern.pop(node)
+        last = node[2]
+        succ = traced_moves(k, t, d, None, sc)
+        runnable = {mv.cpu for mv, _, _ in succ if mv.kind == "step"}
+        # Depth first within one switch count (zero-cost edges go to the
+        # queue's head): the last pushed is taken first, so push going on
+        # where the last move was last of all, and steps after interrupts.
+        succ.sort(key=lambda s: (s[0].kind == "step", s[0].cpu == last))
+        for mv, n, nt in succ:
+            transitions += 1
+            edge: tuple[Move, ...] = (mv,)
+            if n.panicstr is None and check_invariants(n) is None:
+                n, chain = ample_chain(n, nt, d, None, mv.cpu, sc, checked=True)
+                transitions += len(chain)
+                edge += tuple(chain)
+            # Taking the CPU away from one that could go on is a switch;
+            # going on where the last move was, or leaving a stuck CPU, is not.
+            nw = w + (last >= 0 and mv.cpu != last and last in runnable)
+            if nw > switches:
+                continue
+            nnode = (n.fingerprint(), nt, mv.cpu)
+            old = seen.get(nnode)
+            if old is not None and old[0] <= nw:
+                continue
+            seen[nnode] = (nw, node, edge)
+            if n.panicstr is not None:
+                return path(nnode), states, transitions
+            states += 1
+            if states >= budget:
+                break
+            kern[nnode] = (n, nt)
+            if nw == w:
+                queue.appendleft((nw, nnode))
+            else:
+                queue.append((nw, nnode))
+    return None, states, transitions
 
 
 def check_invariants(k: Kernel) -> str | None:
@@ -246,6 +351,26 @@ def check_invariants(k: Kernel) -> str | None:
     return None
 
 
+Progress = Callable[[int, int, int, float, "int | None"], None]
+
+
+@attrs.define
+class _Opts:
+    ticks: int
+    max_steps: int
+    hashing: bool
+    por: bool
+    max_states: int
+    progress: Progress | None
+    max_seconds: float | None
+    subsume: bool
+    first: bool  # look for a panic fast before the shortest
+    first_only: bool  # ... and stop there
+    on_first: Callable[[Result], None] | None
+    t0: float
+    found_first: Result | None = None  # (kept across restarts)
+
+
 def explore(
     k0: Kernel,
     ticks: int = 3,
@@ -253,37 +378,48 @@ def explore(
     hashing: bool = True,
     por: bool = True,
     max_states: int = 5_000_000,
-    progress: Callable[[int, int, int, float], None] | None = None,
+    progress: Progress | None = None,
     discipline: Discipline | None = None,
     on_restart: Callable[[str], None] | None = None,
     max_seconds: float | None = None,
     subsume: bool = True,
+    cache: bool = True,
+    first: bool = True,
+    first_only: bool = False,
+    on_first: Callable[[Result], None] | None = None,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
-    the lock discipline the reduction assumes turns out broken."""
+    the lock discipline the reduction assumes turns out broken.
+
+    cache: the step cache (engine.stepcache; with por only). first: before
+    the shortest, a panic found fast (first_search), handed to on_first;
+    first_only stops there. progress(states, transitions, depth proved,
+    seconds, best panic length known) comes about once a second.
+    """
     t0 = time.perf_counter()
+    o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
+              (first or first_only) and por, first_only, on_first, t0)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _explore(k0, ticks, max_steps, hashing, por, max_states, progress, discipline,
-                        on_restart, max_seconds, t0, subsume)
+        return _explore(k0, o, discipline, on_restart, cache and por)
     finally:
         if collecting:
             gc.enable()
 
 
-def _explore(k0: Kernel, ticks: int, max_steps: int, hashing: bool, por: bool,
-             max_states: int, progress: Callable[[int, int, int, float], None] | None,
-             discipline: Discipline | None, on_restart: Callable[[str], None] | None,
-             max_seconds: float | None, t0: float, subsume: bool) -> Result:
-    d = discipline or (discover(k0, ticks, KNOWN) if por else Discipline())
+def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
+             on_restart: Callable[[str], None] | None, cache: bool) -> Result:
+    base = StepCache(discipline or KNOWN) if cache else None
+    if base is not None:
+        k0 = base.intern(k0.copy())
+    d = discipline or (discover(k0, o.ticks, KNOWN, sc=base) if o.por else Discipline())
     restarts = 0
     while True:
         try:
-            res = _search(k0, ticks, max_steps, hashing, por, max_states, progress, d, t0,
-                          max_seconds, subsume)
+            res = _search(k0, o, d, StepCache(d, base) if base is not None else None)
         except _Violation as v:
             d = d.weaken(v.kind, v.field)
             restarts += 1
@@ -293,36 +429,50 @@ def _explore(k0: Kernel, ticks: int, max_steps: int, hashing: bool, por: bool,
             continue
         res.discipline = d
         res.restarts = restarts
+        if o.found_first is not None:
+            res.first_steps = o.found_first.steps
+            res.first_seconds = o.found_first.seconds
+            res.first_schedule = o.found_first.schedule
         return res
 
 
-def _search(
-    k0: Kernel,
-    ticks: int,
-    max_steps: int,
-    hashing: bool,
-    por: bool,
-    max_states: int,
-    progress: Callable[[int, int, int, float], None] | None,
-    disc: Discipline,
-    t0: float,
-    max_seconds: float | None = None,
-    subsume: bool = True,
-) -> Result:
+def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Result:
+    ticks, max_steps, hashing, por = o.ticks, o.max_steps, o.hashing, o.por
+    max_states, progress, t0, max_seconds, subsume = (
+        o.max_states, o.progress, o.t0, o.max_seconds, o.subsume)
     # Uniform-cost search on steps: with the reduction an edge is a move and
     # the chain of independent steps after it, so edges differ in length.
     # Without it every edge is one step and this is breadth-first search.
     # Each state keeps its parent and the edge's moves; the schedule is
     # replayed from k0 at the end, so only the frontier's kernels are kept.
     first: list[Move] = []
-    k0c, first = ample_chain(k0, ticks, disc) if por else (k0, [])
+    k0c, first = ample_chain(k0, ticks, disc, cache=sc) if por else (k0, [])
+    # Nothing longer than a panic already known is kept (its successors
+    # cannot give a shorter one), so the fast search's find bounds this one.
+    bound = max_steps + 1 << 20
+    if o.first and o.found_first is None:
+        mvs, fstates, _ = first_search(k0c, ticks, disc, sc)
+        if mvs is not None:
+            sched = replay_moves(k0, first + mvs) or []
+            o.found_first = Result("panic", len(sched), fstates, 0, time.perf_counter() - t0,
+                                   sched[-1][2].panicstr or "", sched)
+            if o.on_first is not None:
+                o.on_first(o.found_first)
+            if o.first_only:
+                return attrs.evolve(o.found_first, depth=0)
+    if o.found_first is not None:
+        bound = o.found_first.steps
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
     start: object = hash((k0c.fingerprint(), ticks))
     # state -> (its cost in steps, its parent, the moves of the edge from it)
     seen: dict[object, tuple[int, object, tuple[Move, ...]]] = {start: (len(first), None, ())}
-    frontier: dict[object, tuple[Kernel, int]] = {start: (k0c, ticks)}
+    # The frontier's kernels, packed by the step cache (interned parts).
+    pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
+    unpack: Callable[[Any], Kernel] = ((lambda p: StepCache.unpack(p, k0)) if sc is not None
+                                      else (lambda k: k))  # type: ignore[no-any-return]
+    frontier: dict[object, tuple[Any, int]] = {start: (pack(k0c), ticks)}
     heap: list[tuple[int, int, object]] = [(len(first), 0, start)]
     seq = 1
     states, transitions, depth = 1, len(first), len(first)
@@ -349,12 +499,13 @@ def _search(
             continue
         if found is not None and c + 1 >= found[0]:
             break
-        k, t = frontier.pop(key)
+        pk, t = frontier.pop(key)
+        k = unpack(pk)
         depth = max(depth, c)
         if c >= max_steps:
             return done("limit", c, f"depth limit {max_steps} reached")
         at_k: dict[int, tuple[Footprint, bool]] = {}
-        succ = traced_moves(k, t, disc, at_k) if por else list(moves(k, t))
+        succ = traced_moves(k, t, disc, at_k, sc) if por else list(moves(k, t))
         for mv, n, nt in succ:
             transitions += 1
             edge: tuple[Move, ...] = (mv,)
@@ -366,18 +517,22 @@ def _search(
                 if mv.kind == "step":
                     fpm = at_k[mv.cpu][0]
                     seed = {b for b, (fpb, blk) in at_k.items()
-                            if b != mv.cpu and blk and not fpm.conflicts(fpb)}
+                            if b != mv.cpu and blk and not (
+                                sc.conflicts(fpm, fpb) if sc is not None
+                                else fpm.conflicts(fpb))}
                 # The chain from a state is always the same: remember where it ends.
                 pre = hash((n.fingerprint(), nt))
                 hit = chains.get(pre) if hashing else None
                 if hit is not None and hit[0] in seen and seen[hit[0]][0] <= c + 1 + hit[1]:
                     continue
-                n, chain = ample_chain(n, nt, disc, seed, mv.cpu)
+                n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True)
                 transitions += len(chain)
                 if chain:
                     bad = None if n.panicstr is not None else check_invariants(n)
                 edge += tuple(chain)
             nc = c + len(edge)
+            if nc >= bound and n.panicstr is None and bad is None:
+                continue
             nkey = hash((n.fingerprint(), nt)) if hashing else object()
             if por and len(edge) > 1 and hashing:
                 chains[pre] = (nkey, len(edge) - 1)
@@ -398,14 +553,16 @@ def _search(
                 continue
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
-            frontier[nkey] = (n, nt)
+            frontier[nkey] = (pack(n), nt)
             heapq.heappush(heap, (nc, seq, nkey))
             seq += 1
         now = time.perf_counter()
         if now - last_report > 1.0:
             last_report = now
             if progress is not None:
-                progress(states, transitions, c, now - t0)
+                best = found[0] if found is not None else (
+                    o.found_first.steps if o.found_first is not None else None)
+                progress(states, transitions, c, now - t0, best)
             if max_seconds is not None and now - t0 > max_seconds:
                 return done("limit", c, f"time limit {max_seconds:g} s reached")
     if found is not None:
@@ -465,7 +622,7 @@ def minimize(k0: Kernel, res: Result) -> Result:
 def explore_scenario(sc: Scenario, fix: bool | None = None, **kw: object) -> Result:
     k0 = boot(sc, fix)
     res = explore(k0, **kw)  # type: ignore[arg-type]
-    if res.verdict == "panic" and kw.get("por", True):
+    if res.verdict == "panic" and kw.get("por", True) and not kw.get("first_only"):
         res = minimize(k0, res)
     return res
 

@@ -71,6 +71,7 @@ class Footprint:
     touched: bool = False  # touches what an interrupt handler may touch
     cpu_bound: bool = False  # depends on which CPU runs it (curcpu(), per-CPU data)
     inv_write: bool = False  # writes what the invariants read
+    lock_write: bool = False  # takes or lets go of a lock
     violation: tuple[str, Field] | None = None  # first access that broke the discipline
     why: Field | None = None  # first shared field it touched
     # Where it read and wrote: (struct, index, field), ("lock", name), ("k", field);
@@ -167,6 +168,9 @@ class _Trace:
 
 
 _T: _Trace | None = None
+# What the last traced transition wrote: (struct kind, index, field names),
+# for the step cache (engine.stepcache).
+last_written: list[tuple[str, int, tuple[str, ...]]] = []
 _get = object.__getattribute__
 _set = object.__setattr__
 
@@ -333,7 +337,12 @@ def _psref_access(obj: Psref, name: str, write: bool) -> None:
     t = _T
     if t is None or not t.on or name not in _PSREF_TRACKED:
         return
-    _judge(t, ("psref", name), t.psref_owner(_get(obj, "idx")) == t.curlwp(), write)
+    idx = _get(obj, "idx")
+    loc = ("psref", idx, name)
+    t.fp.acc.add(loc)
+    if write:
+        t.fp.wr.add(loc)
+    _judge(t, ("psref", name), t.psref_owner(idx) == t.curlwp(), write)
 
 
 class _TPsref(Psref):
@@ -398,6 +407,11 @@ for _name in _KERNEL_SHARED:
     setattr(_TKernel, _name, _reader(_kernel_access, _name, _KERNEL_RAW))
 
 
+def _untraceable() -> None:
+    if _T is not None:
+        raise TypeError("a traced statement may only look up a lock by its name")
+
+
 class _TLocks(dict[str, int]):
     """k.locks: taking a lock is visible, letting go of our own is not."""
 
@@ -423,7 +437,31 @@ class _TLocks(dict[str, int]):
         t = _T
         if t is not None:
             t.fp.wr.add(("lock", name))
+            t.fp.lock_write = True
         dict.__setitem__(self, name, value)
+
+    # A look at every lock (which ones, how many) would be a read the
+    # footprint cannot name, and the step cache would answer wrongly: inside
+    # a traced transition it is an error.
+    def __iter__(self) -> Any:
+        _untraceable()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        _untraceable()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        _untraceable()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        _untraceable()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        _untraceable()
+        return dict.items(self)
 
     def __delitem__(self, name: str) -> None:
         t = _T
@@ -431,6 +469,7 @@ class _TLocks(dict[str, int]):
             _shared(True, ("lock", name))
         if t is not None:
             t.fp.touched = True
+            t.fp.lock_write = True
             t.fp.acc.add(("lock", name))
             t.fp.wr.add(("lock", name))
         dict.__delitem__(self, name)
@@ -468,7 +507,7 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
         _T = None
         machine.CTX = Ctx
         n.__class__ = Kernel
-        n.locks = dict(n.locks)
+        n.locks = dict(dict.items(n.locks))
         # (Past the traced classes' __setattr__: nothing to record here.)
         for lw in k.lwps:
             _set(lw, "__class__", Lwp)
@@ -476,16 +515,22 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
             _set(c, "__class__", Cpu)
         for p in k.psrefs:
             _set(p, "__class__", Psref)
+        written = last_written
+        written.clear()
         for obj, old in t.undo.values():
             new = clone(obj)
             for name, value in old.items():
                 object.__setattr__(obj, name, value)
+            names = tuple(sorted(old))
             if type(obj) is Lwp:
                 n.lwps[obj.idx] = new
+                written.append(("lwp", obj.idx, names))
             elif type(obj) is Cpu:
                 n.cpus[obj.ci_index] = new
+                written.append(("cpu", obj.ci_index, names))
             else:
                 n.psrefs[obj.idx] = new
+                written.append(("psref", obj.idx, names))
     return (k if out is k else n), t.fp
 
 

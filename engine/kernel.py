@@ -165,6 +165,7 @@ class Psref:
 
 
 T = TypeVar("T")
+FP_MASK = (1 << 64) - 1
 
 
 def _getters() -> None:
@@ -232,9 +233,11 @@ class Kernel:
     panicstr: str | None
     paniccpu: int | None
     msgbuf: tuple[str, ...]
-    # fingerprint() once computed; the explorer never changes a kernel after
-    # it has asked (a step changes a copy), and a copy starts without.
+    # fingerprint() and tail_hash() once computed; the explorer never changes
+    # a kernel after it has asked (a step changes a copy), and a copy starts
+    # without.
     _fp: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _tl: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def copy(self) -> Kernel:
         return Kernel(
@@ -267,21 +270,25 @@ class Kernel:
     def __hash__(self) -> int:
         return hash(self.key())
 
+    def tail_hash(self) -> int:
+        """The hash of what key() holds besides the structures."""
+        tl = self._tl
+        if tl is None:
+            tl = self._tl = hash((tuple(sorted(self.locks.items())), self.hardclock_ticks,
+                                  self.worker_ci, self.panicstr, self.paniccpu))
+        return tl
+
     def fingerprint(self) -> int:
-        """A 64-bit hash of key(), from each struct's cached hash: a step
-        clones only what it changes, so the rest is not hashed again."""
+        """A 64-bit hash of key(): the sum of every structure's (cached) hash
+        and tail_hash(), modulo 2**64 (Zobrist's scheme: each structure's key
+        holds its index, so its hash says where it is). A step that changes
+        a few structures changes the sum by their differences
+        (engine.stepcache computes it so), and nothing else is hashed again.
+        """
         fp = self._fp
         if fp is None:
-            fp = self._fp = hash((
-                tuple(map(_hkey, self.lwps)),
-                tuple(map(_hkey, self.cpus)),
-                tuple(map(_hkey, self.psrefs)),
-                tuple(sorted(self.locks.items())),
-                self.hardclock_ticks,
-                self.worker_ci,
-                self.panicstr,
-                self.paniccpu,
-            ))
+            fp = self._fp = (sum(map(_hkey, self.lwps)) + sum(map(_hkey, self.cpus))
+                             + sum(map(_hkey, self.psrefs)) + self.tail_hash()) & FP_MASK
         return fp
 
     # -- accessors in the kernel's own words ---------------------------------

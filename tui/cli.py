@@ -95,41 +95,75 @@ def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
 def cmd_explore(args: argparse.Namespace) -> int:
     import json
 
-    from engine.explore import describe, explore_scenario, movers, schedule_commands
+    from engine.explore import Result, describe, explore_scenario, movers, schedule_commands
     from engine.scenario import dump
 
     sc, rc = _load(args.scenario)
     if sc is None:
         return rc
 
-    def progress(states: int, transitions: int, depth: int, secs: float) -> None:
-        print(f"ddbstep: explore: {states} states, {transitions} transitions, depth {depth},"
-              f" {secs:.0f} s", file=sys.stderr)
+    def progress(states: int, transitions: int, depth: int, secs: float,
+                 best: int | None) -> None:
+        known = f", a panic in {best} steps known" if best is not None else ""
+        print(f"ddbstep: explore: {states} states, {transitions} transitions,"
+              f" no panic in fewer than {depth} steps{known}, {secs:.0f} s", file=sys.stderr)
 
     def restart(why: str) -> None:
         print(f"ddbstep: explore: {why}: searching again without relying on it",
               file=sys.stderr)
 
-    res = explore_scenario(sc, fix=True if args.fix else None, ticks=args.ticks,
-                           max_steps=args.max_steps, max_states=args.max_states,
-                           hashing=not (args.no_reduce or args.no_hash),
-                           por=not (args.no_reduce or args.no_por), progress=progress,
-                           on_restart=restart, max_seconds=args.max_seconds)
-    if args.json:
-        print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
-                          "transitions": res.transitions, "seconds": round(res.seconds, 3),
-                          "message": res.message}))
-    else:
+    def schedule(res: Result) -> None:
         for i, (mv, before, after) in enumerate(res.schedule, 1):
             print(f"{i:4}  {describe(mv, before, after)}")
         for line in movers(res):
             print(f"moved: {line}")
+
+    def on_first(res: Result) -> None:
+        print(f"ddbstep: explore: a first panic, {res.steps} steps, {res.seconds:.2f} s",
+              file=sys.stderr)
+        if not args.json:
+            print(f"first panic found ({res.steps} steps, {res.states} states searched"
+                  " by fewest context switches; not necessarily the shortest):")
+            schedule(res)
+            print(f"panic: {res.message}")
+            if not args.first:
+                print("searching for the shortest ...", flush=True)
+
+    reduce = not (args.no_reduce or args.no_por)
+    res = explore_scenario(sc, fix=True if args.fix else None, ticks=args.ticks,
+                           max_steps=args.max_steps, max_states=args.max_states,
+                           hashing=not (args.no_reduce or args.no_hash), por=reduce,
+                           progress=progress, on_restart=restart, max_seconds=args.max_seconds,
+                           cache=not args.no_cache, first=reduce and not args.no_first,
+                           first_only=args.first and reduce, on_first=on_first)
+    shortest = not args.first and res.verdict in ("panic", "invariant")
+    if res.verdict == "limit" and res.first_schedule:
+        # The bound came before the shortest: the panic stands, its length
+        # is an upper bound.
+        res = Result("panic", len(res.first_schedule), res.states, res.transitions,
+                     res.seconds, f"{res.first_schedule[-1][2].panicstr}"
+                     f" (shortest not proved: {res.message})", res.first_schedule,
+                     res.depth, res.discipline, res.restarts, res.first_steps,
+                     res.first_seconds, res.first_schedule)
+    if args.json:
+        print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
+                          "transitions": res.transitions, "seconds": round(res.seconds, 3),
+                          "first_steps": res.first_steps,
+                          "first_seconds": (round(res.first_seconds, 3)
+                                            if res.first_seconds is not None else None),
+                          "message": res.message}))
+    else:
+        if shortest:
+            print(f"shortest {res.verdict} ({res.steps} steps):")
+            schedule(res)
+        elif not args.first:
+            schedule(res)
         print(f"verdict: {res.verdict}: {res.message}")
-        print(f"{res.states} states, {res.transitions} transitions, depth {res.depth},"
-              f" {res.seconds:.2f} s")
+        print(f"{res.states} states, {res.transitions} transitions, depth {res.depth}")
         racy = res.discipline.describe()
-        if racy:
+        if racy and not args.first:
             print("shared without a lock (never reordered): " + ", ".join(racy))
+        print(f"ddbstep: explore: {res.seconds:.2f} s", file=sys.stderr)
     if args.emit and res.schedule:
         fix = sc.fix if not args.fix else True
         Path(args.emit).write_text(dump(
@@ -239,6 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("--no-por", action="store_true", help="no partial-order reduction")
     ep.add_argument("--no-hash", action="store_true",
                     help="no state hashing (a tree search: small machines only)")
+    ep.add_argument("--no-cache", action="store_true",
+                    help="no step cache: every transition computed and traced afresh")
+    ep.add_argument("--first", action="store_true",
+                    help="stop at the first panic the fast search finds (not the shortest)")
+    ep.add_argument("--no-first", action="store_true",
+                    help="no fast search for a first panic: straight to the shortest")
     ep.set_defaults(func=cmd_explore)
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")

@@ -1,0 +1,300 @@
+"""The explorer's step cache: a transition is a function of what it reads.
+
+A traced transition (engine.footprint) names every location it read: its
+own CPU and curlwp whole, and each other field, lock and global one by one.
+Run again on a kernel where all of those hold the same values, the same
+deterministic statements read the same values in the same order and write
+the same values: so the transition's result is looked up, not computed,
+keyed by (CPU, its cpu_info, its curlwp) and checked against the values of
+the rest of its reads. Nothing is approximated: every count the search
+makes is the same with and without the cache (tests/test_explore.py).
+
+Structures are interned: equal values share one object (with its key and
+hash computed once), so a key is a pair of object ids, and a field written
+in another LWP's struct gives the same new object every time.
+
+The cache belongs to one search of one scenario under one discipline: what
+a transition is judged (visible, a violation) depends on the discipline,
+and the kernel's boot-time constants (config, procs, ifnets) on the
+scenario.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import footprint
+from engine.footprint import Discipline, Footprint, independent, traced_deliver, traced_step
+from engine.kernel import FP_MASK, Cpu, Kernel, Lwp, Psref, _hkey, clone
+
+_set = object.__setattr__
+_KIND = {"lwp": 0, "cpu": 1, "psref": 2}
+
+Loc = tuple[Any, ...]
+Packed = tuple[Any, ...]
+# A cached result: None (no progress) or
+# (own cpu, own lwp, other struct writes, lock writes, kernel writes, footprint)
+Delta = tuple[
+    # (kind, idx, fields written, {id(old structure): new structure})
+    tuple[tuple[int, int, tuple[tuple[str, Any], ...], dict[int, Any]], ...],
+    tuple[tuple[str, int | None], ...],
+    tuple[tuple[str, Any], ...],
+]
+
+
+class _Entry:
+    __slots__ = ("structs", "locks", "kvars", "delta", "fp")
+
+    def __init__(self, reads: tuple[Loc, ...], values: tuple[Any, ...],
+                 delta: Delta | None, fp: Footprint) -> None:
+        # The reads, by where they are: (kind, index, field, value) of the
+        # structures, (name, owner) of the locks, (name, value) of globals.
+        self.structs = tuple((_KIND[loc[0]], loc[1], loc[2], v)
+                             for loc, v in zip(reads, values, strict=True) if loc[0] in _KIND)
+        self.locks = tuple((loc[1], v) for loc, v in zip(reads, values, strict=True)
+                           if loc[0] == "lock")
+        self.kvars = tuple((loc[1], v) for loc, v in zip(reads, values, strict=True)
+                           if loc[0] == "k")
+        self.delta = delta
+        self.fp = fp
+
+
+def _value(k: Kernel, loc: Loc) -> Any:
+    kind = loc[0]
+    if kind == "lwp":
+        obj: Any = k.lwps[loc[1]]
+    elif kind == "cpu":
+        obj = k.cpus[loc[1]]
+    elif kind == "psref":
+        obj = k.psrefs[loc[1]]
+    elif kind == "lock":
+        return k.locks.get(loc[1])
+    else:
+        return getattr(k, loc[1])
+    name = loc[2]
+    if name == "*":
+        return obj  # interned: the same value is the same object
+    return getattr(obj, name)
+
+
+def _matches(e: _Entry, lists: tuple[list[Any], ...], k: Kernel) -> bool:
+    """Does k hold every value e's transition read?"""
+    for kind, idx, name, want in e.structs:
+        if getattr(lists[kind][idx], name) != want:
+            return False
+    if e.locks:
+        locks = k.locks
+        for name, want in e.locks:
+            if locks.get(name) != want:
+                return False
+    for name, want in e.kvars:
+        if getattr(k, name) != want:
+            return False
+    return True
+
+
+class StepCache:
+    """Transitions already computed, by what they read."""
+
+    def __init__(self, d: Discipline, share: StepCache | None = None) -> None:
+        """share: a cache of the same scenario under another discipline,
+        whose interned structures this one goes on using (they do not
+        depend on the discipline; what a transition is judged does)."""
+        self.d = d
+        self.table: dict[tuple[Any, ...], list[_Entry]] = {}
+        self._canon: dict[tuple[Any, ...], Any] = share._canon if share else {}
+        self._deltas: dict[tuple[Any, ...], int] = share._deltas if share else {}
+        self._derived: dict[tuple[Any, ...], dict[int, Any]] = (
+            share._derived if share else {})
+        self._parts: dict[tuple[Any, ...], tuple[Any, ...]] = share._parts if share else {}
+        self._conflicts: dict[tuple[int, int], bool] = {}
+        self._independent: dict[tuple[Any, ...], bool] = {}
+        self.hits = 0
+        self.misses = 0
+
+    # -- interning -------------------------------------------------------
+
+    def canonical(self, obj: Any) -> Any:
+        key = (type(obj), obj.key())
+        c = self._canon.get(key)
+        if c is None:
+            c = self._canon[key] = obj
+        return c
+
+    def intern(self, k: Kernel) -> Kernel:
+        """k with every structure replaced by its interned equal (in place)."""
+        canon = self.canonical
+        k.lwps = [canon(x) for x in k.lwps]
+        k.cpus = [canon(x) for x in k.cpus]
+        k.psrefs = [canon(x) for x in k.psrefs]
+        return k
+
+    # -- the search's compact state ---------------------------------------
+
+    def pack(self, k: Kernel) -> Packed:
+        """k as one tuple of interned parts: what the frontier keeps.
+
+        (The boot-time constants, config, procs and ifnets, are the
+        scenario's and stay out.)"""
+        locks = tuple(sorted(k.locks.items()))
+        locks = self._parts.setdefault(locks, locks)
+        psrefs = tuple(k.psrefs)  # (interned structures: their ids are their values)
+        psrefs = self._parts.setdefault(tuple(map(id, psrefs)), psrefs)
+        return (tuple(k.lwps), tuple(k.cpus), psrefs, locks, k.hardclock_ticks, k.worker_ci,
+                k.panicstr, k.paniccpu, k.msgbuf)
+
+    @staticmethod
+    def unpack(p: Packed, like: Kernel) -> Kernel:
+        """The Kernel p packs, with like's boot-time constants."""
+        return Kernel(like.config, like.procs, like.ifnets, list(p[0]), list(p[1]), list(p[2]),
+                      dict(p[3]), p[4], p[5], p[6], p[7], p[8])
+
+    def _delta_id(self, fields: tuple[tuple[str, Any], ...]) -> int:
+        i = self._deltas.get(fields)
+        if i is None:
+            i = self._deltas[fields] = len(self._deltas)
+        return i
+
+    # -- decisions on cached footprints ----------------------------------
+
+    def conflicts(self, a: Footprint, b: Footprint) -> bool:
+        """a.conflicts(b): footprints come from the cache, which keeps them."""
+        key = (id(a), id(b))
+        hit = self._conflicts.get(key)
+        if hit is None:
+            hit = self._conflicts[key] = a.conflicts(b)
+        return hit
+
+    def independent(self, k: Kernel, n: Kernel, ci: int, fp: Footprint, ticks: int) -> bool:
+        """footprint.independent(): a function of the footprint, ci's struct and
+        curlwp before and after, whether the clock budget is spent, and
+        whether ci holds a lock."""
+        if fp.visible or fp.violation is not None:
+            return False
+        kc, nc = k.cpus[ci], n.cpus[ci]
+        key = (id(fp), id(kc), id(k.lwps[kc.ci_curlwp]), id(nc), id(n.lwps[nc.ci_curlwp]),
+               ticks > 0, ci in k.locks.values())
+        hit = self._independent.get(key)
+        if hit is None:
+            hit = self._independent[key] = independent(k, n, ci, fp, ticks)
+        return hit
+
+    # -- transitions -----------------------------------------------------
+
+    def step(self, k: Kernel, ci: int) -> tuple[Kernel, Footprint]:
+        """traced_step(k, ci, d), from the cache when it has seen these inputs."""
+        cpu = k.cpus[ci]
+        if k.panicstr is not None or cpu.in_ddb:
+            return k, Footprint(visible=True)
+        own = k.lwps[cpu.ci_curlwp]
+        key = (ci, id(cpu), id(own))
+        hit = self._lookup(key, k)
+        if hit is not None:
+            return hit
+        n, fp = traced_step(k, ci, self.d)
+        return self._store(key, k, n, fp, ci), fp
+
+    def deliver(self, k: Kernel, ci: int, handler: str, ipl: int,
+                **args: Any) -> tuple[Kernel, Footprint]:
+        """traced_deliver(), from the cache when it has seen these inputs."""
+        cpu = k.cpus[ci]
+        if k.panicstr is not None or cpu.in_ddb or cpu.ci_ilevel >= ipl:
+            return k, Footprint(visible=True)
+        own = k.lwps[cpu.ci_curlwp]
+        key = (ci, id(cpu), id(own), handler, ipl, tuple(sorted(args.items())))
+        hit = self._lookup(key, k)
+        if hit is not None:
+            return hit
+        n, fp = traced_deliver(k, ci, handler, ipl, self.d, **args)
+        return self._store(key, k, n, fp, ci), fp
+
+    def _lookup(self, key: tuple[Any, ...], k: Kernel) -> tuple[Kernel, Footprint] | None:
+        entries = self.table.get(key)
+        if entries is None:
+            return None
+        lists = (k.lwps, k.cpus, k.psrefs)
+        for e in entries:
+            if _matches(e, lists, k):
+                self.hits += 1
+                if e.delta is None:
+                    return k, e.fp
+                return self._apply(k, e.delta), e.fp
+        return None
+
+    def _apply(self, k: Kernel, delta: Delta) -> Kernel:
+        structs, locks, kvars = delta
+        lists = [k.lwps, k.cpus, k.psrefs]
+        fresh = [False, False, False]
+        fp = k._fp
+        for kind, idx, fields, memo in structs:
+            lst = lists[kind]
+            if not fresh[kind]:
+                lst = lists[kind] = list(lst)
+                fresh[kind] = True
+            old = lst[idx]
+            # (Structures are interned, so their ids are their values.)
+            new = memo.get(id(old))
+            if new is None:
+                new = clone(old)
+                for name, value in fields:
+                    _set(new, name, value)
+                new = memo[id(old)] = self.canonical(new)
+            lst[idx] = new
+            if fp is not None:
+                fp += _hkey(new) - _hkey(old)
+        lk = k.locks
+        if locks:
+            lk = dict(lk)
+            for name, owner in locks:
+                if owner is None:
+                    lk.pop(name, None)
+                else:
+                    lk[name] = owner
+        n = Kernel(k.config, k.procs, k.ifnets, lists[0], lists[1], lists[2], lk,
+                   k.hardclock_ticks, k.worker_ci, k.panicstr, k.paniccpu, k.msgbuf)
+        for name, value in kvars:
+            setattr(n, name, value)
+        if fp is not None:
+            # (Kernel.fingerprint's sum, changed by what changed.)
+            if locks or kvars:
+                fp += n.tail_hash() - k.tail_hash()
+            else:
+                n._tl = k._tl
+            n._fp = fp & FP_MASK
+        return n
+
+    def _store(self, key: tuple[Any, ...], k: Kernel, n: Kernel, fp: Footprint,
+               ci: int) -> Kernel:
+        self.misses += 1
+        own_lwp = k.cpus[ci].ci_curlwp
+        reads = tuple(sorted(
+            (loc for loc in fp.acc
+             if not (len(loc) == 3 and loc[2] == "*")
+             and not (loc[0] == "cpu" and loc[1] == ci)
+             and not (loc[0] == "lwp" and loc[1] == own_lwp)),
+            key=repr))
+        values = tuple(_value(k, loc) for loc in reads)
+        if n is k:
+            self.table.setdefault(key, []).append(_Entry(reads, values, None, fp))
+            return k
+        structs = []
+        for kind, idx, names in footprint.last_written:
+            lst: list[Any] = (n.lwps, n.cpus, n.psrefs)[_KIND[kind]]
+            obj = lst[idx]
+            fields = tuple((name, getattr(obj, name)) for name in names
+                           if not name.startswith("_"))
+            # The new structure for each old one, as it is first made.
+            memo = self._derived.setdefault((kind, idx, self._delta_id(fields)), {})
+            structs.append((_KIND[kind], idx, fields, memo))
+        locks = tuple(sorted((loc[1], n.locks.get(loc[1]))
+                             for loc in fp.wr if loc[0] == "lock"))
+        kvars = tuple(sorted((loc[1], getattr(n, loc[1]))
+                             for loc in fp.wr if loc[0] == "k"))
+        delta: Delta = (tuple(structs), locks, kvars)
+        self.table.setdefault(key, []).append(_Entry(reads, values, delta, fp))
+        # The kernel the search goes on with is the cache's own answer, so
+        # a hit and a miss give the same (interned) structures.
+        return self._apply(k, delta)
+
+
+__all__ = ["StepCache", "Cpu", "Lwp", "Psref"]

@@ -1,0 +1,155 @@
+"""The explorer's speed-ups change nothing it answers: the step cache, the
+packed frontier, and the fast first panic before the shortest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import replay
+from engine.explore import KNOWN, ample_chain, explore, replay_moves, traced_moves
+from engine.footprint import Discipline, traced_step
+from engine.init_main import boot
+from engine.scenario import load, load_text
+from engine.stepcache import StepCache
+from tests.conftest import lwp, scenario_text
+from tui.cli import main
+
+# Two CPUs: an unbound ioctl caller and a hog (panics); the same bound (safe).
+UNBOUND = scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl", bind=False)
+                        + lwp(20, 1, "hog", 1, "hog"))
+BOUND = scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl")
+                      + lwp(20, 1, "hog", 1, "hog"))
+
+
+def figures(name_or_text: str, **kw: object) -> tuple[str, int, int, int]:
+    sc = load(name_or_text) if "\n" not in name_or_text else load_text(name_or_text, "t.toml")
+    r = explore(boot(sc), **kw)  # type: ignore[arg-type]
+    return r.verdict, r.steps, r.states, r.transitions
+
+
+@pytest.mark.parametrize("text", [UNBOUND, BOUND])
+@pytest.mark.parametrize("ticks", [0, 2])
+def test_the_cache_keeps_every_count(text: str, ticks: int) -> None:
+    cached = figures(text, ticks=ticks, cache=True, first=False)
+    plain = figures(text, ticks=ticks, cache=False, first=False)
+    assert cached == plain
+    assert cached[0] == ("panic" if text is UNBOUND else "safe")
+
+
+def test_the_cache_keeps_every_count_on_a_bundled_race() -> None:
+    # setaffinity-sleeping without the clock: lwp_migrate's race, ~1 s.
+    assert (figures("setaffinity-sleeping", ticks=0, cache=True, first=False)
+            == figures("setaffinity-sleeping", ticks=0, cache=False, first=False))
+
+
+def test_a_cached_transition_is_the_transition() -> None:
+    # Every transition of many states, from the cache (a second time, so
+    # from a hit) and computed afresh, gives the same kernel and footprint.
+    k0 = boot(load_text(UNBOUND, "t.toml"))
+    sc = StepCache(KNOWN)
+    k = sc.intern(k0.copy())
+    todo, seen = [k], set()
+    while todo and len(seen) < 400:
+        k = todo.pop()
+        if k.fingerprint() in seen:
+            continue
+        seen.add(k.fingerprint())
+        for ci in range(len(k.cpus)):
+            for _ in range(2):
+                n, fp = sc.step(k, ci)
+            m, gp = traced_step(k, ci, KNOWN)
+            assert n.key() == m.key() and (n is k) == (m is k)
+            # The fingerprint the cache carried along is the one computed afresh.
+            assert n.fingerprint() == StepCache.unpack(sc.pack(n), k0).fingerprint()
+            assert (fp.visible, fp.violation, fp.acc, fp.wr) == (gp.visible, gp.violation,
+                                                                 gp.acc, gp.wr)
+            if n is not k and n.panicstr is None:
+                todo.append(n)
+    assert sc.hits >= sc.misses > 0
+
+
+def test_the_packed_state_round_trips_every_state_of_a_search() -> None:
+    k0 = boot(load_text(UNBOUND, "t.toml"))
+    sc = StepCache(KNOWN)
+    k = sc.intern(k0.copy())
+    todo, seen = [(k, 2)], set()
+    while todo:
+        k, t = todo.pop()
+        if (k.fingerprint(), t) in seen:
+            continue
+        seen.add((k.fingerprint(), t))
+        back = StepCache.unpack(sc.pack(k), k0)
+        assert back.key() == k.key() and back.fingerprint() == k.fingerprint()
+        assert back.msgbuf == k.msgbuf
+        todo += [(n, nt) for _, n, nt in traced_moves(k, t, KNOWN, None, sc)
+                 if n.panicstr is None]
+    assert len(seen) > 100
+
+
+def test_a_traced_statement_may_not_walk_the_lock_table() -> None:
+    # Reads the tracer cannot name would make the cache answer wrongly.
+    from engine import footprint, machine
+
+    k = boot(load_text(UNBOUND, "t.toml"))
+    saved = machine._exec
+
+    def walks(n, ci):  # type: ignore[no-untyped-def]
+        list(n.locks.items())
+        return saved(n, ci)
+
+    machine._exec = walks  # type: ignore[assignment]
+    try:
+        with pytest.raises(TypeError, match="look up a lock by its name"):
+            footprint.traced_step(k, 0, Discipline())
+    finally:
+        machine._exec = saved
+    traced_step(k, 0, Discipline())  # (and all is as before)
+
+
+def test_the_first_panic_comes_first_and_bounds_the_shortest() -> None:
+    sc = load_text(UNBOUND, "t.toml")
+    seen = []
+    full = explore(boot(sc), ticks=1, on_first=seen.append)
+    plain = explore(boot(sc), ticks=1, first=False)
+    assert full.verdict == plain.verdict == "panic"
+    assert full.steps == plain.steps  # the bound changes nothing found
+    assert len(seen) == 1 and seen[0].verdict == "panic"
+    assert full.first_steps == seen[0].steps >= full.steps
+    # The first schedule is real: replayed from boot, it panics the same way.
+    out = replay_moves(boot(sc), [mv for mv, _, _ in seen[0].schedule])
+    assert out and out[-1][2].panicstr == seen[0].message == full.message
+
+
+def test_the_fast_search_is_bounded_by_counts_not_time() -> None:
+    from engine.explore import first_search
+
+    k0 = boot(load_text(BOUND, "t.toml"))
+    sc = StepCache(KNOWN)
+    k, pre = ample_chain(sc.intern(k0.copy()), 1, KNOWN, cache=sc)
+    assert first_search(k, 1, KNOWN, sc, budget=50)[1] <= 50
+    mvs, states, _ = first_search(k, 1, KNOWN, sc)
+    assert mvs is None and states > 50  # the fixed caller: nothing to find
+
+
+def test_cli_first_then_shortest_emit_and_identical_runs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "unbound.toml"
+    path.write_text(UNBOUND)
+    out = tmp_path / "best.toml"
+    assert main(["explore", str(path), "--ticks", "1", "--emit", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert text.index("first panic found (") < text.index("shortest panic (")
+    assert main(["explore", str(path), "--ticks", "1"]) == 1
+    assert capsys.readouterr().out == text  # byte for byte (times go to stderr)
+    sc = load(str(out))
+    res = replay.run(sc, sc.commands)
+    assert res.ok and res.session.kernel.panicstr is not None
+    assert main(["explore", str(path), "--ticks", "1", "--first", "--json"]) == 1
+    fig = json.loads(capsys.readouterr().out)
+    assert fig["verdict"] == "panic" and fig["steps"] == fig["first_steps"]
+    assert main(["explore", str(path), "--ticks", "1", "--json"]) == 1
+    fig2 = json.loads(capsys.readouterr().out)
+    assert fig2["first_steps"] == fig["first_steps"] and fig2["steps"] <= fig2["first_steps"]
+    assert fig2["first_seconds"] <= fig2["seconds"]
