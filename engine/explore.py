@@ -24,7 +24,10 @@ import functools
 import gc
 import heapq
 import time
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import attrs
 
@@ -38,14 +41,14 @@ from engine.footprint import (
     traced_step,
 )
 from engine.init_main import boot
-from engine.kernel import Kernel
+from engine.kernel import FP_MASK, Kernel
 from engine.machine import FUNCS, deliver, step
 from engine.param import IPL_CLOCK, IPL_VM, LSONPROC, LSRUN, LSSLEEP, LW_IDLE
 from engine.scenario import MAX_CPUS, Scenario
 from engine.stepcache import StepCache
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Move:
     kind: str  # step, hardclock, intr
     cpu: int
@@ -436,6 +439,83 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
         return res
 
 
+class _Seen:
+    """The visited states: key -> index, and by index, in flat arrays, the
+    cheapest cost known, the parent's index and the edge's moves (edges
+    interned: many states are reached by the same moves). About 120 bytes
+    a state where a dict of tuples took 300."""
+
+    def __init__(self) -> None:
+        self.index: dict[object, int] = {}
+        self.cost = array("l")
+        self.parent = array("l")
+        self.edge = array("l")
+        self.edges: list[tuple[Move, ...]] = []
+        self._edge_ids: dict[tuple[Move, ...], int] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def cost_of(self, key: object) -> int | None:
+        i = self.index.get(key)
+        return None if i is None else self.cost[i]
+
+    def put(self, key: object, cost: int, parent: object, edge: tuple[Move, ...]) -> None:
+        e = self._edge_ids.get(edge)
+        if e is None:
+            e = self._edge_ids[edge] = len(self.edges)
+            self.edges.append(edge)
+        p = -1 if parent is None else self.index[parent]
+        i = self.index.get(key)
+        if i is None:
+            self.index[key] = len(self.cost)
+            self.cost.append(cost)
+            self.parent.append(p)
+            self.edge.append(e)
+        else:
+            self.cost[i], self.parent[i], self.edge[i] = cost, p, e
+
+    def path(self, key: object) -> list[Move]:
+        """The moves from the start to key."""
+        edges = []
+        i = self.index[key]
+        while i >= 0:
+            edges.append(self.edges[self.edge[i]])
+            i = self.parent[i]
+        return [mv for e in edges[::-1] for mv in e]
+
+
+class _Buckets:
+    """The frontier's order: cheapest first, first in first out within one
+    cost (the order of a heap of (cost, sequence number), without either)."""
+
+    def __init__(self) -> None:
+        self._costs: list[int] = []
+        self._at: dict[int, deque[object]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._costs)
+
+    def push(self, cost: int, key: object) -> None:
+        q = self._at.get(cost)
+        if q is None:
+            q = self._at[cost] = deque()
+            heapq.heappush(self._costs, cost)
+        q.append(key)
+
+    def pop(self) -> tuple[int, object]:
+        c = self._costs[0]
+        q = self._at[c]
+        key = q.popleft()
+        if not q:
+            heapq.heappop(self._costs)
+            del self._at[c]
+        return c, key
+
+
 def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Result:
     ticks, max_steps, hashing, por = o.ticks, o.max_steps, o.hashing, o.por
     max_states, progress, t0, max_seconds, subsume = (
@@ -465,27 +545,26 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
-    start: object = hash((k0c.fingerprint(), ticks))
-    # state -> (its cost in steps, its parent, the moves of the edge from it)
-    seen: dict[object, tuple[int, object, tuple[Move, ...]]] = {start: (len(first), None, ())}
+    start: object = hash((k0c.fingerprint(), ticks)) & FP_MASK
+    # state -> its cost in steps, its parent, the moves of the edge from it
+    seen = _Seen()
+    seen.put(start, len(first), None, ())
     # The frontier's kernels, packed by the step cache (interned parts).
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
-    unpack: Callable[[Any], Kernel] = ((lambda p: StepCache.unpack(p, k0)) if sc is not None
-                                      else (lambda k: k))  # type: ignore[no-any-return]
+    unpack: Callable[[Any], Kernel] = ((lambda p: sc.unpack(p, k0)) if sc is not None
+                                      else (lambda k: k))
     frontier: dict[object, tuple[Any, int]] = {start: (pack(k0c), ticks)}
-    heap: list[tuple[int, int, object]] = [(len(first), 0, start)]
-    seq = 1
+    heap = _Buckets()
+    heap.push(len(first), start)
     states, transitions, depth = 1, len(first), len(first)
     last_report = t0
     found: tuple[int, str, str, object] | None = None  # cost, verdict, message, key
-    chains: dict[int, tuple[object, int]] = {}  # chain start -> (its end, its length)
+    # The chain from a state is always the same: chain start -> its end's
+    # key and its length, in one int (length above bit 64).
+    chains: dict[int, int] = {}
 
     def done(verdict: str, n: int, msg: str, key: object = None) -> Result:
-        edges: list[tuple[Move, ...]] = []
-        while key is not None and seen[key][1] is not None:
-            _, key, mvs = seen[key]
-            edges.append(mvs)
-        moves_ = first + [mv for e in edges[::-1] for mv in e]
+        moves_ = first + (seen.path(key) if key is not None else [])
         sched = (replay_moves(k0, moves_) or []) if key is not None else []
         return Result(verdict, len(sched) if sched else n, states, transitions,
                       time.perf_counter() - t0, msg, sched, depth)
@@ -494,8 +573,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
         if msg is not None:
             return done("panic" if k0c.panicstr else "invariant", len(first), msg, start)
     while heap:
-        c, _, key = heapq.heappop(heap)
-        if key not in frontier or c > seen[key][0]:
+        c, key = heap.pop()
+        if key not in frontier or c > seen.cost_of(key):  # type: ignore[operator]
             continue
         if found is not None and c + 1 >= found[0]:
             break
@@ -521,10 +600,12 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                                 sc.conflicts(fpm, fpb) if sc is not None
                                 else fpm.conflicts(fpb))}
                 # The chain from a state is always the same: remember where it ends.
-                pre = hash((n.fingerprint(), nt))
+                pre = hash((n.fingerprint(), nt)) & FP_MASK
                 hit = chains.get(pre) if hashing else None
-                if hit is not None and hit[0] in seen and seen[hit[0]][0] <= c + 1 + hit[1]:
-                    continue
+                if hit is not None:
+                    end_cost = seen.cost_of(hit & FP_MASK)
+                    if end_cost is not None and end_cost <= c + 1 + (hit >> 64):
+                        continue
                 n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True)
                 transitions += len(chain)
                 if chain:
@@ -533,18 +614,18 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             nc = c + len(edge)
             if nc >= bound and n.panicstr is None and bad is None:
                 continue
-            nkey = hash((n.fingerprint(), nt)) if hashing else object()
+            nkey = hash((n.fingerprint(), nt)) & FP_MASK if hashing else object()
             if por and len(edge) > 1 and hashing:
-                chains[pre] = (nkey, len(edge) - 1)
-            old = seen.get(nkey)
-            if old is not None and old[0] <= nc:
+                chains[pre] = (len(edge) - 1) << 64 | nkey  # type: ignore[operator]
+            old = seen.cost_of(nkey)
+            if old is not None and old <= nc:
                 continue
             if (hashing and subsume and nt < ticks
                     and subsumed(n.fingerprint(), nt, ticks, nc, seen)):
                 continue
             if old is None:
                 states += 1
-            seen[nkey] = (nc, key, edge)
+            seen.put(nkey, nc, key, edge)
             msg = n.panicstr
             if msg is not None or bad is not None:
                 if found is None or nc < found[0]:
@@ -554,8 +635,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
             frontier[nkey] = (pack(n), nt)
-            heapq.heappush(heap, (nc, seq, nkey))
-            seq += 1
+            heap.push(nc, nkey)
         now = time.perf_counter()
         if now - last_report > 1.0:
             last_report = now
@@ -570,16 +650,15 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     return done("safe", depth, "no KASSERT and no invariant violation is reachable")
 
 
-def subsumed(fpr: int, t: int, ticks: int, cost: int,
-             seen: dict[object, tuple[int, object, tuple[Move, ...]]]) -> bool:
+def subsumed(fpr: int, t: int, ticks: int, cost: int, seen: _Seen) -> bool:
     """Was this kernel reached as cheaply with more clock budget left?
 
     Every schedule from it with t clock interrupts is one from there, so it
     shows nothing new (a tick on an idle CPU changes nothing but the budget).
     """
     for more in range(t + 1, ticks + 1):
-        old = seen.get(hash((fpr, more)))
-        if old is not None and old[0] <= cost:
+        old = seen.cost_of(hash((fpr, more)) & FP_MASK)
+        if old is not None and old <= cost:
             return True
     return False
 

@@ -187,10 +187,25 @@ def _key(obj: Any) -> tuple[Value, ...]:
     return kc
 
 
+def _mix64(h: int) -> int:
+    """SplitMix64's finalizer: a 64-bit hash with no additive structure left.
+
+    Python's tuple hash changes by the same amount for the same change of
+    an element wherever the tuple is, so sums of raw struct hashes collide
+    (two states, two structures changed in step); sums of mixed ones do not,
+    beyond chance.
+    """
+    z = h & FP_MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & FP_MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & FP_MASK
+    return z ^ (z >> 31)
+
+
 def _hkey(obj: Any) -> int:
+    """The structure's mixed hash (see _mix64), cached."""
     hc: int | None = obj._hc
     if hc is None:
-        hc = obj._hc = hash(_key(obj))
+        hc = obj._hc = _mix64(hash(_key(obj)))
     return hc
 
 
@@ -274,8 +289,9 @@ class Kernel:
         """The hash of what key() holds besides the structures."""
         tl = self._tl
         if tl is None:
-            tl = self._tl = hash((tuple(sorted(self.locks.items())), self.hardclock_ticks,
-                                  self.worker_ci, self.panicstr, self.paniccpu))
+            tl = self._tl = _mix64(hash((tuple(sorted(self.locks.items())),
+                                         self.hardclock_ticks, self.worker_ci, self.panicstr,
+                                         self.paniccpu)))
         return tl
 
     def fingerprint(self) -> int:

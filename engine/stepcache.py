@@ -21,6 +21,7 @@ scenario.
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 from engine import footprint
@@ -31,7 +32,6 @@ _set = object.__setattr__
 _KIND = {"lwp": 0, "cpu": 1, "psref": 2}
 
 Loc = tuple[Any, ...]
-Packed = tuple[Any, ...]
 # A cached result: None (no progress) or
 # (own cpu, own lwp, other struct writes, lock writes, kernel writes, footprint)
 Delta = tuple[
@@ -106,7 +106,12 @@ class StepCache:
         self._deltas: dict[tuple[Any, ...], int] = share._deltas if share else {}
         self._derived: dict[tuple[Any, ...], dict[int, Any]] = (
             share._derived if share else {})
-        self._parts: dict[tuple[Any, ...], tuple[Any, ...]] = share._parts if share else {}
+        # Each interned structure's number, and the structures by number.
+        self._serial: dict[int, int] = share._serial if share else {}
+        self._objs: list[Any] = share._objs if share else []
+        # Interned locks tables and the rest of a state (panic, msgbuf), by number.
+        self._parts: dict[tuple[Any, ...], int] = share._parts if share else {}
+        self._part_list: list[tuple[Any, ...]] = share._part_list if share else []
         self._conflicts: dict[tuple[int, int], bool] = {}
         self._independent: dict[tuple[Any, ...], bool] = {}
         self.hits = 0
@@ -119,6 +124,8 @@ class StepCache:
         c = self._canon.get(key)
         if c is None:
             c = self._canon[key] = obj
+            self._serial[id(obj)] = len(self._objs)
+            self._objs.append(obj)
         return c
 
     def intern(self, k: Kernel) -> Kernel:
@@ -131,23 +138,41 @@ class StepCache:
 
     # -- the search's compact state ---------------------------------------
 
-    def pack(self, k: Kernel) -> Packed:
-        """k as one tuple of interned parts: what the frontier keeps.
+    def _part(self, value: tuple[Any, ...]) -> int:
+        i = self._parts.get(value)
+        if i is None:
+            i = self._parts[value] = len(self._part_list)
+            self._part_list.append(value)
+        return i
 
-        (The boot-time constants, config, procs and ifnets, are the
+    def pack(self, k: Kernel) -> bytes:
+        """k in a few bytes, what the frontier keeps: the numbers of its
+        interned structures, of its locks table and of the rest, and its
+        clock. (The boot-time constants, config, procs and ifnets, are the
         scenario's and stay out.)"""
-        locks = tuple(sorted(k.locks.items()))
-        locks = self._parts.setdefault(locks, locks)
-        psrefs = tuple(k.psrefs)  # (interned structures: their ids are their values)
-        psrefs = self._parts.setdefault(tuple(map(id, psrefs)), psrefs)
-        return (tuple(k.lwps), tuple(k.cpus), psrefs, locks, k.hardclock_ticks, k.worker_ci,
-                k.panicstr, k.paniccpu, k.msgbuf)
+        serial = self._serial
+        a = array("q", [serial[id(x)] for x in k.lwps])
+        a.extend([serial[id(x)] for x in k.cpus])
+        a.extend([serial[id(x)] for x in k.psrefs])
+        a.append(self._part(tuple(sorted(k.locks.items()))))
+        a.append(self._part((k.panicstr, k.paniccpu, k.msgbuf)))
+        a.append(k.hardclock_ticks)
+        a.append(k.worker_ci)
+        return a.tobytes()
 
-    @staticmethod
-    def unpack(p: Packed, like: Kernel) -> Kernel:
-        """The Kernel p packs, with like's boot-time constants."""
-        return Kernel(like.config, like.procs, like.ifnets, list(p[0]), list(p[1]), list(p[2]),
-                      dict(p[3]), p[4], p[5], p[6], p[7], p[8])
+    def unpack(self, p: bytes, like: Kernel) -> Kernel:
+        """The Kernel p packs, with like's boot-time constants (and sizes)."""
+        a = array("q")
+        a.frombytes(p)
+        objs = self._objs
+        nl, nc = len(like.lwps), len(like.cpus)
+        np_ = len(like.psrefs)
+        lwps = [objs[i] for i in a[:nl]]
+        cpus = [objs[i] for i in a[nl:nl + nc]]
+        psrefs = [objs[i] for i in a[nl + nc:nl + nc + np_]]
+        locks, (panicstr, paniccpu, msgbuf) = (self._part_list[a[-4]], self._part_list[a[-3]])
+        return Kernel(like.config, like.procs, like.ifnets, lwps, cpus, psrefs, dict(locks),
+                      a[-2], a[-1], panicstr, paniccpu, msgbuf)
 
     def _delta_id(self, fields: tuple[tuple[str, Any], ...]) -> int:
         i = self._deltas.get(fields)
@@ -223,7 +248,7 @@ class StepCache:
 
     def _apply(self, k: Kernel, delta: Delta) -> Kernel:
         structs, locks, kvars = delta
-        lists = [k.lwps, k.cpus, k.psrefs]
+        lists: list[list[Any]] = [k.lwps, k.cpus, k.psrefs]
         fresh = [False, False, False]
         fp = k._fp
         for kind, idx, fields, memo in structs:

@@ -63,7 +63,7 @@ def test_a_cached_transition_is_the_transition() -> None:
             m, gp = traced_step(k, ci, KNOWN)
             assert n.key() == m.key() and (n is k) == (m is k)
             # The fingerprint the cache carried along is the one computed afresh.
-            assert n.fingerprint() == StepCache.unpack(sc.pack(n), k0).fingerprint()
+            assert n.fingerprint() == sc.unpack(sc.pack(n), k0).fingerprint()
             assert (fp.visible, fp.violation, fp.acc, fp.wr) == (gp.visible, gp.violation,
                                                                  gp.acc, gp.wr)
             if n is not k and n.panicstr is None:
@@ -81,7 +81,7 @@ def test_the_packed_state_round_trips_every_state_of_a_search() -> None:
         if (k.fingerprint(), t) in seen:
             continue
         seen.add((k.fingerprint(), t))
-        back = StepCache.unpack(sc.pack(k), k0)
+        back = sc.unpack(sc.pack(k), k0)
         assert back.key() == k.key() and back.fingerprint() == k.fingerprint()
         assert back.msgbuf == k.msgbuf
         todo += [(n, nt) for _, n, nt in traced_moves(k, t, KNOWN, None, sc)
@@ -153,3 +153,44 @@ def test_cli_first_then_shortest_emit_and_identical_runs(tmp_path: Path, capsys)
     fig2 = json.loads(capsys.readouterr().out)
     assert fig2["first_steps"] == fig["first_steps"] and fig2["steps"] <= fig2["first_steps"]
     assert fig2["first_seconds"] <= fig2["seconds"]
+
+
+def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A fingerprint is a sum of the structures' hashes; Python's tuple hash
+    # changes by the same amount for the same change wherever it is, so the
+    # raw hashes summed collided (3 times in this search) and made the
+    # search's counts depend on where objects happened to live.
+    import engine.explore as E
+
+    fps: dict[int, object] = {}
+    collisions = []
+    traced = E.traced_moves
+
+    def watching(k, t, d, steps=None, cache=None):  # type: ignore[no-untyped-def]
+        out = traced(k, t, d, steps, cache)
+        for x in [k] + [n for _, n, _ in out]:
+            key = x.key()
+            if fps.setdefault(x.fingerprint(), key) != key:
+                collisions.append(x.fingerprint())
+        return out
+
+    monkeypatch.setattr(E, "traced_moves", watching)
+    res = E.explore(boot(load("seed-race-3x1")), ticks=1, first=False)
+    assert res.verdict == "safe" and len(fps) > 50_000
+    assert collisions == []
+
+
+def test_the_same_counts_in_every_process() -> None:
+    import os
+    import subprocess
+    import sys
+
+    outs = set()
+    for seed in ("1", "2", "3"):
+        p = subprocess.run([sys.executable, "-m", "tui.cli", "explore", "seed-race-3x1",
+                            "--ticks", "1", "--json"], capture_output=True, text=True,
+                           check=False, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert p.returncode == 0, p.stderr
+        fig = json.loads(p.stdout)
+        outs.add((fig["verdict"], fig["states"], fig["transitions"]))
+    assert len(outs) == 1

@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("scenario")
     ep.add_argument("--fix", action="store_true", help="boot with the fix")
     ep.add_argument("--max-steps", type=int, default=10_000, help="depth bound")
-    ep.add_argument("--max-states", type=int, default=2_000_000, help="state bound")
+    ep.add_argument("--max-states", type=int, default=50_000_000, help="state bound")
     ep.add_argument("--ticks", type=int, default=3, help="clock interrupts available")
     ep.add_argument("--max-seconds", type=float, default=None, help="time bound")
     ep.add_argument("--emit", metavar="FILE", help="write the schedule as a scenario")
