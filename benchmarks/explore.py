@@ -1,20 +1,24 @@
 """Benchmark: the explorer beside SPIN, on the same machine, in the same run.
 
-    python benchmarks/explore.py [--seconds S] [--grid C:B,...] [--spin C:B,...] [--no-spin]
+    python benchmarks/explore.py [--seconds S] [--rate-states N] [--spin C:B,...] [--no-spin]
+    python benchmarks/explore.py --verdicts [--seconds S]
 
-For each configuration ddbstep explores (a fresh `ddbstep explore ... --json`
-process under GNU time, so the figures include start-up and the peak RSS is
-the process's own):
-  - seed-race and seed-race-4x2, without and with the fix;
-  - a grid of machines shaped like the seed: C CPUs, tcpdump on cpu0,
-    lwp0's uvm_scheduler on cpu1, B extra CPU hogs queued on every CPU
-    (C:B as in the SPIN anchor; C from 2 to 8, B from 0 to 2).
-Each run is bounded by --seconds; "limit" means no verdict in that time.
+Each ddbstep figure comes from a fresh `ddbstep explore ... --json` process
+under GNU time (so the peak RSS is the process's own), bounded by --seconds:
 
-Then SPIN: ../shared/anchors/spin/run.sh is copied to a scratch directory
-(the anchor's own results.md is left alone) and run on the --spin
-configurations with TMAX = --seconds; its records are printed beside ours.
-Figures are single runs on a shared machine: compare orders of magnitude.
+  rate      states/s of the search as it is (step cache, packed frontier)
+            against the same search with --no-cache, on the first
+            --rate-states states of seed-race and seed-race-4x2: the same
+            states, so the ratio is the speed-up;
+  default   seed-race, seed-race-4x2 and seed-race-3x1: the first panic
+            (--first), the shortest, and the proof of the fix (--fix);
+  verdicts  (--verdicts) the README's verdict table: every bundled scenario
+            and the seed-shaped machines of "Is the fix appropriate?".
+
+Then SPIN: ../shared/anchors/spin/run.sh on a scratch copy (its results.md
+untouched), on the --spin configurations with TMAX = --seconds, its records
+printed beside ours. "limit" means no verdict in the time given.
+The explorer is pure Python (`ddbstep --version` says so).
 """
 
 from __future__ import annotations
@@ -50,9 +54,9 @@ def machine(ncpu: int, nbg: int) -> str:
             f'{body}\n')
 
 
-def explore(target: str, fix: bool, seconds: float) -> dict[str, object]:
+def explore(target: str, seconds: float, *flags: str) -> dict[str, object]:
     cmd = [sys.executable, "-m", "tui.cli", "explore", target, "--json",
-           "--max-seconds", str(seconds)] + (["--fix"] if fix else [])
+           "--max-seconds", str(seconds), *flags]
     timer = ["/usr/bin/time", "-f", "%e %M"] if Path("/usr/bin/time").exists() else []
     p = subprocess.run(timer + cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     try:
@@ -66,17 +70,71 @@ def explore(target: str, fix: bool, seconds: float) -> dict[str, object]:
     return fig
 
 
+HEAD = (f"{'configuration':<36} {'verdict':<7} {'first':>5} {'first s':>8} {'steps':>5}"
+        f" {'states':>10} {'transitions':>11} {'seconds':>8} {'states/s':>9} {'RSS MB':>7}")
+
+
 def row(name: str, fig: dict[str, object]) -> None:
     if fig.get("verdict") == "error":
-        print(f"{name:<34} error: {fig.get('message')}")
+        print(f"{name:<36} error: {fig.get('message')}", flush=True)
         return
     secs = float(fig["seconds"])  # type: ignore[arg-type]
     states = int(fig["states"])  # type: ignore[call-overload]
     rate = states / secs if secs else 0.0
-    steps = fig["steps"] if fig["verdict"] == "panic" else "-"
-    print(f"{name:<34} {fig['verdict']:<7} {steps!s:>5} {states:>10,} "
-          f"{int(fig['transitions']):>11,} {secs:>8.2f} {float(fig.get('wall', 0)):>8.2f}"  # type: ignore[call-overload]
-          f" {rate:>9,.0f} {float(fig.get('rss_mb', 0)):>7.0f}", flush=True)  # type: ignore[arg-type]
+    verdict = str(fig["verdict"])
+    steps = fig["steps"] if verdict in ("panic", "invariant") else "-"
+    if verdict == "panic" and not fig.get("shortest", True):
+        steps = f"<={steps}"  # (the first panic; the shortest not proved in time)
+    first = fig.get("first_steps") or "-"
+    fsecs = fig.get("first_seconds")
+    fs = f"{float(fsecs):.2f}" if fsecs is not None else "-"  # type: ignore[arg-type]
+    print(f"{name:<36} {verdict:<7} {first!s:>5} {fs:>8} {steps!s:>5} {states:>10,}"
+          f" {int(fig['transitions']):>11,} {secs:>8.2f} {rate:>9,.0f}"  # type: ignore[call-overload]
+          f" {float(fig.get('rss_mb', 0)):>7.0f}", flush=True)  # type: ignore[arg-type]
+
+
+def rates(n: int, seconds: float) -> None:
+    print(f"\nstates/s on the first {n:,} states (no fast first search), the same states"
+          " with and without the step cache:")
+    print(HEAD)
+    for name in ("seed-race", "seed-race-4x2"):
+        figs = []
+        for flags in ((), ("--no-cache",)):
+            fig = explore(name, seconds, "--no-first", "--max-states", str(n), *flags)
+            row(f"{name} {' '.join(flags) or '(cache)'}", fig)
+            figs.append(fig)
+        try:
+            a, b = (int(f["states"]) / float(f["seconds"])  # type: ignore[call-overload,arg-type]
+                    for f in figs)
+            print(f"{'':<36} speed-up {a / b:.1f}x", flush=True)
+        except (KeyError, ZeroDivisionError, ValueError):
+            pass
+
+
+def default(seconds: float) -> None:
+    print("\nfirst panic, shortest, proof of the fix:")
+    print(HEAD)
+    for name in ("seed-race", "seed-race-4x2", "seed-race-3x1"):
+        row(f"{name} --first", explore(name, seconds, "--first"))
+        row(name, explore(name, seconds))
+        row(f"{name} --fix", explore(name, seconds, "--fix"))
+
+
+def verdicts(seconds: float) -> None:
+    print("\nverdicts (README, \"Is the fix appropriate?\"):")
+    print(HEAD)
+    for name, flags in (("psref-unbound", ()), ("setaffinity-sleeping", ("--ticks", "0")),
+                        ("seed-race-3x1", ()), ("seed-race-3x1", ("--fix",)),
+                        ("seed-race", ()), ("seed-race", ("--fix",)),
+                        ("seed-race-4x2", ()), ("seed-race-4x2", ("--fix",))):
+        row(" ".join((name, *flags)), explore(name, seconds, *flags))
+    with tempfile.TemporaryDirectory() as tmp:
+        for c, b in ((2, 0), (2, 1), (3, 1)):
+            path = Path(tmp) / f"m{c}x{b}.toml"
+            path.write_text(machine(c, b))
+            for fix in (False, True):
+                row(f"{c} CPUs x {b} hogs{' --fix' if fix else ''}",
+                    explore(str(path), seconds, *(["--fix"] if fix else [])))
 
 
 def spin(configs: list[str], seconds: float) -> None:
@@ -112,25 +170,21 @@ def spin(configs: list[str], seconds: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0, help="bound on each run")
-    ap.add_argument("--grid", default="2:0,2:1,2:2,3:0,3:1,3:2,4:0,4:1,4:2,6:0,8:0")
-    ap.add_argument("--spin", default="4:1,4:2", help="SPIN configurations to run")
+    ap.add_argument("--rate-states", type=int, default=20_000,
+                    help="states for the cache/no-cache comparison")
+    ap.add_argument("--verdicts", action="store_true", help="the README's verdict table")
+    ap.add_argument("--spin", default="3:1,4:2", help="SPIN configurations to run")
     ap.add_argument("--no-spin", action="store_true")
     a = ap.parse_args()
-    print(f"ddbstep explore, each run bounded by {a.seconds:g} s "
-          "(seconds: the search; wall: the process)")
-    print(f"{'configuration':<34} {'verdict':<7} {'steps':>5} {'states':>10} {'transitions':>11}"
-          f" {'seconds':>8} {'wall':>8} {'states/s':>9} {'RSS MB':>7}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for fix in (False, True):
-            for name in ("seed-race", "seed-race-4x2"):
-                row(f"{name}{' --fix' if fix else ''}", explore(name, fix, a.seconds))
-        for cfg in a.grid.split(","):
-            c, b = (int(x) for x in cfg.split(":"))
-            path = Path(tmp) / f"m{c}x{b}.toml"
-            path.write_text(machine(c, b))
-            for fix in (False, True):
-                row(f"{c} CPUs x {b} hogs{' --fix' if fix else ''}",
-                    explore(str(path), fix, a.seconds))
+    version = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.strip()
+    print(f"{version}; each run bounded by {a.seconds:g} s; seconds are the search's own,"
+          " first s when the first panic was printed")
+    if a.verdicts:
+        verdicts(a.seconds)
+    else:
+        rates(a.rate_states, a.seconds)
+        default(a.seconds)
     if not a.no_spin:
         spin(a.spin.split(","), a.seconds)
 

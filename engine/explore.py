@@ -157,6 +157,7 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
 
 
 _CHAIN_LIMIT = 100_000
+CHAINS_KEPT = 500_000
 
 
 def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int = 12,
@@ -447,9 +448,9 @@ class _Seen:
 
     def __init__(self) -> None:
         self.index: dict[object, int] = {}
-        self.cost = array("l")
-        self.parent = array("l")
-        self.edge = array("l")
+        self.cost = array("i")
+        self.parent = array("i")
+        self.edge = array("i")
         self.edges: list[tuple[Move, ...]] = []
         self._edge_ids: dict[tuple[Move, ...], int] = {}
 
@@ -561,6 +562,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     found: tuple[int, str, str, object] | None = None  # cost, verdict, message, key
     # The chain from a state is always the same: chain start -> its end's
     # key and its length, in one int (length above bit 64).
+    # (Forgotten every CHAINS_KEPT entries: it only saves work, and kept
+    # whole it would hold more than the visited states themselves.)
     chains: dict[int, int] = {}
 
     def done(verdict: str, n: int, msg: str, key: object = None) -> Result:
@@ -616,6 +619,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 continue
             nkey = hash((n.fingerprint(), nt)) & FP_MASK if hashing else object()
             if por and len(edge) > 1 and hashing:
+                if len(chains) >= CHAINS_KEPT:
+                    chains.clear()
                 chains[pre] = (len(edge) - 1) << 64 | nkey  # type: ignore[operator]
             old = seen.cost_of(nkey)
             if old is not None and old <= nc:

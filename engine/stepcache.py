@@ -151,18 +151,18 @@ class StepCache:
         clock. (The boot-time constants, config, procs and ifnets, are the
         scenario's and stay out.)"""
         serial = self._serial
-        a = array("q", [serial[id(x)] for x in k.lwps])
+        a = array("I", [serial[id(x)] for x in k.lwps])
         a.extend([serial[id(x)] for x in k.cpus])
         a.extend([serial[id(x)] for x in k.psrefs])
         a.append(self._part(tuple(sorted(k.locks.items()))))
         a.append(self._part((k.panicstr, k.paniccpu, k.msgbuf)))
-        a.append(k.hardclock_ticks)
+        a.append(k.hardclock_ticks)  # (unsigned: 'I' holds what a clock counts)
         a.append(k.worker_ci)
         return a.tobytes()
 
     def unpack(self, p: bytes, like: Kernel) -> Kernel:
         """The Kernel p packs, with like's boot-time constants (and sizes)."""
-        a = array("q")
+        a = array("I")
         a.frombytes(p)
         objs = self._objs
         nl, nc = len(like.lwps), len(like.cpus)

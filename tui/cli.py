@@ -138,6 +138,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                            first_only=args.first and reduce, on_first=on_first)
     shortest = not args.first and res.verdict in ("panic", "invariant")
     if res.verdict == "limit" and res.first_schedule:
+        shortest = False
         # The bound came before the shortest: the panic stands, its length
         # is an upper bound.
         res = Result("panic", len(res.first_schedule), res.states, res.transitions,
@@ -148,6 +149,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
                           "transitions": res.transitions, "seconds": round(res.seconds, 3),
+                          "shortest": shortest,
                           "first_steps": res.first_steps,
                           "first_seconds": (round(res.first_seconds, 3)
                                             if res.first_seconds is not None else None),
@@ -156,7 +158,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if shortest:
             print(f"shortest {res.verdict} ({res.steps} steps):")
             schedule(res)
-        elif not args.first:
+        elif not args.first and res.verdict != "panic":
             schedule(res)
         print(f"verdict: {res.verdict}: {res.message}")
         print(f"{res.states} states, {res.transitions} transitions, depth {res.depth}")
@@ -232,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="ddbstep",
         description="Step a modeled 2018 NetBSD kernel through the psref/LP_BOUND race in ddb.",
     )
-    ap.add_argument("--version", action="version", version=f"ddbstep {_version()}")
+    ap.add_argument("--version", action="version",
+                    version=f"ddbstep {_version()} (explorer: pure Python, no compiled modules)")
     sub = ap.add_subparsers(dest="command")
     rp = sub.add_parser("replay", help="run a scenario's ddb commands headlessly")
     rp.add_argument("scenario", help="a bundled scenario name or a .toml path")
