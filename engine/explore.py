@@ -24,7 +24,6 @@ import functools
 import gc
 import heapq
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -157,7 +156,7 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
 
 
 _CHAIN_LIMIT = 100_000
-CHAINS_KEPT = 500_000
+CHAINS_KEPT = 200_000
 
 
 def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int = 12,
@@ -440,53 +439,68 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
         return res
 
 
+_CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
+
+
 class _Seen:
-    """The visited states: key -> index, and by index, in flat arrays, the
-    cheapest cost known, the parent's index and the edge's moves (edges
-    interned: many states are reached by the same moves). About 120 bytes
-    a state where a dict of tuples took 300."""
+    """The visited states of a cheapest-first search.
+
+    A state popped from the frontier is closed: nothing later reaches it
+    more cheaply (costs pop in order, edges cost at least one step), so of
+    a closed state only that it was seen is kept: a set of 64-bit keys.
+    An open state (on the frontier) keeps its cost, its packed kernel and
+    its clock budget, and the path from the start as a string of edge
+    numbers (edges interned: the reduced graph has few distinct ones).
+    Panic and invariant states keep their cost apart. About 70 bytes a
+    closed state; the frontier is a fraction of the states.
+    """
 
     def __init__(self) -> None:
-        self.index: dict[object, int] = {}
-        self.cost = array("i")
-        self.parent = array("i")
-        self.edge = array("i")
+        self.closed: set[object] = set()
+        # key -> (cost, packed kernel, clock budget, path)
+        self.open: dict[object, tuple[int, Any, int, bytes]] = {}
+        self.ends: dict[object, int] = {}  # panic or invariant state -> cost
         self.edges: list[tuple[Move, ...]] = []
-        self._edge_ids: dict[tuple[Move, ...], int] = {}
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.index
-
-    def __len__(self) -> int:
-        return len(self.index)
+        self._edge_ids: dict[tuple[Move, ...], bytes] = {}
 
     def cost_of(self, key: object) -> int | None:
-        i = self.index.get(key)
-        return None if i is None else self.cost[i]
+        e = self.open.get(key)
+        if e is not None:
+            return e[0]
+        if key in self.closed:
+            return _CLOSED
+        return self.ends.get(key)
 
-    def put(self, key: object, cost: int, parent: object, edge: tuple[Move, ...]) -> None:
-        e = self._edge_ids.get(edge)
-        if e is None:
-            e = self._edge_ids[edge] = len(self.edges)
+    def edge_code(self, edge: tuple[Move, ...]) -> bytes:
+        """The edge's number as a varint (7 bits a byte, high bit: more)."""
+        code = self._edge_ids.get(edge)
+        if code is None:
+            n = len(self.edges)
             self.edges.append(edge)
-        p = -1 if parent is None else self.index[parent]
-        i = self.index.get(key)
-        if i is None:
-            self.index[key] = len(self.cost)
-            self.cost.append(cost)
-            self.parent.append(p)
-            self.edge.append(e)
-        else:
-            self.cost[i], self.parent[i], self.edge[i] = cost, p, e
+            out = bytearray()
+            while True:
+                out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+                n >>= 7
+                if not n:
+                    break
+            code = self._edge_ids[edge] = bytes(out)
+        return code
 
-    def path(self, key: object) -> list[Move]:
-        """The moves from the start to key."""
-        edges = []
-        i = self.index[key]
-        while i >= 0:
-            edges.append(self.edges[self.edge[i]])
-            i = self.parent[i]
-        return [mv for e in edges[::-1] for mv in e]
+    def moves(self, path: bytes) -> list[Move]:
+        out: list[Move] = []
+        n = shift = 0
+        for b in path:
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                out += self.edges[n]
+                n = shift = 0
+        return out
+
+    def close(self, key: object) -> tuple[int, Any, int, bytes]:
+        e = self.open.pop(key)
+        self.closed.add(key)
+        return e
 
 
 class _Buckets:
@@ -547,41 +561,40 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
     start: object = hash((k0c.fingerprint(), ticks)) & FP_MASK
-    # state -> its cost in steps, its parent, the moves of the edge from it
     seen = _Seen()
-    seen.put(start, len(first), None, ())
     # The frontier's kernels, packed by the step cache (interned parts).
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
     unpack: Callable[[Any], Kernel] = ((lambda p: sc.unpack(p, k0)) if sc is not None
                                       else (lambda k: k))
-    frontier: dict[object, tuple[Any, int]] = {start: (pack(k0c), ticks)}
+    seen.open[start] = (len(first), pack(k0c), ticks, b"")
     heap = _Buckets()
     heap.push(len(first), start)
     states, transitions, depth = 1, len(first), len(first)
     last_report = t0
-    found: tuple[int, str, str, object] | None = None  # cost, verdict, message, key
+    found: tuple[int, str, str, bytes] | None = None  # cost, verdict, message, path
     # The chain from a state is always the same: chain start -> its end's
     # key and its length, in one int (length above bit 64).
     # (Forgotten every CHAINS_KEPT entries: it only saves work, and kept
     # whole it would hold more than the visited states themselves.)
     chains: dict[int, int] = {}
 
-    def done(verdict: str, n: int, msg: str, key: object = None) -> Result:
-        moves_ = first + (seen.path(key) if key is not None else [])
-        sched = (replay_moves(k0, moves_) or []) if key is not None else []
+    def done(verdict: str, n: int, msg: str, path: bytes | None = None) -> Result:
+        moves_ = first + (seen.moves(path) if path is not None else [])
+        sched = (replay_moves(k0, moves_) or []) if path is not None else []
         return Result(verdict, len(sched) if sched else n, states, transitions,
                       time.perf_counter() - t0, msg, sched, depth)
 
     for msg in (k0c.panicstr, check_invariants(k0c)):
         if msg is not None:
-            return done("panic" if k0c.panicstr else "invariant", len(first), msg, start)
+            return done("panic" if k0c.panicstr else "invariant", len(first), msg, b"")
     while heap:
         c, key = heap.pop()
-        if key not in frontier or c > seen.cost_of(key):  # type: ignore[operator]
+        e = seen.open.get(key)
+        if e is None or c > e[0]:
             continue
         if found is not None and c + 1 >= found[0]:
             break
-        pk, t = frontier.pop(key)
+        _, pk, t, path = seen.close(key)
         k = unpack(pk)
         depth = max(depth, c)
         if c >= max_steps:
@@ -630,16 +643,17 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 continue
             if old is None:
                 states += 1
-            seen.put(nkey, nc, key, edge)
+            npath = path + seen.edge_code(edge)
             msg = n.panicstr
             if msg is not None or bad is not None:
+                seen.ends[nkey] = nc
                 if found is None or nc < found[0]:
                     found = (nc, "panic" if msg is not None else "invariant",
-                             msg if msg is not None else bad or "", nkey)
+                             msg if msg is not None else bad or "", npath)
                 continue
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
-            frontier[nkey] = (pack(n), nt)
+            seen.open[nkey] = (nc, pack(n), nt, npath)
             heap.push(nc, nkey)
         now = time.perf_counter()
         if now - last_report > 1.0:

@@ -29,6 +29,7 @@ from engine.footprint import Discipline, Footprint, independent, traced_deliver,
 from engine.kernel import FP_MASK, Cpu, Kernel, Lwp, Psref, _hkey, clone
 
 _set = object.__setattr__
+MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
 _KIND = {"lwp": 0, "cpu": 1, "psref": 2}
 
 Loc = tuple[Any, ...]
@@ -187,6 +188,8 @@ class StepCache:
         key = (id(a), id(b))
         hit = self._conflicts.get(key)
         if hit is None:
+            if len(self._conflicts) >= MEMO_KEPT:
+                self._conflicts.clear()  # (a memo only: bounded, not kept whole)
             hit = self._conflicts[key] = a.conflicts(b)
         return hit
 
@@ -201,6 +204,8 @@ class StepCache:
                ticks > 0, ci in k.locks.values())
         hit = self._independent.get(key)
         if hit is None:
+            if len(self._independent) >= MEMO_KEPT:
+                self._independent.clear()
             hit = self._independent[key] = independent(k, n, ci, fp, ticks)
         return hit
 
