@@ -131,3 +131,19 @@ def test_malformed_command_lines_never_raise(line: str) -> None:
     assert "\t" not in out
     # The session goes on.
     assert s.execute("mach cpu 0") == "using CPU 0"
+
+
+def test_a_reader_that_goes_away_gets_no_traceback() -> None:
+    # `ddbstep explore ... | head`: the pipe closes early; ddbstep stops quietly.
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "tui.cli", "explore", "psref-unbound"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert p.returncode in (1, 141)
