@@ -440,29 +440,6 @@ class _TLocks(dict[str, int]):
             t.fp.lock_write = True
         dict.__setitem__(self, name, value)
 
-    # A look at every lock (which ones, how many) would be a read the
-    # footprint cannot name, and the step cache would answer wrongly: inside
-    # a traced transition it is an error.
-    def __iter__(self) -> Any:
-        _untraceable()
-        return dict.__iter__(self)
-
-    def __len__(self) -> int:
-        _untraceable()
-        return dict.__len__(self)
-
-    def keys(self) -> Any:
-        _untraceable()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        _untraceable()
-        return dict.values(self)
-
-    def items(self) -> Any:
-        _untraceable()
-        return dict.items(self)
-
     def __delitem__(self, name: str) -> None:
         t = _T
         if t is not None and dict.get(self, name) != t.ci:
@@ -474,6 +451,25 @@ class _TLocks(dict[str, int]):
             t.fp.wr.add(("lock", name))
         dict.__delitem__(self, name)
 
+
+
+def _guarded(name: str) -> Any:
+    """dict's own method, refused inside a traced transition."""
+    plain = getattr(dict, name)
+
+    def method(self: _TLocks, *args: Any) -> Any:
+        _untraceable()
+        return plain(self, *args)
+
+    method.__name__ = name
+    return method
+
+
+# A look at every lock (which ones, how many) would be a read the footprint
+# cannot name, and the step cache would answer wrongly: inside a traced
+# transition it is an error.
+for _name in ("__iter__", "__len__", "keys", "values", "items"):
+    setattr(_TLocks, _name, _guarded(_name))
 
 def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footprint]:
     """Run one transition on a copy-on-write view of k, tracing it.

@@ -26,7 +26,7 @@ from typing import Any
 
 from engine import footprint
 from engine.footprint import Discipline, Footprint, independent, traced_deliver, traced_step
-from engine.kernel import FP_MASK, Cpu, Kernel, Lwp, Psref, _hkey, clone
+from engine.kernel import FP_MASK, Kernel, _hkey, clone
 
 _set = object.__setattr__
 MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
@@ -104,7 +104,6 @@ class StepCache:
         self.d = d
         self.table: dict[tuple[Any, ...], list[_Entry]] = {}
         self._canon: dict[tuple[Any, ...], Any] = share._canon if share else {}
-        self._deltas: dict[tuple[Any, ...], int] = share._deltas if share else {}
         self._derived: dict[tuple[Any, ...], dict[int, Any]] = (
             share._derived if share else {})
         # Each interned structure's number, and the structures by number.
@@ -174,12 +173,6 @@ class StepCache:
         locks, (panicstr, paniccpu, msgbuf) = (self._part_list[a[-4]], self._part_list[a[-3]])
         return Kernel(like.config, like.procs, like.ifnets, lwps, cpus, psrefs, dict(locks),
                       a[-2], a[-1], panicstr, paniccpu, msgbuf)
-
-    def _delta_id(self, fields: tuple[tuple[str, Any], ...]) -> int:
-        i = self._deltas.get(fields)
-        if i is None:
-            i = self._deltas[fields] = len(self._deltas)
-        return i
 
     # -- decisions on cached footprints ----------------------------------
 
@@ -314,7 +307,7 @@ class StepCache:
             fields = tuple((name, getattr(obj, name)) for name in names
                            if not name.startswith("_"))
             # The new structure for each old one, as it is first made.
-            memo = self._derived.setdefault((kind, idx, self._delta_id(fields)), {})
+            memo = self._derived.setdefault((kind, idx, fields), {})
             structs.append((_KIND[kind], idx, fields, memo))
         locks = tuple(sorted((loc[1], n.locks.get(loc[1]))
                              for loc in fp.wr if loc[0] == "lock"))
@@ -326,5 +319,3 @@ class StepCache:
         # a hit and a miss give the same (interned) structures.
         return self._apply(k, delta)
 
-
-__all__ = ["StepCache", "Cpu", "Lwp", "Psref"]

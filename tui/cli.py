@@ -96,6 +96,8 @@ def cmd_tui(args: argparse.Namespace, demo: bool = False) -> int:
 def cmd_explore(args: argparse.Namespace) -> int:
     import json
 
+    import attrs
+
     from engine.explore import Result, describe, explore_scenario, movers, schedule_commands
     from engine.scenario import dump
 
@@ -142,11 +144,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         shortest = False
         # The bound came before the shortest: the panic stands, its length
         # is an upper bound.
-        res = Result("panic", len(res.first_schedule), res.states, res.transitions,
-                     res.seconds, f"{res.first_schedule[-1][2].panicstr}"
-                     f" (shortest not proved: {res.message})", res.first_schedule,
-                     res.depth, res.discipline, res.restarts, res.first_steps,
-                     res.first_seconds, res.first_schedule)
+        res = attrs.evolve(res, verdict="panic", steps=len(res.first_schedule),
+                           message=f"{res.first_schedule[-1][2].panicstr}"
+                                   f" (shortest not proved: {res.message})",
+                           schedule=res.first_schedule)
     if args.json:
         print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
                           "transitions": res.transitions, "seconds": round(res.seconds, 3),
@@ -158,8 +159,6 @@ def cmd_explore(args: argparse.Namespace) -> int:
     else:
         if shortest:
             print(f"shortest {res.verdict} ({res.steps} steps):")
-            schedule(res)
-        elif not args.first and res.verdict != "panic":
             schedule(res)
         print(f"verdict: {res.verdict}: {res.message}")
         print(f"{res.states} states, {res.transitions} transitions, depth {res.depth}")
