@@ -48,10 +48,13 @@ from engine.scenario import MAX_CPUS
 LWP_FIXED = frozenset({"idx", "l_lid", "l_proc", "l_name", "addr", "kstack", "program", "args"})
 CPU_FIXED = frozenset({"ci_index", "addr", "ci_idlelwp", "cr2"})
 # An LWP's own fields: touched only by code the LWP itself runs.
-LWP_SELF = frozenset({"stack", "l_nopreempt"})
+# (l_blcnt is "!: count of kernel_lock held", l_biglocks its saved count.)
+LWP_SELF = frozenset({"stack", "l_nopreempt", "l_blcnt", "l_biglocks"})
 # A CPU's own fields: touched only by code running on that CPU.
+# (ci_biglock_count and ci_biglock_wanted change at splvm on their CPU.)
 CPU_SELF = frozenset({"ci_ilevel", "ci_mtx_count", "ci_mtx_oldspl", "psrefs", "in_ddb",
-                      "ci_curlwp", "spc_ticks", "spc_schedticks", "spc_flags"})
+                      "ci_curlwp", "spc_ticks", "spc_schedticks", "spc_flags",
+                      "ci_biglock_count", "ci_biglock_wanted"})
 # What check_invariants() reads: writing it with no lock held is visible.
 INV_LWP = frozenset({"l_stat", "l_cpu", "l_flag", "l_ctxswtch"})
 INV_CPU = frozenset({"runq", "spc_migrating", "ci_curlwp", "psrefs"})
@@ -119,7 +122,8 @@ class Discipline:
 # Where this model breaks the discipline, as searches of the bundled
 # scenarios found it: the start of every search, which still checks every
 # transition it takes and starts again on anything new. Written unlocked:
-# want_resched and l_dopreempt (cpu_need_resched, atomics), r_avgcount
+# want_resched, ci_ipending and l_dopreempt (cpu_need_resched, atomics and
+# the IPI that triggers the preemption softint), r_avgcount
 # (sched_pstats), spc_flags (the clock's SEENRR, cleared by the switch),
 # l_ctxswtch (cleared after the lock is let go), l_pflag (curlwp_bind: the
 # race), l_timeout (sleepq callout), l_kpriority and spc_curpriority
@@ -129,13 +133,14 @@ class Discipline:
 # spc_migrating, lwp_lock's read of l_mutex, sched_pstats' LW_IDLE test,
 # curlwp's own l_stat in psref's KASSERTs, another CPU's curlwp.
 KNOWN = Discipline(
-    racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
+    racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "ci_ipending"),
+                    ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
                     ("cpu", "spc_curpriority"), ("lwp", "l_ctxswtch"), ("lwp", "l_dopreempt"),
                     ("lwp", "l_estcpu"), ("lwp", "l_kpriority"), ("lwp", "l_pflag"),
                     ("lwp", "l_timeout")}),
     shared_read=frozenset({("cpu", "ci_curlwp"), ("cpu", "r_count"), ("cpu", "r_mcount"),
                            ("cpu", "runq"), ("cpu", "spc_migrating"), ("idle", "l_flag"),
-                           ("idle", "l_timeout"), ("idle", "l_wchan"), ("lwp", "l_blcnt"),
+                           ("idle", "l_timeout"), ("idle", "l_wchan"),
                            ("lwp", "l_cpu"), ("lwp", "l_flag"), ("lwp", "l_mutex"),
                            ("lwp", "l_priority"), ("lwp", "l_stat"), ("lwp", "l_wchan")}),
 )

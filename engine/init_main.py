@@ -10,9 +10,11 @@ from __future__ import annotations
 # Importing the kernel modules registers their functions.
 from engine import (  # noqa: F401
     amd64_trap,
+    if_ethersubr,
     if_wm,
     kern_clock,
     kern_idle,
+    kern_lock,
     kern_lwp_migrate,
     kern_runq,
     kern_sleepq,
@@ -22,6 +24,7 @@ from engine import (  # noqa: F401
     sched_4bsd,
     slpdev,
     subr_prf,
+    subr_pserialize,
     subr_psref,
     symtab,
     sys_generic,
@@ -33,6 +36,7 @@ from engine.param import (
     ESTCPU_MAX,
     ESTCPU_SHIFT,
     FSCALE,
+    IFEF_MPSAFE,
     LP_BOUND,
     LP_MPSAFE,
     LP_RUNNING,
@@ -73,6 +77,7 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
         srcroot=sc.srcroot,
         hz=sc.hz,
         rrticks=sc.rrticks,
+        net_mpsafe=sc.net_mpsafe,
         boot_ticks=sc.hardclock_ticks,
         # averunnable.ldavg[0], fixed at boot: the LWPs the scenario starts with.
         loadavg=FSCALE * max(1, len(sc.lwps)),
@@ -95,7 +100,10 @@ def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
     )
     pindex = {p.p_pid: i for i, p in enumerate(procs)}
     ifnets = tuple(
-        Ifnet(name, i, md("ifnet_base") + 0x1000 * i) for i, name in enumerate(sc.interfaces)
+        # wm_attach(): ifp->if_extflags = IFEF_MPSAFE under WM_MPSAFE (if_wm.c l.2704).
+        Ifnet(name, i, md("ifnet_base") + 0x1000 * i,
+              if_extflags=IFEF_MPSAFE if sc.net_mpsafe else 0)
+        for i, name in enumerate(sc.interfaces)
     )
 
     lwps: list[Lwp] = []

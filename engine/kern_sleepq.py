@@ -29,7 +29,10 @@ SLEEPQ_LOCK = "sleepq"  # the sleep table hash lock (one chain modeled)
 
 
 def _enter(x: Ctx) -> Flow:
-    """sleepq_enter(): lwp_lock(l); lwp_unlock_to(l, mp) with mp held."""
+    """sleepq_enter() (sys/sleepq.h 1.25 l.121-131): lwp_lock(l);
+    lwp_unlock_to(l, mp) with mp held; KERNEL_UNLOCK_ALL(NULL, &l->l_biglocks).
+    Without a hold on the kernel lock, _kernel_unlock() only stores 0 in
+    l_biglocks (kern_lock.c l.275-281): done in this step."""
     if x.k.locks.get(SLEEPQ_LOCK, x.ci) != x.ci:
         return SPIN
     if not lwp_lock(x, x.l):
@@ -39,6 +42,9 @@ def _enter(x: Ctx) -> Flow:
     x.l.l_mutex = SLEEPQ_LOCK
     mutex_spin_exit(x, old)
     x.l.l_kpriority = True
+    if x.l.l_blcnt != 0:
+        return call("_kernel_unlock", nlocks=0, countp="l_biglocks")
+    x.l.l_biglocks = 0
     return None
 
 
@@ -62,7 +68,12 @@ def _block_timo(x: Ctx) -> Flow:
 
 def _block_done(x: Ctx) -> Flow:
     x.l.l_timeout = None
-    return Ret(0)
+    # biglocks = l->l_biglocks (l.239): only this LWP writes it.
+    return Ret(0) if x.l.l_biglocks == 0 else None
+
+
+def _block_relock(x: Ctx) -> Flow:
+    return call("_kernel_lock", nlocks=x.l.l_biglocks)
 
 
 kfunc(
@@ -72,6 +83,11 @@ kfunc(
     # One step: the callout is this LWP's own; no signals are modeled.
     S(267, "if (timo) { if (callout_halt(&l->l_timeout_ch, NULL)) error = EWOULDBLOCK; } "
       "... return error;", _block_done),
+    # (The step above returns when there are no kernel lock holds to take
+    # back; otherwise it goes on to l.299.)
+    S(299, "if (__predict_false(biglocks != 0)) { KERNEL_LOCK(biglocks, NULL); }",
+      _block_relock),
+    S(302, "return error;", lambda x: Ret(0)),
 )
 
 kfunc(

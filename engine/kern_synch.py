@@ -40,7 +40,7 @@ from engine.param import (
     SPCF_SWITCHCLEAR,
 )
 from engine.subr_prf import KASSERT
-from engine.x86_machdep import cpu_need_resched
+from engine.x86_machdep import cpu_kpreempt_enter, cpu_need_resched
 
 FILE = "sys/kern/kern_synch.c"
 
@@ -300,9 +300,13 @@ def _kp_intr(x: Ctx) -> Flow:
 
 
 def _kp_biglock(x: Ctx) -> Flow:
-    # Hold or want kernel_lock, code is not MT safe.  (ci_biglock_wanted is
-    # not modeled: no CPU spins for the kernel lock.)
-    if x.l.l_blcnt != 0:
+    # Hold or want kernel_lock, code is not MT safe.
+    if x.l.l_blcnt != 0 or x.cpu.ci_biglock_wanted is not None:
+        x.cpu.ci_ilevel = x.v("s")
+        return Goto("failed")
+    # It may be that the IPL is too high: cpu_kpreempt_enter() schedules
+    # the softint to retry later.
+    if not cpu_kpreempt_enter(x.k, x.ci, x.v("s")):
         x.cpu.ci_ilevel = x.v("s")
         return Goto("failed")
     return None
@@ -335,7 +339,9 @@ kfunc(
       "... break; }", _kp_intr),
     S(349, "s = splsched();", splraise(IPL_SCHED)),
     S(350, "if (__predict_false(l->l_blcnt != 0 || curcpu()->ci_biglock_wanted != NULL)) "
-      "{ splx(s); ... break; }", _kp_biglock),
+      "{ splx(s); ... break; } "
+      "if (__predict_false(!cpu_kpreempt_enter(where, s))) { splx(s); ... break; }",
+      _kp_biglock),
     S(374, "lwp_lock(l);", _kp_lock),
     S(375, "mi_switch(l);", lambda x: call("mi_switch"), label="mi_switch"),
     S(376, "l->l_nopreempt++; splx(s); cpu_kpreempt_exit(where); l->l_nopreempt--; }",

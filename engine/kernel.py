@@ -63,6 +63,7 @@ class Ifnet:
     addr: int
     prt_class: str = "ifnet"
     prt_draining: bool = False
+    if_extflags: int = 0  # IFEF_MPSAFE: wm(4) attaches with it only under NET_MPSAFE
 
 
 @attrs.define(slots=True)
@@ -102,6 +103,7 @@ class Lwp:
     stack: tuple[Frame, ...]
     l_affinity: tuple[int, ...] | None = None  # the CPUs of its kcpuset, or NULL
     l_estcpu: int = 0  # sched_4bsd's CPU usage estimator
+    l_biglocks: int = 0  # biglock count before sleep (KERNEL_UNLOCK_ALL's countp)
     # key() once computed; a clone starts without (the explorer never
     # changes an LWP after it has asked for its key).
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
@@ -141,6 +143,11 @@ class Cpu:
     cr2: int
     in_ddb: bool  # paused in ddb (the CPU that trapped)
     spc_schedticks: int = 0  # hardclock ticks to the next schedclock()
+    # x86 pending soft interrupts; only 1 << SIR_PREEMPT is modeled: set by
+    # cpu_need_resched()/cpu_kpreempt_enter(), taken when the IPL drops.
+    ci_ipending: int = 0
+    ci_biglock_count: int = 0  # kern_lock.c: this CPU's holds on kernel_lock
+    ci_biglock_wanted: int | None = None  # the LWP spinning here for kernel_lock
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
@@ -228,6 +235,7 @@ class Config:
     loadavg: int = 2048  # averunnable.ldavg[0], fixpoint (FSCALE = 1.0), fixed at boot
     cacheht_time: int = 0  # mstohz(3) at hz=100
     min_catch: int = 1
+    net_mpsafe: bool = False  # options NET_MPSAFE (GENERIC: off)
     sched_kpreempt_pri: int = 128  # PRI_USER_RT: GENERIC has no DEBUG (kern_runq.c l.109)
     cr2: tuple[int, ...] = ()
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import attrs
 
 from engine.kernel import Cpu, Frame, Kernel, Lwp, Value
-from engine.param import DOPREEMPT_ACTIVE, IPL_NONE, LW_IDLE
+from engine.param import IPL_NONE, LW_IDLE, SIR_PREEMPT
 
 # -- control flow -----------------------------------------------------------
 
@@ -61,6 +61,8 @@ class _Halt:
 
 
 INTR = "<intr>"  # Frame.ret of a frame pushed by an interrupt or AST
+_PREEMPT_BIT = 1 << SIR_PREEMPT
+
 # Frames that have taken the preemption request (or the user AST, on its way
 # to preempt()): no kernel preemption is taken again inside them.
 PREEMPTING = frozenset({"kpreempt", "preempt", "trap"})
@@ -366,16 +368,26 @@ def deliver_into(k: Kernel, n: Kernel, ci: int, handler: str, ipl: int, **args: 
 
 
 def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
-    """Interrupt return: user AST (trap) or kernel preemption (kpreempt)."""
+    """Interrupt return: user AST (trap) or kernel preemption (kpreempt).
+
+    The preemption request is the SIR_PREEMPT soft interrupt pending on the
+    CPU (ci_ipending): Xspllower/Xdoreti run it when the IPL drops below
+    IPL_PREEMPT, and running it consumes it (amd64 spl.S l.171-202): from
+    user mode it calls preempt(), from the kernel kpreempt(), which may
+    refuse (the kernel lock, l_nopreempt) and leaves l_dopreempt for
+    _kernel_unlock() or kpreempt_enable() to retry.
+    """
     cpu = k.cpus[ci]
     st = l.stack
-    if l.l_flag & LW_IDLE or not st:
+    if not st:
         return False
+    pending = cpu.ci_ipending & _PREEMPT_BIT
     top = FUNCS[st[-1].func]
-    if top.user:
-        if l.l_dopreempt & DOPREEMPT_ACTIVE:
+    if top.user and not l.l_flag & LW_IDLE:
+        if pending:
             # The preemption softint found user mode: Xresume_preempt calls
             # preempt() (amd64 spl.S l.189-201).
+            cpu.ci_ipending &= ~_PREEMPT_BIT
             l.stack = st + (Frame("preempt", 0, (), INTR),)
             return True
         if cpu.ci_want_resched:
@@ -384,16 +396,25 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
             return True
         return False
     if (
-        l.l_dopreempt & DOPREEMPT_ACTIVE
+        pending
         and cpu.ci_ilevel == IPL_NONE
         and cpu.ci_mtx_count == 0
-        and l.l_nopreempt == 0
         and not top.atomic
         # kpreempt() itself runs with the request taken: no recursion; the
         # user AST (trap) is on its way to preempt() already.
         and not any(fr.func in PREEMPTING for fr in st)
     ):
-        l.stack = st + (Frame("kpreempt", 0, (), INTR),)
+        if l.l_nopreempt != 0:
+            # kpreempt() would refuse (in_critical_section): the request
+            # waits for kpreempt_enable(), which the model lets the
+            # pending softint stand for.
+            return False
+        cpu.ci_ipending &= ~_PREEMPT_BIT
+        if l.l_dopreempt == 0 or l.l_flag & LW_IDLE:
+            # kpreempt() finds nothing to do (its loop does not run; the
+            # idle LWP is not preempted): folded into the step it precedes.
+            return False
+        l.stack = st + (Frame("kpreempt", 0, (("where", 0),), INTR),)
         return True
     return False
 

@@ -7,8 +7,8 @@ bound-and-holding window of the report.
 
 from __future__ import annotations
 
-from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc, splraise, splx
-from engine.param import IPL_SOFTSERIAL, LP_BOUND
+from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
+from engine.param import IFEF_MPSAFE, LP_BOUND
 from engine.subr_prf import KASSERT
 
 # -- curlwp_bind()/curlwp_bindx() (sys/lwp.h 1.179 l.527-551), inline ------------------
@@ -66,14 +66,16 @@ def _lookup(x: Ctx) -> Flow:
 
 kfunc(
     "if_get", "sys/net/if.c",
-    S(2729, "s = pserialize_read_enter();", splraise(IPL_SOFTSERIAL)),  # splsoftserial()
+    S(2729, "s = pserialize_read_enter();", lambda x: call("pserialize_read_enter", ret="s"),
+      label="pserialize_read_enter"),
     # One step: the list walk reads only the (static) ifnet list.
     S(2730, "IFNET_READER_FOREACH(ifp) { if (if_is_deactivated(ifp)) continue; "
       "if (strcmp(ifp->if_xname, name) == 0) {", _lookup),
     S(2734, "psref_acquire(psref, &ifp->if_psref, ifnet_psref_class);",
       lambda x: call("psref_acquire", psref=x.v("psref"), target=x.v("ifp")),
       label="psref_acquire"),
-    S(2740, "pserialize_read_exit(s);", splx, label="exit"),
+    S(2740, "pserialize_read_exit(s);", lambda x: call("pserialize_read_exit", s=x.v("s")),
+      label="exit"),
     S(2741, "return ifp;", lambda x: Ret(x.v("ifp"))),
 )
 
@@ -85,6 +87,17 @@ kfunc(
       label="psref_release"),
     S(2756, "}", lambda x: Ret()),
     inline=True,
+)
+
+
+# -- ifioctl_common(ifp, cmd, data): what ether_ioctl() leaves to if.c -------------------
+
+kfunc(
+    "ifioctl_common", "sys/net/if.c",
+    # Only SIOCGIFFLAGS reaches the model (the ioctl program polls it).
+    S(2894, "switch (cmd) {", lambda x: Goto("SIOCGIFFLAGS")),
+    S(2967, "ifr = data; ifr->ifr_flags = ifp->if_flags; break;", label="SIOCGIFFLAGS"),
+    S(3043, "return 0;", lambda x: Ret(0)),
 )
 
 
@@ -104,6 +117,21 @@ def _handler(x: Ctx) -> Flow:
     return call(drv + "_ioctl", ret="error", ifp=ifp.if_index, cmd=x.v("cmd"))
 
 
+def _kernel_lock_unless_mpsafe(x: Ctx) -> Flow:
+    # if.h 1.266: if (!if_is_mpsafe(ifp)) KERNEL_LOCK(1, NULL); GENERIC's
+    # wm(4) is not IFEF_MPSAFE (no NET_MPSAFE).
+    if x.k.ifnets[x.v("ifp")].if_extflags & IFEF_MPSAFE:
+        return None
+    return call("_kernel_lock", nlocks=1)
+
+
+def _kernel_unlock_unless_mpsafe(x: Ctx) -> Flow:
+    # if (!if_is_mpsafe(ifp)) KERNEL_UNLOCK_ONE(NULL);
+    if x.k.ifnets[x.v("ifp")].if_extflags & IFEF_MPSAFE:
+        return None
+    return call("_kernel_unlock", nlocks=1, countp=None)
+
+
 kfunc(
     "doifioctl", "sys/net/if.c",
     S(3199, "bound = curlwp_bind();", lambda x: call("curlwp_bind", ret="bound"),
@@ -114,12 +142,15 @@ kfunc(
       label="if_get"),
     S(3201, "if (ifp == NULL) { curlwp_bindx(bound); return ENXIO; }", _no_ifp),
     S(3203, "return ENXIO;", lambda x: Ret(6)),
-    # Not modeled (a no-op here): the kernel lock; see the README.
-    S(3245, "KERNEL_LOCK_UNLESS_IFP_MPSAFE(ifp);", label="locked"),
+    S(3245, "KERNEL_LOCK_UNLESS_IFP_MPSAFE(ifp);", _kernel_lock_unless_mpsafe,
+      label="locked"),
+    # Not modeled: IFNET_LOCK, an adaptive mutex that only another ioctl on
+    # the same interface contends (README: what the model leaves out).
     S(3246, "IFNET_LOCK(ifp);"),
     S(3248, "error = (*ifp->if_ioctl)(ifp, cmd, data);", _handler, label="if_ioctl"),
     S(3277, "IFNET_UNLOCK(ifp);"),
-    S(3278, "KERNEL_UNLOCK_UNLESS_IFP_MPSAFE(ifp);"),
+    S(3278, "KERNEL_UNLOCK_UNLESS_IFP_MPSAFE(ifp);", _kernel_unlock_unless_mpsafe,
+      label="unlock"),
     S(3280, "if_put(ifp, &psref);",
       lambda x: call("if_put", ifp=x.v("ifp"), psref=x.l.arg("psref")), label="if_put"),
     S(3281, "curlwp_bindx(bound);", lambda x: call("curlwp_bindx", bound=x.v("bound")),

@@ -111,9 +111,16 @@ PRI_VM = MAXPRI_KTHREAD - 2
 # GENERIC of 2018, which has options DIAGNOSTIC (KASSERTs compiled in) and
 # neither DEBUG nor LOCKDEBUG: no psref_check_duplication/existence,
 # sched_kpreempt_pri = PRI_USER_RT, no LOCKDEBUG lock records. NET_MPSAFE
-# is off, so wm(4) runs without WM_MPSAFE.
+# is off, so wm(4) runs without WM_MPSAFE and doifioctl() takes the kernel
+# lock around it (a scenario's [kernel] net_mpsafe = true turns it on).
 KERNCONF = "GENERIC"
 KERNCONF_OPTIONS = ("DIAGNOSTIC",)
+
+# x86 soft interrupts (intrdefs.h): the preemption request's bit in ci_ipending
+SIR_PREEMPT = 25
+
+# if_extflags (net/if.h 1.266)
+IFEF_MPSAFE = 0x0001
 
 IPL_NONE = 0
 IPL_PREEMPT = 1

@@ -87,6 +87,7 @@ class Scenario:
     # commands and narration (the demo's `f` ending plays it).
     twin: str | None = None
     srcdir: str | None = None  # a NetBSD source tree for the app's source pane
+    net_mpsafe: bool = False  # options NET_MPSAFE: wm(4) with WM_MPSAFE, no kernel lock
 
     @property
     def name(self) -> str:
@@ -98,6 +99,7 @@ _SCENARIO = {"title": (str, True), "description": (str, True), "twin": (str, Fal
 _KERNEL = {
     "ncpu": (int, True), "fix": (bool, True), "srcroot": (str, True), "srcdir": (str, False),
     "hz": (int, False), "rrticks": (int, False), "hardclock_ticks": (int, False),
+    "net_mpsafe": (bool, False),
 }
 _LWP = {
     "pid": (int, True), "lid": (int, True), "comm": (str, True), "cpu": (int, True),
@@ -369,7 +371,8 @@ def load_text(text: str, path: str) -> Scenario:
         path=path, title=sc["title"], description=sc["description"], ncpu=ncpu,
         twin=sc.get("twin"),
         fix=kn["fix"], srcroot=kn["srcroot"], hz=hz, rrticks=rrticks, srcdir=kn.get("srcdir"),
-        hardclock_ticks=ticks, lwps=tuple(lwps), cpus=tuple(cpus),
+        hardclock_ticks=ticks, net_mpsafe=kn.get("net_mpsafe", False),
+        lwps=tuple(lwps), cpus=tuple(cpus),
         interfaces=tuple(ifaces), commands=tuple(commands), narration=tuple(narration),
         expect=expect,
     )
@@ -415,7 +418,10 @@ def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
            f"description = {_toml_str(description or sc.description)}", "", "[kernel]",
            f"ncpu = {sc.ncpu}", f"fix = {'true' if fix else 'false'}",
            f"srcroot = {_toml_str(sc.srcroot)}", f"hz = {sc.hz}", f"rrticks = {sc.rrticks}",
-           f"hardclock_ticks = {sc.hardclock_ticks}", ""]
+           f"hardclock_ticks = {sc.hardclock_ticks}"]
+    if sc.net_mpsafe:
+        out += ["net_mpsafe = true"]
+    out += [""]
     for c in sc.cpus:
         out += ["[[cpu]]", f"index = {c.index}", f"cr2 = {c.cr2:#x}", ""]
     for name in sc.interfaces:

@@ -60,7 +60,9 @@ def _tree() -> pathlib.Path:
 def _code(line: str) -> str:
     line = re.sub(r"/\*.*?\*/", " ", line).split("//")[0]
     s = line.strip()
-    if s.startswith(("/*", "*", "#")):
+    # A comment's continuation is "*" then a blank, "/" or nothing;
+    # "*countp = olocks;" is a statement (kern_lock.c l.311).
+    if s.startswith(("/*", "#")) or re.match(r"\*(\s|/|\*|$)", s):
         return ""
     return s
 

@@ -157,6 +157,7 @@ def db_show_lwp(s: Session, cmd: Cmd) -> str:
         ("l_slpticks", str(l.l_slpticks)), ("l_slpticksum", str(l.l_slpticksum)),
         ("l_slptime", str(l.l_slptime)),
         ("l_nopreempt", str(l.l_nopreempt)), ("l_dopreempt", f"{l.l_dopreempt:#x}"),
+        ("l_blcnt", str(l.l_blcnt)), ("l_biglocks", str(l.l_biglocks)),
         ("l_wchan", l.l_wchan or "NULL"), ("l_wmesg", l.l_wmesg or "NULL"),
         ("kstack", f"{l.kstack:#x}"),
         ("on cpu", "-" if running_on is None else f"cpu{running_on}"),
