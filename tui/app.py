@@ -15,6 +15,7 @@ after it in order. Restart and the fix toggle are ddb lines too (`reboot`,
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import threading
@@ -177,24 +178,28 @@ class DdbstepApp(App[int]):
             console.write(f"(after the running command) {line}", style="dim")
             return ""
         shown = (self.session.prompt + line).rstrip()
-        console.write(shown, style="bold")
         self.commands.append(line)
         self.transcript.append(shown)
         was_panicked = self.session.kernel.panicstr is not None
         if self._is_run(line) and self.is_running:
+            console.write(shown, style="bold")
             self._start(line, was_panicked)
             return ""
         out = self.session.execute(line)
-        self._done(out, was_panicked)
+        self._done(out, was_panicked, echo=shown)
         return out
 
-    def _done(self, out: str, was_panicked: bool) -> None:
-        console = self.query_one(Console)
+    def _done(self, out: str, was_panicked: bool, echo: str | None = None) -> None:
+        # The echoed line, the output and the panic's explanation in one
+        # write: one new transcript size, one repaint.
+        parts = [] if echo is None else [(echo, "bold")]
         if out:
-            console.write(out)
+            parts.append((out, ""))
             self.transcript.append(out)
         if not was_panicked and self.session.kernel.panicstr is not None:
-            console.write("=> " + explain_panic(self.session.kernel), style="bold red")
+            parts.append(("=> " + explain_panic(self.session.kernel), "bold red"))
+        if parts:
+            self.query_one(Console).write_parts(parts)
         self._record()
         self.refresh_view()
 
@@ -347,6 +352,13 @@ class DdbstepApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # A step allocates a few thousand short-lived objects; with the
+        # default thresholds the collector runs inside most frames and now
+        # and then walks everything the app has built. What exists once the
+        # app is up lives as long as it: out of the collector's way, and
+        # young collections less often.
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         self._load_keymap()
         for pane_id, title in (("cpus", "CPUs"), ("stack", "bt"), ("race", "race"),
                                ("lwps", "LWPs"), ("timeline", "timeline"),

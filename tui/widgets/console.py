@@ -17,11 +17,14 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
+from textual.strip import Strip
 from textual.widgets import Input, Label, RichLog
 
 from engine.ddb.db_table import SHOW, TABLE
+from tui.widgets.text_pane import BaseStyle
 
 # Commands whose argument is an address: tab completes symbol names there.
 SYMBOL_ARG = ("b", "break", "d", "delete", "p", "print", "x", "examine", "watch", "dwatch",
@@ -116,6 +119,47 @@ class CommandInput(Input):
             self.post_message(self.Candidates(cands))
 
 
+class Transcript(BaseStyle, RichLog):
+    """The RichLog of the console, without a screen layout per line.
+
+    A RichLog's virtual_size is a layout reactive: each write grows it and
+    Textual lays the whole screen out again, which costs more than the step
+    itself. The pane's own size never changes with its content, so a new
+    virtual size only moves its scrollbar: a layout is asked for only when
+    the scrollbar appears or goes.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        shown = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        self._refresh_scrollbars()
+        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != shown:
+            self.refresh(layout=True)
+            return
+        self._scroll_update(size)
+        self.refresh()
+
+    def write(self, content: object, width: int | None = None, expand: bool = False,
+              shrink: bool = True, scroll_end: bool | None = None,
+              animate: bool = False) -> Transcript:
+        """RichLog.write, scrolled to the end at once, so that the new output
+        is in the same frame as the panes (RichLog scrolls only after the
+        next refresh, a frame later), and again after that refresh, in case
+        the layout has changed the pane's height (a panic adds status rows)."""
+        follow = self.auto_scroll if scroll_end is None else scroll_end
+        super().write(content, width, expand, shrink, scroll_end=follow, animate=animate)
+        if follow and self._size_known:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        return self
+
+    def render_line(self, y: int) -> Strip:
+        # RichLog.render_line, with the base style kept (text_pane.BaseStyle).
+        scroll_x, scroll_y = self.scroll_offset
+        line = self._render_line(scroll_y + y, scroll_x, self.scrollable_content_region.width)
+        return line.apply_style(self.base_style)
+
+
 class Console(Vertical):
     """Transcript above, prompt and input below."""
 
@@ -135,7 +179,7 @@ class Console(Vertical):
         line: str
 
     def compose(self) -> ComposeResult:
-        yield RichLog(id="transcript", wrap=True, markup=False, auto_scroll=True)
+        yield Transcript(id="transcript", wrap=True, markup=False, auto_scroll=True)
         with Horizontal(id="prompt-line"):
             yield Label("db{0}> ", id="prompt")
             yield CommandInput(id="command", placeholder="ddb command (help, s, c, bt ...)")
@@ -146,9 +190,15 @@ class Console(Vertical):
             label.update(prompt)
 
     def write(self, text: str, style: str = "") -> None:
-        # One RichLog write for the whole output: one render, one refresh.
-        self.query_one("#transcript", RichLog).write(Text(text, style=style))
-        self.lines.extend((line, style) for line in text.split("\n"))
+        self.write_parts([(text, style)])
+
+    def write_parts(self, parts: list[tuple[str, str]]) -> None:
+        """Lines of text, each part in its style: one RichLog write for them
+        all (one render, one new virtual size)."""
+        self.query_one("#transcript", RichLog).write(
+            Text("\n").join(Text(text, style=style) for text, style in parts))
+        for text, style in parts:
+            self.lines.extend((line, style) for line in text.split("\n"))
         del self.lines[:-self.KEEP]
 
     def on_resize(self, event: events.Resize) -> None:

@@ -59,21 +59,30 @@ class CpuCard(TextPane):
     def __init__(self, ci: int) -> None:
         super().__init__(id=f"cpu{ci}", classes="cpu-card")
         self.ci = ci
+        self._shown: tuple[object, ...] | None = None
 
     def on_click(self) -> None:
         self.post_message(self.Selected(self.ci))
 
     def show(self, view: View, compact: bool) -> None:
-        self.set_text(card_text(view.kernel, self.ci, compact))
+        k = view.kernel
+        cpu = k.cpus[self.ci]
+        # What card_text() reads: the card is built again only when it moved
+        # (a step changes one CPU's card; 64 CPUs would cost a frame).
+        shown = (compact, k.paniccpu, cpu.ci_curlwp, where(k.lwps[cpu.ci_curlwp]),
+                 cpu.spc_migrating, cpu.runq)
+        if shown != self._shown:
+            self._shown = shown
+            self.set_text(card_text(k, self.ci, compact))
         self.set_class(view.cpu == self.ci, "selected")
-        self.set_class(view.kernel.paniccpu == self.ci, "panicked")
+        self.set_class(k.paniccpu == self.ci, "panicked")
 
 
 class CpuPanel(VerticalScroll, can_focus=True):
     """The grid of CPU cards. Focusable: it holds the focus when the console
     lets go (the single-key mode)."""
 
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
     compact: reactive[bool] = reactive(False)
 
     def __init__(self, ncpu: int, **kw: object) -> None:
@@ -105,7 +114,10 @@ class CpuPanel(VerticalScroll, can_focus=True):
     def watch_view(self, view: View | None) -> None:
         if view is None:
             return
-        for card in self.query(CpuCard):
+        cards = getattr(self, "_cards", None)
+        if cards is None:
+            cards = self._cards = list(self.query(CpuCard))
+        for card in cards:
             card.show(view, self.compact)
         if view.cpu != getattr(self, "_selected", None):
             self._selected = view.cpu

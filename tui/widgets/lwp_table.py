@@ -27,7 +27,7 @@ def cells(k: Kernel, l: Lwp) -> tuple[str, ...]:
 
 
 class LwpTable(DataTable[Text]):
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

@@ -89,7 +89,7 @@ def race_text(view: View) -> Text:
 class RaceView(TextPane):
     """Height: auto, one row per race LWP and per psref."""
 
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def watch_view(self, view: View | None) -> None:
         if view is None:

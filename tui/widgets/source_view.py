@@ -64,9 +64,20 @@ def real_lines(srcdir: str | None, func: Func) -> tuple[str, ...] | None:
     return _read(str(Path(srcdir) / func.file))
 
 
-def source_text(view: View, rows: int = 1000, cursor: int | None = None
-                ) -> tuple[str, Text, list[int]]:
-    """(title, text, the pc of each row or -1)."""
+def window(at: int, prev: int | None, rows: int, lo: int, hi: int) -> int:
+    """The first row shown: the previous one while `at` stays inside it with
+    a row to spare at each end (the view does not move with every step, as
+    in gdb's TUI), else `at` a third of the way down. Rows lo..hi exist."""
+    top = max(lo, hi - rows + 1)
+    if prev is not None and lo <= prev <= top and prev < at < prev + rows - 1:
+        return prev
+    return max(lo, min(at - rows // 3, top))
+
+
+def source_text(view: View, rows: int = 1000, cursor: int | None = None,
+                first: int | None = None) -> tuple[str, Text, list[int], int]:
+    """(title, text, the pc of each row or -1, the first row shown); first:
+    the first row shown last time, kept while the statement is in view."""
     k = view.kernel
     name, pc = selected(view)
     func = FUNCS[name]
@@ -75,8 +86,8 @@ def source_text(view: View, rows: int = 1000, cursor: int | None = None
     row_pcs: list[int] = []
     real = real_lines(view.srcdir, func)
     if real is not None:
-        return _real_text(view, func, pc, real, rows, others, cursor)
-    first = max(0, min(pc - rows // 3, len(func.stmts) - rows))
+        return _real_text(view, func, pc, real, rows, others, cursor, first)
+    first = window(pc, first, rows, 0, len(func.stmts) - 1)
     for i, stmt in enumerate(func.stmts):
         if not first <= i < first + rows:
             continue
@@ -93,17 +104,18 @@ def source_text(view: View, rows: int = 1000, cursor: int | None = None
         row_pcs.append(i)
     t.rstrip()
     frame = f"  (frame {view.frame})" if view.frame else ""
-    return f"{func.name}()  {func.file}{frame}", t, row_pcs
+    return f"{func.name}()  {func.file}{frame}", t, row_pcs, first
 
 
 def _real_text(view: View, func: Func, pc: int, real: tuple[str, ...], rows: int,
-               others: dict[int, list[int]], cursor: int | None) -> tuple[str, Text, list[int]]:
+               others: dict[int, list[int]], cursor: int | None, prev: int | None
+               ) -> tuple[str, Text, list[int], int]:
     """The real file around the modeled statement's first line."""
     at = func.stmts[pc].line
     by_line: dict[int, int] = {}
     for i, stmt in enumerate(func.stmts):
         by_line.setdefault(stmt.line, i)
-    first = max(1, min(at - rows // 3, len(real) - rows + 1))
+    first = window(at, prev, rows, 1, len(real))
     t = Text(no_wrap=True, overflow="ellipsis")
     row_pcs: list[int] = []
     for n in range(first, min(len(real), first + rows - 1) + 1):
@@ -121,7 +133,7 @@ def _real_text(view: View, func: Func, pc: int, real: tuple[str, ...], rows: int
         row_pcs.append(i)
     t.rstrip()
     frame = f"  (frame {view.frame})" if view.frame else ""
-    return f"{func.name}()  {func.file} (real source){frame}", t, row_pcs
+    return f"{func.name}()  {func.file} (real source){frame}", t, row_pcs, first
 
 
 class SourceView(TextPane, can_focus=True):
@@ -133,7 +145,7 @@ class SourceView(TextPane, can_focus=True):
         Binding("down", "cursor(1)", "Down", show=False, id="source_down"),
         Binding("b", "toggle_break", "Breakpoint", id="source_break"),
     ]
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     @dataclass
     class ToggleBreak(Message):
@@ -147,16 +159,17 @@ class SourceView(TextPane, can_focus=True):
         self.cursor: int | None = None
         self.rows: list[int] = []
         self.func = ""
+        self.first: int | None = None  # the first row shown, kept while in view
 
     def watch_view(self, view: View | None) -> None:
         if view is None:
             return
         name, pc = selected(view)
         if name != self.func:
-            self.func, self.cursor = name, None
-        title, text, self.rows = source_text(view, max(3, self.content_size.height or 20),
-                                             self.cursor)
-        self.border_title = title
+            self.func, self.cursor, self.first = name, None, None
+        title, text, self.rows, self.first = source_text(
+            view, max(3, self.content_size.height or 20), self.cursor, self.first)
+        self.set_title(title)
         self.set_text(text)
 
     def action_cursor(self, delta: int) -> None:

@@ -41,10 +41,10 @@ def stack_text(view: View) -> Text:
 
 class StackView(TextPane, can_focus=True):
     ALLOW_MAXIMIZE = True
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def watch_view(self, view: View | None) -> None:
         if view is None:
             return
-        self.border_title = f"bt (cpu{view.cpu})" + (f", frame {view.frame}" if view.frame else "")
+        self.set_title(f"bt (cpu{view.cpu})" + (f", frame {view.frame}" if view.frame else ""))
         self.set_text(stack_text(view))

@@ -10,10 +10,10 @@ from __future__ import annotations
 import attrs
 from rich.text import Text
 from textual.reactive import reactive
+from textual.widget import Widget
 
 from engine.events import explain_panic
 from tui.view import View
-from tui.widgets.text_pane import TextPane
 
 
 @attrs.frozen
@@ -56,10 +56,10 @@ def panic_text(view: View) -> Text:
     return t
 
 
-class StatusLine(TextPane):
+class StatusLine(Widget):
     """The app's first rows (height: auto)."""
 
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
     progress: reactive[Progress | None] = reactive(None, always_update=True)
     mode: reactive[str] = reactive("console")
 

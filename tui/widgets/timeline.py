@@ -1,6 +1,7 @@
 """Timeline pane: per-CPU lanes over the last steps, with the race's events.
 
-Each column is one step. A lane shows a letter for the LWP that ran on
+Each column is one step; the lanes fill from the left and page by half a
+pane when full. A lane shows a letter for the LWP that ran on
 that CPU (legend below) and a mark for the race's events: T target set,
 B bind, A psref acquired, M spc_migrating set, > migrated, R psref
 released, ! KASSERT.
@@ -24,24 +25,45 @@ STYLE = {"T": "bold yellow", "B": "bold cyan", "b": "cyan", "A": "bold green",
 
 def timeline_text(view: View, width: int) -> Text:
     k = view.kernel
-    ticks = list(view.ticks)[-max(10, width - 8):]
+    # The lanes page rather than slide: a step adds one column to one lane
+    # and the other rows stay as they are; when the newest column reaches
+    # the right edge the window jumps half a pane.
+    cols = max(10, width - 8)
+    ticks = list(view.ticks)
+    if ticks:
+        n = ticks[-1].n + 1  # steps so far
+        half = max(1, cols // 2)
+        first = 0 if n <= cols else ((n - cols + half - 1) // half) * half
+        ticks = [tick for tick in ticks[-cols:] if tick.n >= first]
     letters: dict[str, str] = {}
     for tick in ticks:
         if tick.who not in letters:
             letters[tick.who] = "abcdefghijklmnopqrstuvwxyz0123456789"[len(letters) % 36]
     t = Text()
+    # One string a lane, styled by runs: a Text.append a tick would cost a
+    # frame on a machine of 64 CPUs.
+    mine: dict[int, list[tuple[int, str, str]]] = {}  # cpu -> (column, char, style)
+    for i, tick in enumerate(ticks):
+        marks = [MARK[e.kind] for e in tick.events if e.kind in MARK]
+        mine.setdefault(tick.cpu, []).append(
+            (i, marks[-1], STYLE.get(marks[-1], "")) if marks else (i, letters[tick.who], "dim"))
     for ci in range(len(k.cpus)):
         t.append(f"cpu{ci:<3}", style="bold" if ci == view.cpu else "")
         t.append("|")
-        for tick in ticks:
-            if tick.cpu != ci:
-                t.append(" ")
-                continue
-            marks = [MARK[e.kind] for e in tick.events if e.kind in MARK]
-            if marks:
-                t.append(marks[-1], style=STYLE.get(marks[-1], ""))
-            else:
-                t.append(letters[tick.who], style="dim")
+        cells = mine.get(ci, [])
+        lane = [" "] * len(ticks)
+        for i, ch, _ in cells:
+            lane[i] = ch
+        start = len(t)
+        t.append("".join(lane).rstrip())  # no trailing blanks: an idle lane stays as it is
+        run = None  # (first column, last column, style) of consecutive cells
+        for i, _, style in cells + [(-2, "", "")]:
+            if run is not None and (i != run[1] + 1 or style != run[2]):
+                if run[2]:
+                    t.stylize(run[2], start + run[0], start + run[1] + 1)
+                run = None
+            if i >= 0:
+                run = (run[0] if run else i, i, style)
         t.append("\n")
     if letters:
         t.append("  ".join(f"{v}={w}" for w, v in letters.items()), style="dim")
@@ -74,7 +96,7 @@ class TimelineView(VerticalScroll, can_focus=True):
     its lanes out again for the new width on a resize."""
 
     ALLOW_MAXIMIZE = True
-    view: reactive[View | None] = reactive(None, always_update=True)
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def compose(self) -> ComposeResult:
         yield TimelineText(id="timeline-text")
