@@ -254,15 +254,13 @@ def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
     Preemption bounding (Musuvathi and Qadeer, "Iterative context bounding
     for systematic testing of multithreaded programs", PLDI 2007): the
     schedules are searched by how many times they take a CPU away from
-    one that could still go on (a context switch), fewest first, breadth-
+    one that could still go on (a context switch), fewest first, depth-
     first within one count. Races in kernels need few such switches and
     many statements between them, which is what uniform-cost search pays
     most for. The edges are the reduced search's (a move and the chain of
     independent steps after it), so the schedule is one of its paths; it
     need not be shortest.
     """
-    from collections import deque
-
     start = (k0c.fingerprint(), ticks, -1)
     # node -> (switches, parent node, the edge's moves)
     seen: dict[tuple[int, int, int], tuple[int, object, tuple[Move, ...]]] = {
@@ -442,6 +440,11 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
 _CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
 
 
+def _state_key(fingerprint: int, ticks: int) -> int:
+    """A search state's 64-bit key: the kernel and the clock budget left."""
+    return hash((fingerprint, ticks)) & FP_MASK
+
+
 class _Seen:
     """The visited states of a cheapest-first search.
 
@@ -560,7 +563,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
-    start: object = hash((k0c.fingerprint(), ticks)) & FP_MASK
+    start: object = _state_key(k0c.fingerprint(), ticks)
     seen = _Seen()
     # The frontier's kernels, packed by the step cache (interned parts).
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
@@ -616,7 +619,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                                 sc.conflicts(fpm, fpb) if sc is not None
                                 else fpm.conflicts(fpb))}
                 # The chain from a state is always the same: remember where it ends.
-                pre = hash((n.fingerprint(), nt)) & FP_MASK
+                pre = _state_key(n.fingerprint(), nt)
                 hit = chains.get(pre) if hashing else None
                 if hit is not None:
                     end_cost = seen.cost_of(hit & FP_MASK)
@@ -630,7 +633,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             nc = c + len(edge)
             if nc >= bound and n.panicstr is None and bad is None:
                 continue
-            nkey = hash((n.fingerprint(), nt)) & FP_MASK if hashing else object()
+            nkey = _state_key(n.fingerprint(), nt) if hashing else object()
             if por and len(edge) > 1 and hashing:
                 if len(chains) >= CHAINS_KEPT:
                     chains.clear()
@@ -676,7 +679,7 @@ def subsumed(fpr: int, t: int, ticks: int, cost: int, seen: _Seen) -> bool:
     shows nothing new (a tick on an idle CPU changes nothing but the budget).
     """
     for more in range(t + 1, ticks + 1):
-        old = seen.cost_of(hash((fpr, more)) & FP_MASK)
+        old = seen.cost_of(_state_key(fpr, more))
         if old is not None and old <= cost:
             return True
     return False

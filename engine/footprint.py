@@ -457,7 +457,6 @@ class _TLocks(dict[str, int]):
         dict.__delitem__(self, name)
 
 
-
 def _guarded(name: str) -> Any:
     """dict's own method, refused inside a traced transition."""
     plain = getattr(dict, name)
@@ -475,6 +474,7 @@ def _guarded(name: str) -> Any:
 # transition it is an error.
 for _name in ("__iter__", "__len__", "keys", "values", "items"):
     setattr(_TLocks, _name, _guarded(_name))
+
 
 def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footprint]:
     """Run one transition on a copy-on-write view of k, tracing it.

@@ -18,11 +18,12 @@ from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc, splraise, splx
 from engine.param import IPL_VM
 
 IPL_NET = IPL_VM  # x86 intr.h: IPL_NET is IPL_VM
+_splnet = splraise(IPL_NET)
 
 
 def _spl_unless_mpsafe(x: Ctx) -> Flow:
     # #ifndef WM_MPSAFE
-    return None if x.k.config.net_mpsafe else splraise(IPL_NET)(x)
+    return None if x.k.config.net_mpsafe else _splnet(x)
 
 
 def _switch(x: Ctx) -> Flow:
@@ -56,7 +57,7 @@ kfunc(
     S(3280, "return error;", lambda x: Ret(x.v("error")), label="return"),
     # default: under WM_MPSAFE (NET_MPSAFE), after the GENERIC path so that
     # GENERIC's statements read in source order
-    S(3249, "s = splnet();", splraise(IPL_NET), label="mpsafe"),
+    S(3249, "s = splnet();", _splnet, label="mpsafe"),
     S(3252, "error = ether_ioctl(ifp, cmd, data);", _ether_ioctl, label="ether_ioctl_mpsafe"),
     S(3254, "splx(s);", _splx_mpsafe),
 )

@@ -24,16 +24,16 @@ from engine.param import IPL_VM
 
 FILE = "sys/kern/kern_lock.c"
 KERNEL_LOCK = "kernel_lock"
+_splvm = splraise(IPL_VM)
 
 
 def _kl_recurse(x: Ctx) -> Flow:
+    _splvm(x)
     cpu = x.cpu
-    x.set("s", cpu.ci_ilevel)
-    cpu.ci_ilevel = max(cpu.ci_ilevel, IPL_VM)
     if cpu.ci_biglock_count != 0:
         cpu.ci_biglock_count += x.v("nlocks")
         x.l.l_blcnt += x.v("nlocks")
-        cpu.ci_ilevel = x.v("s")
+        splx(x)
         return Ret()
     return None
 
@@ -51,7 +51,7 @@ def _kl_try(x: Ctx) -> Flow:
         return None
     x.cpu.ci_biglock_count = x.v("nlocks")
     x.l.l_blcnt = x.v("nlocks")
-    x.cpu.ci_ilevel = x.v("s")
+    splx(x)
     return Ret()
 
 
@@ -93,7 +93,7 @@ kfunc(
     S(203, "owant = ci->ci_biglock_wanted; ci->ci_biglock_wanted = l;", _kl_want),
     S(215, "splx(s);", splx, label="spin"),
     S(216, "while (__SIMPLELOCK_LOCKED_P(kernel_lock)) { ... SPINLOCK_SPIN_HOOK; }", _kl_spin),
-    S(225, "s = splvm();", splraise(IPL_VM)),
+    S(225, "s = splvm();", _splvm),
     S(226, "} while (!__cpu_simple_lock_try(kernel_lock));", _kl_retry),
     S(228, "ci->ci_biglock_count = nlocks; l->l_blcnt = nlocks;", _kl_got),
     S(238, "splx(s);", splx),
@@ -124,9 +124,7 @@ def _ku_nlocks(x: Ctx) -> Flow:
     elif nlocks == -1:
         nlocks = 1
     x.set("nlocks", nlocks)
-    x.set("s", x.cpu.ci_ilevel)
-    x.cpu.ci_ilevel = max(x.cpu.ci_ilevel, IPL_VM)
-    return None
+    return _splvm(x)
 
 
 def _ku_release(x: Ctx) -> Flow:
@@ -139,7 +137,7 @@ def _ku_release(x: Ctx) -> Flow:
         return None
     cpu.ci_biglock_count -= nlocks
     x.l.l_blcnt -= nlocks
-    cpu.ci_ilevel = x.v("s")
+    splx(x)
     return Goto("out")
 
 

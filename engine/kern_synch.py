@@ -25,6 +25,7 @@ from engine.machine import (
     mutex_spin_enter,
     mutex_spin_exit,
     splraise,
+    splx,
 )
 from engine.param import (
     DOPREEMPT_COUNTED,
@@ -301,13 +302,11 @@ def _kp_intr(x: Ctx) -> Flow:
 
 def _kp_biglock(x: Ctx) -> Flow:
     # Hold or want kernel_lock, code is not MT safe.
-    if x.l.l_blcnt != 0 or x.cpu.ci_biglock_wanted is not None:
-        x.cpu.ci_ilevel = x.v("s")
-        return Goto("failed")
-    # It may be that the IPL is too high: cpu_kpreempt_enter() schedules
-    # the softint to retry later.
-    if not cpu_kpreempt_enter(x.k, x.ci, x.v("s")):
-        x.cpu.ci_ilevel = x.v("s")
+    # It may also be that the IPL is too high: cpu_kpreempt_enter()
+    # schedules the softint to retry later.
+    if (x.l.l_blcnt != 0 or x.cpu.ci_biglock_wanted is not None
+            or not cpu_kpreempt_enter(x.k, x.ci, x.v("s"))):
+        splx(x)
         return Goto("failed")
     return None
 

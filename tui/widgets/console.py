@@ -206,8 +206,10 @@ class Console(Vertical):
             self._width = event.size.width
             log = self.query_one("#transcript", RichLog)
             log.clear()
-            for line, style in self.lines:
-                log.write(Text(line, style=style))
+            # One write for all of it (a write a line would scroll a line).
+            if self.lines:
+                log.write(Text("\n").join(Text(line, style=style)
+                                          for line, style in self.lines))
             log.scroll_end(animate=False)
 
     def watch_keys_mode(self, keys: bool) -> None:

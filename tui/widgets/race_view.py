@@ -89,16 +89,10 @@ def race_text(view: View) -> Text:
 class RaceView(TextPane):
     """Height: auto, one row per race LWP and per psref."""
 
+    AUTO_HEIGHT = True
     view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def watch_view(self, view: View | None) -> None:
         if view is None:
             return
-        before = self._text.plain.count("\n") if isinstance(self._text, Text) else -1
         self.set_text(race_text(view))
-        assert isinstance(self._text, Text)
-        if self._text.plain.count("\n") != before:
-            self.refresh(layout=True)
-
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return (self._text.plain.count("\n") + 1) if isinstance(self._text, Text) else 1

@@ -4,8 +4,10 @@ Static.update() asks for a layout pass on every call and renders the whole
 text again; the panes here change a few rows on every step (the source
 pane's `>` moves by one statement, a CPU card's line) and never their
 size. So the text is kept as rows, each rendered once for the pane's width
-(no wrapping, cut with an ellipsis unless the text says crop) and kept until it changes, and a new
-text refreshes only the rows that differ (Textual's line API).
+(no wrapping, cut with an ellipsis unless the text says crop) and kept
+until it changes, and a new text refreshes only the rows that differ
+(Textual's line API). A pane of `height: auto` says AUTO_HEIGHT: a new
+number of rows then lays the screen out again.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def rows_of(text: Text | str) -> list[Text]:
 
 
 class TextPane(BaseStyle, Widget):
+    AUTO_HEIGHT = False  # the CSS height is auto: its rows are its height
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self._text: Text | str = ""
@@ -65,15 +68,16 @@ class TextPane(BaseStyle, Widget):
                    if y >= len(old) or y >= len(new) or old[y] != new[y]]
         for y in changed:
             self._strips.pop(y, None)
+        if self.AUTO_HEIGHT and len(new) != len(old):
+            self.refresh(layout=True)
         # One region per run of changed rows.
-        start = prev = None
-        for y in changed + [None]:
-            if start is not None and (y is None or y != prev + 1):
-                self.refresh(Region(0, start, width, prev - start + 1))
-                start = None
-            if y is not None and start is None:
-                start = y
-            prev = y
+        i = 0
+        while i < len(changed):
+            j = i
+            while j + 1 < len(changed) and changed[j + 1] == changed[j] + 1:
+                j += 1
+            self.refresh(Region(0, changed[i], width, j - i + 1))
+            i = j + 1
 
     def render(self) -> Text | str:
         """The whole text (what the rows show, uncut)."""

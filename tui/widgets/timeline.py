@@ -81,14 +81,7 @@ class TimelineText(TextPane):
     """The timeline's text: a new layout only when its number of rows changes
     (Static.update would lay the whole screen out again on every step)."""
 
-    def set_timeline(self, text: Text) -> None:
-        rows = self._text.plain.count("\n") if isinstance(self._text, Text) else -1
-        self.set_text(text)
-        if text.plain.count("\n") != rows:
-            self.refresh(layout=True)
-
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return (self._text.plain.count("\n") + 1) if isinstance(self._text, Text) else 1
+    AUTO_HEIGHT = True
 
 
 class TimelineView(VerticalScroll, can_focus=True):
@@ -107,7 +100,7 @@ class TimelineView(VerticalScroll, can_focus=True):
             text = timeline_text(view, width)
             text.no_wrap = True
             text.overflow = "crop"
-            self.query_one(TimelineText).set_timeline(text)
+            self.query_one(TimelineText).set_text(text)
 
     def on_resize(self) -> None:
         self.watch_view(self.view)
