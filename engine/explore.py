@@ -246,6 +246,124 @@ FIRST_SWITCHES = 6
 FIRST_STATES = 200_000
 
 
+def traced_move(k: Kernel, mv: Move, d: Discipline,
+                sc: StepCache | None) -> tuple[Kernel, Footprint]:
+    """One move of traced_moves(): its kernel (k itself if it cannot go) and footprint."""
+    if mv.kind == "step":
+        n, fp = sc.step(k, mv.cpu) if sc is not None else traced_step(k, mv.cpu, d)
+        if n is not k and n.fingerprint() == k.fingerprint():
+            n = k
+    else:
+        func, ipl, args = handler(mv)
+        n, fp = (sc.deliver(k, mv.cpu, func, ipl, **args) if sc is not None
+                 else traced_deliver(k, mv.cpu, func, ipl, d, **args))
+    if fp.violation is not None:
+        raise _Violation(*fp.violation)
+    return n, fp
+
+
+_Node = tuple[int, int, int]  # (kernel fingerprint, clock budget, CPU that moved)
+# (switches, parent node, its kernel, its clock budget, the move, budget after)
+_Entry = tuple[int, _Node, Kernel, int, Move, int]
+
+
+class _BoundedDfs:
+    """One member of first_search's swarm: depth first within a context-
+    switch count, fewest switches first, CPUs tried in its own order.
+
+    Depth first, most of what is pushed is never taken before a panic turns
+    up, so nothing is computed before it is taken: the queue holds moves
+    not yet made (the state they leave from, the move), and a node's chain
+    of independent steps is followed when the node is expanded. A node is
+    the state a move leads to with the CPU that moved (the chain is a
+    function of both).
+    """
+
+    def __init__(self, k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
+                 switches: int, prefer: list[int]) -> None:
+        self.d, self.sc, self.switches = d, sc, switches
+        # CPUs in the order their steps are tried (after going on where the
+        # last move was): the first of `prefer` first.
+        self.rank = {ci: r for r, ci in enumerate(prefer)}
+        start: _Node = (k0c.fingerprint(), ticks, -1)
+        # node -> (switches, parent node, the move to it); node -> its chain
+        self.seen: dict[_Node, tuple[int, _Node | None, Move | None]] = {
+            start: (0, None, None)}
+        self.chains: dict[_Node, tuple[Move, ...]] = {}
+        self.queue: deque[_Entry] = deque()
+        self.ends: set[tuple[int, int]] = set()  # chain ends already expanded
+        self.states, self.transitions = 1, 0
+        self._expand(start, k0c, ticks, 0)
+
+    def path(self, node: _Node | None) -> list[Move]:
+        out: list[Move] = []
+        while node is not None:
+            out[:0] = self.chains.get(node, ())
+            _, node, mv = self.seen[node]
+            if mv is not None:
+                out.insert(0, mv)
+        return out
+
+    def _expand(self, node: _Node, k: Kernel, t: int, w: int) -> None:
+        """Push node's moves: going on where the last move was is taken first,
+        then the other CPUs' steps, interrupts last; a move that takes the CPU
+        away from one that could go on costs a switch (to the queue's tail)."""
+        last = node[2]
+        going = last >= 0 and traced_move(k, _STEP[last], self.d, self.sc)[0] is not k
+        # (Pushed to the head in this order: the last pushed is taken first.)
+        ahead: list[_Entry] = [(w + (going and mv.cpu != last), node, k, t, mv, nt)
+                               for mv, nt in interrupts(k, t)]
+        others = sorted((ci for ci in range(len(k.cpus)) if ci != last),
+                        key=self.rank.__getitem__, reverse=True)
+        ahead += [(w + going, node, k, t, _STEP[ci], t) for ci in others]
+        if going:
+            ahead.append((w, node, k, t, _STEP[last], t))
+        for e in ahead:
+            if e[0] > self.switches:
+                continue
+            if e[0] == w:
+                self.queue.appendleft(e)
+            else:
+                self.queue.append(e)
+
+    def run(self, states: int) -> list[Move] | None:
+        """Go on until `states` more states are kept; a panicking path from
+        k0c, or None (then `queue` empty means this member has seen all)."""
+        stop = self.states + states
+        queue, seen, d, sc = self.queue, self.seen, self.d, self.sc
+        while queue and self.states < stop:
+            w, parent, k, t, mv, nt = queue.popleft()
+            n, _ = traced_move(k, mv, d, sc)
+            if n is k:
+                continue
+            self.transitions += 1
+            node = (n.fingerprint(), nt, mv.cpu)
+            old = seen.get(node)
+            if old is not None and old[0] <= w:
+                continue
+            seen[node] = (w, parent, mv)
+            if n.panicstr is not None:
+                return self.path(node)
+            if check_invariants(n) is not None:
+                continue
+            self.states += 1
+            n, chain = ample_chain(n, nt, d, None, mv.cpu, sc, checked=True)
+            self.transitions += len(chain)
+            self.chains[node] = tuple(chain)
+            if n.panicstr is not None:
+                return self.path(node)
+            end = (n.fingerprint(), nt)
+            if (chain and check_invariants(n) is not None) or end in self.ends:
+                continue
+            self.ends.add(end)
+            self._expand(node, n, nt, w)
+        return None
+
+
+# States a swarm member keeps before the next member's turn.
+FIRST_SLICE = 64
+
+
 def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
                  switches: int = FIRST_SWITCHES, budget: int = FIRST_STATES,
                  ) -> tuple[list[Move] | None, int, int]:
@@ -260,62 +378,32 @@ def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
     most for. The edges are the reduced search's (a move and the chain of
     independent steps after it), so the schedule is one of its paths; it
     need not be shortest.
+
+    Which CPU goes next when the last one cannot go on decides how soon a
+    depth-first search gets there (on the seed's machines, by a factor of
+    up to 30, with no order best on all). So it is a swarm (Holzmann, Joshi
+    and Groce, "Swarm verification", ASE 2008): one member per CPU, member i
+    trying CPUs i, i+1, ... first, taking turns of FIRST_SLICE states, all
+    sharing the step cache. Turns are counted in states, never timed, so
+    the answer is the same on every run.
     """
-    start = (k0c.fingerprint(), ticks, -1)
-    # node -> (switches, parent node, the edge's moves)
-    seen: dict[tuple[int, int, int], tuple[int, object, tuple[Move, ...]]] = {
-        start: (0, None, ())}
-    kern: dict[tuple[int, int, int], tuple[Kernel, int]] = {start: (k0c, ticks)}
-    queue: deque[tuple[int, tuple[int, int, int]]] = deque([(0, start)])
-    states, transitions = 1, 0
+    ncpu = len(k0c.cpus)
+    swarm = [_BoundedDfs(k0c, ticks, d, sc, switches,
+                         [(i + j) % ncpu for j in range(ncpu)]) for i in range(ncpu)]
 
-    def path(node: object) -> list[Move]:
-        edges = []
-        while node is not None:
-            _, node, mvs = seen[node]  # type: ignore[index]
-            edges.append(mvs)
-        return [mv for e in edges[::-1] for mv in e]
+    def spent() -> tuple[int, int]:
+        return sum(m.states for m in swarm), sum(m.transitions for m in swarm)
 
-    while queue and states < budget:
-        w, node = queue.popleft()
-        if seen[node][0] < w or node not in kern:
-            continue
-        k, t = kern.pop(node)
-        last = node[2]
-        succ = traced_moves(k, t, d, None, sc)
-        runnable = {mv.cpu for mv, _, _ in succ if mv.kind == "step"}
-        # Depth first within one switch count (zero-cost edges go to the
-        # queue's head): the last pushed is taken first, so push going on
-        # where the last move was last of all, and steps after interrupts.
-        succ.sort(key=lambda s: (s[0].kind == "step", s[0].cpu == last))
-        for mv, n, nt in succ:
-            transitions += 1
-            edge: tuple[Move, ...] = (mv,)
-            if n.panicstr is None and check_invariants(n) is None:
-                n, chain = ample_chain(n, nt, d, None, mv.cpu, sc, checked=True)
-                transitions += len(chain)
-                edge += tuple(chain)
-            # Taking the CPU away from one that could go on is a switch;
-            # going on where the last move was, or leaving a stuck CPU, is not.
-            nw = w + (last >= 0 and mv.cpu != last and last in runnable)
-            if nw > switches:
-                continue
-            nnode = (n.fingerprint(), nt, mv.cpu)
-            old = seen.get(nnode)
-            if old is not None and old[0] <= nw:
-                continue
-            seen[nnode] = (nw, node, edge)
-            if n.panicstr is not None:
-                return path(nnode), states, transitions
-            states += 1
-            if states >= budget:
-                break
-            kern[nnode] = (n, nt)
-            if nw == w:
-                queue.appendleft((nw, nnode))
-            else:
-                queue.append((nw, nnode))
-    return None, states, transitions
+    while any(m.queue for m in swarm):
+        for m in swarm:
+            left = budget - spent()[0]
+            if left <= 0:
+                return (None, *spent())
+            if m.queue:
+                found = m.run(min(FIRST_SLICE, left))
+                if found is not None:
+                    return (found, *spent())
+    return (None, *spent())
 
 
 def check_invariants(k: Kernel) -> str | None:
@@ -416,18 +504,18 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
     base = StepCache(discipline or KNOWN) if cache else None
     if base is not None:
         k0 = base.intern(k0.copy())
-    d = discipline or (discover(k0, o.ticks, KNOWN, sc=base) if o.por else Discipline())
+    d = discipline or (KNOWN if o.por else Discipline())
     restarts = 0
-    while True:
-        try:
-            res = _search(k0, o, d, StepCache(d, base) if base is not None else None)
-        except _Violation as v:
-            d = d.weaken(v.kind, v.field)
-            restarts += 1
-            if on_restart is not None:
-                on_restart(f"{v.field[0]}.{v.field[1]} "
-                           f"{'written' if v.kind == 'w' else 'read'} without its lock")
-            continue
+
+    def weaken(v: _Violation) -> Discipline:
+        nonlocal restarts
+        restarts += 1
+        if on_restart is not None:
+            on_restart(f"{v.field[0]}.{v.field[1]} "
+                       f"{'written' if v.kind == 'w' else 'read'} without its lock")
+        return d.weaken(v.kind, v.field)
+
+    def finish(res: Result) -> Result:
         res.discipline = d
         res.restarts = restarts
         if o.found_first is not None:
@@ -435,6 +523,40 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
             res.first_seconds = o.found_first.seconds
             res.first_schedule = o.found_first.schedule
         return res
+
+    # The fast search first, before the warm-up walks: it is short, and a
+    # field it finds broken only restarts it.
+    while o.first:
+        try:
+            _first(k0, o, d, StepCache(d, base) if base is not None else None)
+            break
+        except _Violation as v:
+            d = weaken(v)
+    if o.first_only and o.found_first is not None:
+        return finish(attrs.evolve(o.found_first, depth=0))
+    if discipline is None and o.por:
+        d = discover(k0, o.ticks, d, sc=base)
+    while True:
+        try:
+            res = _search(k0, o, d, StepCache(d, base) if base is not None else None)
+        except _Violation as v:
+            d = weaken(v)
+            continue
+        return finish(res)
+
+
+def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
+    """first_search from k0's chain; what it finds goes to o.found_first and o.on_first."""
+    k0c, first = ample_chain(k0, o.ticks, d, cache=sc)
+    if k0c.panicstr is not None:
+        return
+    mvs, fstates, _ = first_search(k0c, o.ticks, d, sc)
+    if mvs is not None:
+        sched = replay_moves(k0, first + mvs) or []
+        o.found_first = Result("panic", len(sched), fstates, 0, time.perf_counter() - o.t0,
+                               sched[-1][2].panicstr or "", sched)
+        if o.on_first is not None:
+            o.on_first(o.found_first)
 
 
 _CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
@@ -548,16 +670,6 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Nothing longer than a panic already known is kept (its successors
     # cannot give a shorter one), so the fast search's find bounds this one.
     bound = max_steps + 1 << 20
-    if o.first and o.found_first is None:
-        mvs, fstates, _ = first_search(k0c, ticks, disc, sc)
-        if mvs is not None:
-            sched = replay_moves(k0, first + mvs) or []
-            o.found_first = Result("panic", len(sched), fstates, 0, time.perf_counter() - t0,
-                                   sched[-1][2].panicstr or "", sched)
-            if o.on_first is not None:
-                o.on_first(o.found_first)
-            if o.first_only:
-                return attrs.evolve(o.found_first, depth=0)
     if o.found_first is not None:
         bound = o.found_first.steps
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
