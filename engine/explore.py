@@ -224,14 +224,17 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
         if ci in blocked:
             ci = (ci + 1) % ncpu
             continue
-        n, fp = cache.step(k, ci) if cache is not None else traced_step(k, ci, d)
+        if cache is not None:
+            m, fp = cache.step_alone(k, ci, ticks)
+        else:
+            n, fp = traced_step(k, ci, d)
+            m = n if n is not k and independent(k, n, ci, fp, ticks) else None
         if fp.violation is not None:
             raise _Violation(*fp.violation)
-        if n is k or n.fingerprint() in keys or not (
-                cache.independent(k, n, ci, fp, ticks) if cache is not None
-                else independent(k, n, ci, fp, ticks)):
+        if m is None or m.fingerprint() in keys:
             blocked.add(ci)
             continue
+        n = m
         keys.add(n.fingerprint())
         path.append(_STEP[ci])
         k = n

@@ -44,7 +44,7 @@ Delta = tuple[
 
 
 class _Entry:
-    __slots__ = ("structs", "locks", "kvars", "delta", "fp")
+    __slots__ = ("structs", "locks", "kvars", "delta", "fp", "alone")
 
     def __init__(self, reads: tuple[Loc, ...], values: tuple[Any, ...],
                  delta: Delta | None, fp: Footprint) -> None:
@@ -58,6 +58,10 @@ class _Entry:
                            if loc[0] == "k")
         self.delta = delta
         self.fp = fp
+        # Whether the step may be explored alone, by (clock budget left,
+        # the CPU holds a lock): the rest of what independent() looks at is
+        # the entry's key and its result.
+        self.alone: dict[tuple[bool, bool], bool] = {}
 
 
 def _value(k: Kernel, loc: Loc) -> Any:
@@ -217,6 +221,35 @@ class StepCache:
         n, fp = traced_step(k, ci, self.d)
         return self._store(key, k, n, fp, ci), fp
 
+    def step_alone(self, k: Kernel, ci: int, ticks: int) -> tuple[Kernel | None, Footprint]:
+        """step(), for ample_chain: None for the kernel where the step makes
+        no progress or may not be explored alone (independent()). A cached
+        step known not to be is not applied at all: most steps a chain tries
+        on a CPU it then leaves are such."""
+        cpu = k.cpus[ci]
+        if k.panicstr is not None or cpu.in_ddb:
+            return None, Footprint(visible=True)
+        own = k.lwps[cpu.ci_curlwp]
+        key = (ci, id(cpu), id(own))
+        e = self._entry(key, k)
+        if e is None:
+            n, fp = traced_step(k, ci, self.d)
+            n = self._store(key, k, n, fp, ci)
+            ok = fp.violation is None and n is not k and self.independent(k, n, ci, fp, ticks)
+            return (n if ok else None), fp
+        self.hits += 1
+        fp = e.fp
+        if e.delta is None or fp.visible or fp.violation is not None:
+            return None, fp
+        ak = (ticks > 0, ci in k.locks.values())
+        known = e.alone.get(ak)
+        if known is False:
+            return None, fp
+        n = self._apply(k, e.delta)
+        if known is None:
+            known = e.alone[ak] = independent(k, n, ci, fp, ticks)
+        return (n if known else None), fp
+
     def deliver(self, k: Kernel, ci: int, handler: str, ipl: int,
                 **args: Any) -> tuple[Kernel, Footprint]:
         """traced_deliver(), from the cache when it has seen these inputs."""
@@ -231,18 +264,24 @@ class StepCache:
         n, fp = traced_deliver(k, ci, handler, ipl, self.d, **args)
         return self._store(key, k, n, fp, ci), fp
 
-    def _lookup(self, key: tuple[Any, ...], k: Kernel) -> tuple[Kernel, Footprint] | None:
+    def _entry(self, key: tuple[Any, ...], k: Kernel) -> _Entry | None:
         entries = self.table.get(key)
         if entries is None:
             return None
         lists = (k.lwps, k.cpus, k.psrefs)
         for e in entries:
             if _matches(e, lists, k):
-                self.hits += 1
-                if e.delta is None:
-                    return k, e.fp
-                return self._apply(k, e.delta), e.fp
+                return e
         return None
+
+    def _lookup(self, key: tuple[Any, ...], k: Kernel) -> tuple[Kernel, Footprint] | None:
+        e = self._entry(key, k)
+        if e is None:
+            return None
+        self.hits += 1
+        if e.delta is None:
+            return k, e.fp
+        return self._apply(k, e.delta), e.fp
 
     def _apply(self, k: Kernel, delta: Delta) -> Kernel:
         structs, locks, kvars = delta
