@@ -24,6 +24,7 @@ import functools
 import gc
 import heapq
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -570,21 +571,77 @@ def _state_key(fingerprint: int, ticks: int) -> int:
     return hash((fingerprint, ticks)) & FP_MASK
 
 
+class KeySet:
+    """A set of 64-bit keys in one array: open addressing, linear probing,
+    at most 3/4 full (about 11-21 bytes a key, where a Python set of ints
+    takes about 70). The closed states of a proof are most of its memory.
+    Zero is the empty slot, so the key 0 is kept as 1 (64-bit keys: the
+    odds that changes an answer are those of any other collision)."""
+
+    __slots__ = ("_tab", "_mask", "_n")
+
+    def __init__(self, size: int = 1 << 16) -> None:
+        self._tab = array("Q", bytes(8 * size))
+        self._mask = size - 1
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, key: object) -> bool:
+        k = key or 1
+        tab, mask = self._tab, self._mask
+        i = k & mask  # type: ignore[operator]
+        while True:
+            v = tab[i]
+            if v == k:
+                return True
+            if not v:
+                return False
+            i = (i + 1) & mask
+
+    def add(self, key: object) -> None:
+        k: int = key or 1  # type: ignore[assignment]
+        tab, mask = self._tab, self._mask
+        i = k & mask
+        while True:
+            v = tab[i]
+            if v == k:
+                return
+            if not v:
+                break
+            i = (i + 1) & mask
+        tab[i] = k
+        self._n += 1
+        if self._n * 4 > len(tab) * 3:
+            self._grow()
+
+    def _grow(self) -> None:
+        old = self._tab
+        self._tab = array("Q", bytes(16 * len(old)))
+        self._mask = len(self._tab) - 1
+        self._n = 0
+        for v in old:
+            if v:
+                self.add(v)
+
+
 class _Seen:
     """The visited states of a cheapest-first search.
 
     A state popped from the frontier is closed: nothing later reaches it
     more cheaply (costs pop in order, edges cost at least one step), so of
-    a closed state only that it was seen is kept: a set of 64-bit keys.
+    a closed state only that it was seen is kept: a KeySet of 64-bit keys.
     An open state (on the frontier) keeps its cost, its packed kernel and
     its clock budget, and the path from the start as a string of edge
     numbers (edges interned: the reduced graph has few distinct ones).
-    Panic and invariant states keep their cost apart. About 70 bytes a
+    Panic and invariant states keep their cost apart. 11-21 bytes a
     closed state; the frontier is a fraction of the states.
     """
 
-    def __init__(self) -> None:
-        self.closed: set[object] = set()
+    def __init__(self, hashing: bool = True) -> None:
+        # (Without hashing, keys are distinct objects: a plain set.)
+        self.closed: KeySet | set[object] = KeySet() if hashing else set()
         # key -> (cost, packed kernel, clock budget, path)
         self.open: dict[object, tuple[int, Any, int, bytes]] = {}
         self.ends: dict[object, int] = {}  # panic or invariant state -> cost
@@ -679,7 +736,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
     start: object = _state_key(k0c.fingerprint(), ticks)
-    seen = _Seen()
+    seen = _Seen(hashing)
     # The frontier's kernels, packed by the step cache (interned parts).
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
     unpack: Callable[[Any], Kernel] = ((lambda p: sc.unpack(p, k0)) if sc is not None

@@ -134,6 +134,40 @@ def test_the_fast_search_is_bounded_by_counts_not_time() -> None:
     assert mvs is None and states > 50  # the fixed caller: nothing to find
 
 
+def test_the_swarm_finds_the_race_in_a_few_thousand_states() -> None:
+    """seed-race-3x1: the fast search finds a panic in at most 5,000 states
+    (the single depth-first order that tries CPU 0 first needed 1,573; the
+    uniform-cost search needs 408,564 for the shortest), before any warm-up
+    walk, and the schedule replays from boot to the same panic."""
+    seen = []
+    res = explore(boot(load("seed-race-3x1")), first_only=True, on_first=seen.append)
+    assert res.verdict == "panic" and res.restarts == 0
+    assert len(seen) == 1 and seen[0].states <= 5_000
+    out = replay_moves(boot(load("seed-race-3x1")), [mv for mv, _, _ in res.schedule])
+    assert out and out[-1][2].panicstr == res.message
+    assert "passive reference transferred" in res.message
+
+
+def test_the_key_set_is_a_set() -> None:
+    from engine.ddb.db_run import SplitMix64
+    from engine.explore import KeySet
+
+    rng = SplitMix64(7)
+    keys = [0, 1, 2, 1 << 63, (1 << 64) - 1] + [rng.next() for _ in range(5000)]
+    # (Some keys land on one another's slots: the low bits of a few repeat.)
+    keys += [k ^ (1 << 40) for k in keys[:300]]
+    ks, ref = KeySet(8), set()
+    for i, k in enumerate(keys):
+        assert (k in ks) == (k in ref or (k == 1 and 0 in ref) or (k == 0 and 1 in ref))
+        ks.add(k)
+        ref.add(k)
+        if i % 7 == 0:
+            ks.add(k)  # (again: no change)
+    assert all(k in ks for k in ref)
+    assert len(ks) == len(ref) - 1  # 0 and 1 are one key
+    assert not any(rng.next() in ks for _ in range(1000))
+
+
 def test_cli_first_then_shortest_emit_and_identical_runs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "unbound.toml"
     path.write_text(UNBOUND)
