@@ -125,6 +125,25 @@ class _Violation(Exception):
         self.field = field
 
 
+_STEP = [move("step", ci) for ci in range(MAX_CPUS)]
+
+
+def traced_move(k: Kernel, mv: Move, d: Discipline,
+                sc: StepCache | None) -> tuple[Kernel, Footprint]:
+    """One move of traced_moves(): its kernel (k itself if it cannot go) and footprint."""
+    if mv.kind == "step":
+        n, fp = sc.step(k, mv.cpu) if sc is not None else traced_step(k, mv.cpu, d)
+        if n is not k and n.fingerprint() == k.fingerprint():
+            n = k
+    else:
+        func, ipl, args = handler(mv)
+        n, fp = (sc.deliver(k, mv.cpu, func, ipl, **args) if sc is not None
+                 else traced_deliver(k, mv.cpu, func, ipl, d, **args))
+    if fp.violation is not None:
+        raise _Violation(*fp.violation)
+    return n, fp
+
+
 def traced_moves(k: Kernel, ticks: int, d: Discipline,
                  steps: dict[int, tuple[Footprint, bool]] | None = None,
                  cache: StepCache | None = None) -> list[tuple[Move, Kernel, int]]:
@@ -135,22 +154,15 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
     """
     out: list[tuple[Move, Kernel, int]] = []
     for ci in range(len(k.cpus)):
-        n, fp = cache.step(k, ci) if cache is not None else traced_step(k, ci, d)
-        if fp.violation is not None:
-            raise _Violation(*fp.violation)
-        moved = n is not k and n.fingerprint() != k.fingerprint()
+        n, fp = traced_move(k, _STEP[ci], d, cache)
         if steps is not None:
-            steps[ci] = (fp, not moved or not (
+            steps[ci] = (fp, n is k or not (
                 cache.independent(k, n, ci, fp, ticks) if cache is not None
                 else independent(k, n, ci, fp, ticks)))
-        if moved:
-            out.append((move("step", ci), n, ticks))
+        if n is not k:
+            out.append((_STEP[ci], n, ticks))
     for mv, nt in interrupts(k, ticks):
-        func, ipl, args = handler(mv)
-        n, fp = (cache.deliver(k, mv.cpu, func, ipl, **args) if cache is not None
-                 else traced_deliver(k, mv.cpu, func, ipl, d, **args))
-        if fp.violation is not None:
-            raise _Violation(*fp.violation)
+        n, _ = traced_move(k, mv, d, cache)
         if n is not k:
             out.append((mv, n, nt))
     return out
@@ -194,9 +206,6 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
                 break
             _, k, t = succ[rng.below(len(succ))]
     return d
-
-
-_STEP = [move("step", ci) for ci in range(MAX_CPUS)]
 
 
 def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None = None,
@@ -248,22 +257,6 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
 # it hands over to the full search (a count, so output never depends on time).
 FIRST_SWITCHES = 6
 FIRST_STATES = 200_000
-
-
-def traced_move(k: Kernel, mv: Move, d: Discipline,
-                sc: StepCache | None) -> tuple[Kernel, Footprint]:
-    """One move of traced_moves(): its kernel (k itself if it cannot go) and footprint."""
-    if mv.kind == "step":
-        n, fp = sc.step(k, mv.cpu) if sc is not None else traced_step(k, mv.cpu, d)
-        if n is not k and n.fingerprint() == k.fingerprint():
-            n = k
-    else:
-        func, ipl, args = handler(mv)
-        n, fp = (sc.deliver(k, mv.cpu, func, ipl, **args) if sc is not None
-                 else traced_deliver(k, mv.cpu, func, ipl, d, **args))
-    if fp.violation is not None:
-        raise _Violation(*fp.violation)
-    return n, fp
 
 
 _Node = tuple[int, int, int]  # (kernel fingerprint, clock budget, CPU that moved)
