@@ -31,7 +31,7 @@ import attrs
 
 from engine import machine
 from engine.kern_runq import spc_mutex
-from engine.kernel import Cpu, Kernel, Lwp, Psref, clone
+from engine.kernel import LW_FIXED, Cpu, Kernel, Lwp, Psref, clone
 from engine.machine import (
     FUNCS,
     PREEMPTING,
@@ -130,8 +130,9 @@ class Discipline:
 # (mi_userret: curlwp's own, at kpreempt_disable), l_estcpu
 # (sched_schedclock charges it before lwp_lock). Read unlocked: the load figures
 # sched_takecpu and sched_catchlwp scan, the idle loop's peek at
-# spc_migrating, lwp_lock's read of l_mutex, sched_pstats' LW_IDLE test,
-# curlwp's own l_stat in psref's KASSERTs, another CPU's curlwp.
+# spc_migrating, lwp_lock's read of l_mutex, curlwp's own l_stat in
+# psref's KASSERTs, another CPU's curlwp. (sched_pstats' LW_IDLE test reads
+# a bit fixed since the LWP was made: kernel.lwp_fixed_flags.)
 KNOWN = Discipline(
     racy=frozenset({("cpu", "ci_want_resched"), ("cpu", "ci_ipending"),
                     ("cpu", "r_avgcount"), ("cpu", "spc_flags"),
@@ -139,9 +140,9 @@ KNOWN = Discipline(
                     ("lwp", "l_estcpu"), ("lwp", "l_kpriority"), ("lwp", "l_pflag"),
                     ("lwp", "l_timeout")}),
     shared_read=frozenset({("cpu", "ci_curlwp"), ("cpu", "r_count"), ("cpu", "r_mcount"),
-                           ("cpu", "runq"), ("cpu", "spc_migrating"), ("idle", "l_flag"),
+                           ("cpu", "runq"), ("cpu", "spc_migrating"),
                            ("idle", "l_timeout"), ("idle", "l_wchan"),
-                           ("lwp", "l_cpu"), ("lwp", "l_flag"), ("lwp", "l_mutex"),
+                           ("lwp", "l_cpu"), ("lwp", "l_mutex"),
                            ("lwp", "l_priority"), ("lwp", "l_stat"), ("lwp", "l_wchan")}),
 )
 
@@ -322,6 +323,10 @@ class _TLwp(Lwp):
     __slots__ = ()
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "l_flag" and (_l_flag(self) ^ value) & LW_FIXED:
+            # lwp_fixed_flags() is read untraced on the strength of this.
+            raise AssertionError(f"lwp {_get(self, 'idx')}: l_flag's fixed bits "
+                                 f"{_l_flag(self):#x} -> {value:#x}")
         if name in _LWP_TRACKED:
             _lwp_access(self, name, True)
         _remember(self, name, _LWP_RAW)

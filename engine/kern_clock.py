@@ -8,7 +8,7 @@ third round-robin tick without a switch forces RESCHED_KPREEMPT.
 from __future__ import annotations
 
 from engine.kern_runq import balance_period, sched_balance
-from engine.kernel import Kernel
+from engine.kernel import Kernel, lwp_fixed_flags
 from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
 from engine.param import (
     LSSLEEP,
@@ -91,7 +91,7 @@ def _st(x: Ctx) -> Flow:
     spc = k.cpus[ci]
     spc.spc_ticks = k.config.rrticks
     l = k.lwps[spc.ci_curlwp]
-    if l.l_flag & LW_IDLE:
+    if lwp_fixed_flags(l) & LW_IDLE:
         return Ret()
     cls = l.arg("class", "SCHED_OTHER")
     if cls == "SCHED_FIFO":
@@ -111,7 +111,7 @@ def _st(x: Ctx) -> Flow:
 
 
 def _schedclock_idle(x: Ctx) -> Flow:
-    return Ret() if x.lwp(x.v("l")).l_flag & LW_IDLE else None
+    return Ret() if lwp_fixed_flags(x.lwp(x.v("l"))) & LW_IDLE else None
 
 
 kfunc(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine.kern_lwp import lwp_lock, lwp_unlock
 from engine.kern_runq import dequeue_l, sched_dequeue, spc_lwplock, spc_mutex
-from engine.kernel import Kernel, Lwp
+from engine.kernel import Kernel, Lwp, lwp_fixed_flags
 from engine.machine import (
     SPIN,
     Ctx,
@@ -72,7 +72,7 @@ def _ms_onproc(x: Ctx) -> Flow:
 
 
 def _ms_idle(x: Ctx) -> Flow:
-    return Goto("lsidl") if x.l.l_flag & LW_IDLE else None
+    return Goto("lsidl") if lwp_fixed_flags(x.l) & LW_IDLE else None
 
 
 def _ms_lsrun(x: Ctx) -> Flow:
@@ -280,7 +280,7 @@ def _kp_onproc(x: Ctx) -> Flow:
 
 
 def _kp_idle(x: Ctx) -> Flow:
-    if x.l.l_flag & LW_IDLE:
+    if lwp_fixed_flags(x.l) & LW_IDLE:
         # Can't preempt idle loop, don't count as failure.
         x.l.l_dopreempt = 0
         return Ret(True)
@@ -419,7 +419,7 @@ def _ps_begin(x: Ctx) -> Flow:
 def _ps_next(x: Ctx) -> Flow:
     order = [l.idx for l in allproc(x.k)]
     i = x.v("i")
-    while i < len(order) and x.lwp(order[i]).l_flag & LW_IDLE:
+    while i < len(order) and lwp_fixed_flags(x.lwp(order[i])) & LW_IDLE:
         i += 1
     x.set("i", i)
     if i >= len(order):

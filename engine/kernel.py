@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from engine.param import LW_SYSTEM, PRI_KERNEL
+from engine.param import LW_IDLE, LW_SYSTEM, PRI_KERNEL
 
 Value = Any  # int | str | bool | None | tuple
 
@@ -216,6 +216,20 @@ def _hkey(obj: Any) -> int:
     return hc
 
 
+# l_flag bits an LWP gets when it is made and keeps (lwp_create, idle_init,
+# kthread_create): LW_IDLE and LW_SYSTEM. Code tests them with no lock,
+# and nothing ever changes them (the explorer's tracer holds every write
+# of l_flag to that), so such a read depends on nothing and is not traced.
+LW_FIXED = LW_IDLE | LW_SYSTEM
+_l_flag = Lwp.__dict__["l_flag"].__get__  # (the slot itself)
+
+
+def lwp_fixed_flags(l: Lwp) -> int:
+    """l->l_flag & (LW_IDLE | LW_SYSTEM): the bits fixed since the LWP was made."""
+    flags: int = _l_flag(l)
+    return flags & LW_FIXED
+
+
 def clone(obj: T) -> T:
     """A one-level copy: every field is immutable, so this is a full copy."""
     copy: T = type(obj)(*_fields(obj))
@@ -330,7 +344,7 @@ class Kernel:
     def lwp_eprio(self, l: Lwp) -> int:
         """lwp_eprio() (lwp.h): kernel priority boost for sleepers."""
         pri = l.l_priority
-        if (l.l_flag & LW_SYSTEM) == 0 and l.l_kpriority and pri < PRI_KERNEL:
+        if (lwp_fixed_flags(l) & LW_SYSTEM) == 0 and l.l_kpriority and pri < PRI_KERNEL:
             pri = (pri >> 1) + l.l_kpribase
         return pri
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import attrs
 
-from engine.kernel import Cpu, Frame, Kernel, Lwp, Value
+from engine.kernel import Cpu, Frame, Kernel, Lwp, Value, lwp_fixed_flags
 from engine.param import IPL_NONE, LW_IDLE, SIR_PREEMPT
 
 # -- control flow -----------------------------------------------------------
@@ -383,7 +383,7 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
         return False
     pending = cpu.ci_ipending & _PREEMPT_BIT
     top = FUNCS[st[-1].func]
-    if top.user and not l.l_flag & LW_IDLE:
+    if top.user and not lwp_fixed_flags(l) & LW_IDLE:
         if pending:
             # The preemption softint found user mode: Xresume_preempt calls
             # preempt() (amd64 spl.S l.189-201).
@@ -410,7 +410,7 @@ def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
             # pending softint stand for.
             return False
         cpu.ci_ipending &= ~_PREEMPT_BIT
-        if l.l_dopreempt == 0 or l.l_flag & LW_IDLE:
+        if l.l_dopreempt == 0 or lwp_fixed_flags(l) & LW_IDLE:
             # kpreempt() finds nothing to do (its loop does not run; the
             # idle LWP is not preempted): folded into the step it precedes.
             return False

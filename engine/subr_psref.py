@@ -9,6 +9,7 @@ KASSERT of the report.
 
 from __future__ import annotations
 
+from engine.kernel import lwp_fixed_flags
 from engine.machine import Ctx, Flow, Ret, S, kfunc, splraise, splx
 from engine.param import IPL_NONE, IPL_SOFTNET, LP_BOUND, LP_INTR, LSZOMB, LW_IDLE
 from engine.subr_prf import KASSERTMSG
@@ -30,7 +31,7 @@ def kpreempt_disabled(x: Ctx) -> bool:
     return (
         l.l_nopreempt != 0
         or l.l_stat == LSZOMB
-        or (l.l_flag & LW_IDLE) != 0
+        or (lwp_fixed_flags(l) & LW_IDLE) != 0
         or x.cpu.ci_ilevel > IPL_NONE  # x86 cpu_kpreempt_disabled()
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.kernel import Kernel
+from engine.kernel import Kernel, lwp_fixed_flags
 from engine.param import DOPREEMPT_ACTIVE, IPL_PREEMPT, LW_IDLE, RESCHED_KPREEMPT, SIR_PREEMPT
 
 
@@ -16,7 +16,7 @@ def cpu_need_resched(k: Kernel, ci: int, flags: int) -> None:
     cpu = k.cpus[ci]
     cpu.ci_want_resched |= flags
     l = k.lwps[cpu.ci_curlwp]
-    if l.l_flag & LW_IDLE:
+    if lwp_fixed_flags(l) & LW_IDLE:
         # The idle LWP notices r_count on its next pass; an IPI only wakes it.
         return
     if flags & RESCHED_KPREEMPT:

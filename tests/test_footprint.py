@@ -67,3 +67,41 @@ def test_the_known_discipline_covers_what_a_fresh_discovery_finds(name: str) -> 
     d = discover(boot(load(name)), 3)
     assert d.racy <= KNOWN.racy
     assert d.shared_read <= KNOWN.racy | KNOWN.shared_read
+
+
+def test_the_fixed_flag_bits_are_read_untraced_and_never_written() -> None:
+    # sched_pstats() skips idle LWPs by LW_IDLE with no lock held: a bit
+    # fixed since the LWP was made, so the read is no access at all (it was
+    # what made every LW_BATCH write of sched_lwp_stats() visible).
+    from engine import machine
+    from engine.footprint import KNOWN
+    from engine.kern_synch import allproc
+    from engine.kernel import Frame
+    from engine.param import LW_IDLE
+
+    k = boot(load("seed-race"))
+    order = allproc(k)
+    first_idle = next(i for i, l in enumerate(order) if l.l_flag & LW_IDLE)
+    lwp0 = next(l for l in k.lwps if not l.l_flag & LW_IDLE and k.proc(l).p_pid == 0)
+    ci = lwp0.l_cpu
+    n = k.copy()
+    # lwp0 in sched_pstats' LIST_FOREACH, at the first idle LWP of allproc.
+    n.lwps[lwp0.idx].stack = (*lwp0.stack, Frame("sched_pstats", 1, (("i", first_idle),)))
+    n2, fp = traced_step(n, ci, KNOWN)
+    skipped = {l.idx for l in order[first_idle:] if l.l_flag & LW_IDLE}
+    assert n2 is not n and n2.curlwp(ci).stack[-1].get("i") > first_idle
+    assert skipped and not any(loc[:2] == ("lwp", i) for loc in fp.acc for i in skipped)
+    assert not fp.visible
+    # A write that would change a fixed bit is a model error, caught.
+    saved = machine._exec
+
+    def set_idle(k2, ci2):  # type: ignore[no-untyped-def]
+        k2.curlwp(ci2).l_flag |= LW_IDLE
+        return True, False
+
+    machine._exec = set_idle
+    try:
+        with pytest.raises(AssertionError, match="fixed bits"):
+            traced_step(k, ci, KNOWN)
+    finally:
+        machine._exec = saved
