@@ -208,13 +208,20 @@ class StepCache:
 
     # -- transitions -----------------------------------------------------
 
-    def step(self, k: Kernel, ci: int) -> tuple[Kernel, Footprint]:
-        """traced_step(k, ci, d), from the cache when it has seen these inputs."""
+    @staticmethod
+    def _step_key(k: Kernel, ci: int) -> tuple[int, int, int] | None:
+        """The key of ci's next step: (ci, its cpu_info, its curlwp); None
+        where no step runs (after a panic, in ddb)."""
         cpu = k.cpus[ci]
         if k.panicstr is not None or cpu.in_ddb:
+            return None
+        return (ci, id(cpu), id(k.lwps[cpu.ci_curlwp]))
+
+    def step(self, k: Kernel, ci: int) -> tuple[Kernel, Footprint]:
+        """traced_step(k, ci, d), from the cache when it has seen these inputs."""
+        key = self._step_key(k, ci)
+        if key is None:
             return k, Footprint(visible=True)
-        own = k.lwps[cpu.ci_curlwp]
-        key = (ci, id(cpu), id(own))
         hit = self._lookup(key, k)
         if hit is not None:
             return hit
@@ -226,11 +233,9 @@ class StepCache:
         no progress or may not be explored alone (independent()). A cached
         step known not to be is not applied at all: most steps a chain tries
         on a CPU it then leaves are such."""
-        cpu = k.cpus[ci]
-        if k.panicstr is not None or cpu.in_ddb:
+        key = self._step_key(k, ci)
+        if key is None:
             return None, Footprint(visible=True)
-        own = k.lwps[cpu.ci_curlwp]
-        key = (ci, id(cpu), id(own))
         e = self._entry(key, k)
         if e is None:
             n, fp = traced_step(k, ci, self.d)
