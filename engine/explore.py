@@ -574,6 +574,9 @@ class KeySet:
     __slots__ = ("_tab", "_mask", "_n")
 
     def __init__(self, size: int = 1 << 16) -> None:
+        """size: the first number of slots, a power of two (it doubles)."""
+        if size <= 0 or size & (size - 1):
+            raise ValueError(f"KeySet size {size} is not a power of two")
         self._tab = array("Q", bytes(8 * size))
         self._mask = size - 1
         self._n = 0
