@@ -503,6 +503,17 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
         k0 = base.intern(k0.copy())
     d = discipline or (KNOWN if o.por else Discipline())
     restarts = 0
+    # One cache per discipline, kept: the fast search's transitions serve the
+    # warm-up walks and the full search after it when the discipline holds.
+    caches: dict[Discipline, StepCache] = {base.d: base} if base is not None else {}
+
+    def cache_for(d: Discipline) -> StepCache | None:
+        if base is None:
+            return None
+        c = caches.get(d)
+        if c is None:
+            c = caches[d] = StepCache(d, base)
+        return c
 
     def weaken(v: _Violation) -> Discipline:
         nonlocal restarts
@@ -525,17 +536,17 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
     # field it finds broken only restarts it.
     while o.first:
         try:
-            _first(k0, o, d, StepCache(d, base) if base is not None else None)
+            _first(k0, o, d, cache_for(d))
             break
         except _Violation as v:
             d = weaken(v)
     if o.first_only and o.found_first is not None:
         return finish(attrs.evolve(o.found_first, depth=0))
     if discipline is None and o.por:
-        d = discover(k0, o.ticks, d, sc=base)
+        d = discover(k0, o.ticks, d, sc=cache_for(d))
     while True:
         try:
-            res = _search(k0, o, d, StepCache(d, base) if base is not None else None)
+            res = _search(k0, o, d, cache_for(d))
         except _Violation as v:
             d = weaken(v)
             continue
