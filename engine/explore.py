@@ -260,8 +260,9 @@ FIRST_STATES = 200_000
 
 
 _Node = tuple[int, int, int]  # (kernel fingerprint, clock budget, CPU that moved)
-# (switches, parent node, its kernel, its clock budget, the move, budget after)
-_Entry = tuple[int, _Node, Kernel, int, Move, int]
+# (switches, parent node, its kernel, its clock budget, the move, budget
+# after, steps from the start to the parent)
+_Entry = tuple[int, _Node, Kernel, int, Move, int, int]
 
 
 class _BoundedDfs:
@@ -277,44 +278,48 @@ class _BoundedDfs:
     """
 
     def __init__(self, k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
-                 switches: int, prefer: list[int]) -> None:
-        self.d, self.sc, self.switches = d, sc, switches
+                 switches: int, prefer: list[int], limit: int) -> None:
+        self.d, self.sc, self.switches, self.limit = d, sc, switches, limit
         # CPUs in the order their steps are tried (after going on where the
         # last move was): the first of `prefer` first.
         self.rank = {ci: r for r, ci in enumerate(prefer)}
         start: _Node = (k0c.fingerprint(), ticks, -1)
-        # node -> (switches, parent node, the move to it); node -> its chain
-        self.seen: dict[_Node, tuple[int, _Node | None, Move | None]] = {
-            start: (0, None, None)}
+        # node -> (switches, parent node, the move to it, steps from k0c to
+        # it); node -> its chain. A node is kept again only when reached
+        # with fewer switches, or as few and fewer steps: (switches, steps)
+        # grows along every parent link, so the links never close a cycle.
+        self.seen: dict[_Node, tuple[int, _Node | None, Move | None, int]] = {
+            start: (0, None, None, 0)}
         self.chains: dict[_Node, tuple[Move, ...]] = {}
         self.queue: deque[_Entry] = deque()
-        self.ends: set[tuple[int, int]] = set()  # chain ends already expanded
+        # Chain ends already expanded, with the fewest steps to them.
+        self.ends: dict[tuple[int, int], int] = {}
         self.states, self.transitions = 1, 0
-        self._expand(start, k0c, ticks, 0)
+        self._expand(start, k0c, ticks, 0, 0)
 
     def path(self, node: _Node | None) -> list[Move]:
         out: list[Move] = []
         while node is not None:
             out[:0] = self.chains.get(node, ())
-            _, node, mv = self.seen[node]
+            _, node, mv, _ = self.seen[node]
             if mv is not None:
                 out.insert(0, mv)
         return out
 
-    def _expand(self, node: _Node, k: Kernel, t: int, w: int) -> None:
+    def _expand(self, node: _Node, k: Kernel, t: int, w: int, steps: int) -> None:
         """Push node's moves: going on where the last move was is taken first,
         then the other CPUs' steps, interrupts last; a move that takes the CPU
         away from one that could go on costs a switch (to the queue's tail)."""
         last = node[2]
         going = last >= 0 and traced_move(k, _STEP[last], self.d, self.sc)[0] is not k
         # (Pushed to the head in this order: the last pushed is taken first.)
-        ahead: list[_Entry] = [(w + (going and mv.cpu != last), node, k, t, mv, nt)
+        ahead: list[_Entry] = [(w + (going and mv.cpu != last), node, k, t, mv, nt, steps)
                                for mv, nt in interrupts(k, t)]
         others = sorted((ci for ci in range(len(k.cpus)) if ci != last),
                         key=self.rank.__getitem__, reverse=True)
-        ahead += [(w + going, node, k, t, _STEP[ci], t) for ci in others]
+        ahead += [(w + going, node, k, t, _STEP[ci], t, steps) for ci in others]
         if going:
-            ahead.append((w, node, k, t, _STEP[last], t))
+            ahead.append((w, node, k, t, _STEP[last], t, steps))
         for e in ahead:
             if e[0] > self.switches:
                 continue
@@ -325,35 +330,42 @@ class _BoundedDfs:
 
     def run(self, states: int) -> list[Move] | None:
         """Go on until `states` more states are kept; a panicking path from
-        k0c, or None (then `queue` empty means this member has seen all)."""
+        k0c shorter than `limit` steps, or None (then `queue` empty means
+        this member has seen all)."""
         stop = self.states + states
-        queue, seen, d, sc = self.queue, self.seen, self.d, self.sc
+        queue, seen, d, sc, limit = self.queue, self.seen, self.d, self.sc, self.limit
         while queue and self.states < stop:
-            w, parent, k, t, mv, nt = queue.popleft()
+            w, parent, k, t, mv, nt, steps = queue.popleft()
             n, _ = traced_move(k, mv, d, sc)
             if n is k:
                 continue
             self.transitions += 1
+            steps += 1
             node = (n.fingerprint(), nt, mv.cpu)
             old = seen.get(node)
-            if old is not None and old[0] <= w:
+            if old is not None and (old[0], old[3]) <= (w, steps):
                 continue
-            seen[node] = (w, parent, mv)
+            seen[node] = (w, parent, mv, steps)
             if n.panicstr is not None:
                 return self.path(node)
-            if check_invariants(n) is not None:
+            # (Nothing from here can panic in fewer than limit steps.)
+            if check_invariants(n) is not None or steps + 1 >= limit:
                 continue
             self.states += 1
             n, chain = ample_chain(n, nt, d, None, mv.cpu, sc, checked=True)
             self.transitions += len(chain)
             self.chains[node] = tuple(chain)
+            steps += len(chain)
             if n.panicstr is not None:
-                return self.path(node)
-            end = (n.fingerprint(), nt)
-            if (chain and check_invariants(n) is not None) or end in self.ends:
+                if steps < limit:
+                    return self.path(node)
                 continue
-            self.ends.add(end)
-            self._expand(node, n, nt, w)
+            end = (n.fingerprint(), nt)
+            if ((chain and check_invariants(n) is not None) or steps + 1 >= limit
+                    or self.ends.get(end, limit) <= steps):
+                continue
+            self.ends[end] = steps
+            self._expand(node, n, nt, w, steps)
         return None
 
 
@@ -363,7 +375,7 @@ FIRST_SLICE = 64
 
 def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
                  switches: int = FIRST_SWITCHES, budget: int = FIRST_STATES,
-                 ) -> tuple[list[Move] | None, int, int]:
+                 limit: int = 1 << 62) -> tuple[list[Move] | None, int, int]:
     """A panicking schedule found fast: (its moves from k0c or None, states, transitions).
 
     Preemption bounding (Musuvathi and Qadeer, "Iterative context bounding
@@ -374,7 +386,8 @@ def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
     many statements between them, which is what uniform-cost search pays
     most for. The edges are the reduced search's (a move and the chain of
     independent steps after it), so the schedule is one of its paths; it
-    need not be shortest.
+    need not be shortest. limit: only schedules of fewer steps from k0c
+    (what shortens a schedule found: _first).
 
     Which CPU goes next when the last one cannot go on decides how soon a
     depth-first search gets there (on the seed's machines, by a factor of
@@ -386,7 +399,7 @@ def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
     """
     ncpu = len(k0c.cpus)
     swarm = [_BoundedDfs(k0c, ticks, d, sc, switches,
-                         [(i + j) % ncpu for j in range(ncpu)]) for i in range(ncpu)]
+                         [(i + j) % ncpu for j in range(ncpu)], limit) for i in range(ncpu)]
 
     def spent() -> tuple[int, int]:
         return sum(m.states for m in swarm), sum(m.transitions for m in swarm)
@@ -453,8 +466,10 @@ class _Opts:
     first: bool  # look for a panic fast before the shortest
     first_only: bool  # ... and stop there
     on_first: Callable[[Result], None] | None
+    on_shorter: Callable[[Result], None] | None
     t0: float
     found_first: Result | None = None  # (kept across restarts)
+    found_best: Result | None = None  # the shortest panic known (the first, shortened)
 
 
 def explore(
@@ -473,18 +488,21 @@ def explore(
     first: bool = True,
     first_only: bool = False,
     on_first: Callable[[Result], None] | None = None,
+    on_shorter: Callable[[Result], None] | None = None,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
 
     cache: the step cache (engine.stepcache; with por only). first: before
     the shortest, a panic found fast (first_search), handed to on_first;
-    first_only stops there. progress(states, transitions, depth proved,
-    seconds, best panic length known) comes about once a second.
+    first_only stops there. Otherwise it is shortened (_first) and the
+    best schedule handed to on_shorter (the first, if none was shorter).
+    progress(states, transitions, depth proved, seconds, best panic length
+    known) comes about once a second.
     """
     t0 = time.perf_counter()
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
-              (first or first_only) and por, first_only, on_first, t0)
+              (first or first_only) and por, first_only, on_first, on_shorter, t0)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
@@ -529,7 +547,8 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
         if o.found_first is not None:
             res.first_steps = o.found_first.steps
             res.first_seconds = o.found_first.seconds
-            res.first_schedule = o.found_first.schedule
+        if o.found_best is not None:
+            res.first_schedule = o.found_best.schedule
         return res
 
     # The fast search first, before the warm-up walks: it is short, and a
@@ -553,18 +572,49 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
         return finish(res)
 
 
+# States each shortening round of the fast search may keep (a count, so
+# output never depends on time).
+SHORTEN_STATES = 20_000
+
+
 def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
-    """first_search from k0's chain; what it finds goes to o.found_first and o.on_first."""
+    """first_search from k0's chain; what it finds goes to o.found_first and
+    o.on_first. Then, unless o.first_only, it is shortened: the same search
+    again for a schedule of fewer steps, until a round of SHORTEN_STATES
+    finds none. A depth-first search's first find repeats work a shorter
+    schedule leaves out (on the seed, an ioctl of tcpdump's loop more);
+    bounded below it, the search has to find one that does not. The best
+    goes to o.found_best and o.on_shorter; it bounds the shortest's search."""
     k0c, first = ample_chain(k0, o.ticks, d, cache=sc)
     if k0c.panicstr is not None:
         return
-    mvs, fstates, _ = first_search(k0c, o.ticks, d, sc)
-    if mvs is not None:
+
+    def found(mvs: list[Move], states: int) -> Result:
         sched = replay_moves(k0, first + mvs) or []
-        o.found_first = Result("panic", len(sched), fstates, 0, time.perf_counter() - o.t0,
-                               sched[-1][2].panicstr or "", sched)
+        return Result("panic", len(sched), states, 0, time.perf_counter() - o.t0,
+                      sched[-1][2].panicstr or "", sched)
+
+    # (Begun again on a weaker discipline, it goes on from what it found:
+    # a schedule found is real whatever the discipline.)
+    if o.found_first is None:
+        mvs, states, _ = first_search(k0c, o.ticks, d, sc)
+        if mvs is None:
+            return
+        o.found_first = o.found_best = found(mvs, states)
         if o.on_first is not None:
             o.on_first(o.found_first)
+    best = o.found_best
+    assert best is not None
+    if o.first_only:
+        return
+    while True:
+        mvs, more, _ = first_search(k0c, o.ticks, d, sc, budget=SHORTEN_STATES,
+                                    limit=best.steps - len(first))
+        if mvs is None:
+            break
+        best = o.found_best = found(mvs, best.states + more)
+    if o.on_shorter is not None:
+        o.on_shorter(best)
 
 
 _CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
@@ -737,8 +787,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Nothing longer than a panic already known is kept (its successors
     # cannot give a shorter one), so the fast search's find bounds this one.
     bound = max_steps + 1 << 20
-    if o.found_first is not None:
-        bound = o.found_first.steps
+    if o.found_best is not None:
+        bound = o.found_best.steps
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
@@ -842,7 +892,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             last_report = now
             if progress is not None:
                 best = found[0] if found is not None else (
-                    o.found_first.steps if o.found_first is not None else None)
+                    o.found_best.steps if o.found_best is not None else None)
                 progress(states, transitions, c, now - t0, best)
             if max_seconds is not None and now - t0 > max_seconds:
                 return done("limit", c, f"time limit {max_seconds:g} s reached")

@@ -148,6 +148,48 @@ def test_the_swarm_finds_the_race_in_a_few_thousand_states() -> None:
     assert "passive reference transferred" in res.message
 
 
+def test_the_fast_search_keeps_below_its_limit() -> None:
+    """first_search(limit=L) finds only schedules of fewer than L steps: at
+    the shortest length the plain search proves, it finds none."""
+    from engine.explore import first_search
+
+    sc_ = load_text(UNBOUND, "t.toml")
+    shortest = explore(boot(sc_), ticks=1, por=False, first=False).steps
+    sc = StepCache(KNOWN)
+    k0 = sc.intern(boot(sc_).copy())
+    k, pre = ample_chain(k0, 1, KNOWN, cache=sc)
+    mvs, _, _ = first_search(k, 1, KNOWN, sc)
+    assert mvs is not None and len(pre) + len(mvs) >= shortest
+    found, _, _ = first_search(k, 1, KNOWN, sc, limit=shortest - len(pre))
+    assert found is None
+    mvs, _, _ = first_search(k, 1, KNOWN, sc, limit=shortest - len(pre) + 1)
+    assert mvs is not None and len(pre) + len(mvs) == shortest
+    out = replay_moves(boot(sc_), pre + mvs)
+    assert out and out[-1][2].panicstr is not None
+
+
+def test_the_first_panic_is_shortened_before_the_shortest_search() -> None:
+    """seed-race-3x1: the fast search's first panic (a depth-first find,
+    an ioctl of tcpdump's loop more than it needs) is shortened by the same
+    search bounded below it; the shorter schedule is real (it replays to
+    the same panic), comes after the first, and is what a search stopped
+    by its bound reports."""
+    firsts, shorter = [], []
+    res = explore(boot(load("seed-race-3x1")), max_states=200,
+                  on_first=firsts.append, on_shorter=shorter.append)
+    assert res.verdict == "limit"
+    assert len(firsts) == len(shorter) == 1
+    assert shorter[0].steps < firsts[0].steps == res.first_steps
+    assert res.first_schedule == shorter[0].schedule
+    out = replay_moves(boot(load("seed-race-3x1")), [mv for mv, _, _ in shorter[0].schedule])
+    assert out and len(out) == shorter[0].steps
+    assert out[-1][2].panicstr == shorter[0].message == firsts[0].message
+    # --first stops at the first: nothing is shortened.
+    again: list[object] = []
+    only = explore(boot(load("seed-race-3x1")), first_only=True, on_shorter=again.append)
+    assert only.steps == firsts[0].steps and not again
+
+
 def test_the_key_set_is_a_set() -> None:
     from engine.ddb.db_run import SplitMix64
     from engine.explore import KeySet

@@ -121,16 +121,32 @@ def cmd_explore(args: argparse.Namespace) -> int:
         for line in movers(res):
             print(f"moved: {line}")
 
+    first_steps = 0
+
     def on_first(res: Result) -> None:
+        nonlocal first_steps
+        first_steps = res.steps
         print(f"ddbstep: explore: a first panic, {res.steps} steps, {res.seconds:.2f} s",
               file=sys.stderr)
         if not args.json:
             print(f"first panic found ({res.steps} steps, {res.states} states searched"
                   " by fewest context switches; not necessarily the shortest):")
             schedule(res)
-            print(f"panic: {res.message}")
-            if not args.first:
-                print("searching for the shortest ...", flush=True)
+            print(f"panic: {res.message}", flush=True)
+
+    def on_shorter(res: Result) -> None:
+        shorter = res.steps < first_steps
+        if shorter:
+            print(f"ddbstep: explore: shortened to {res.steps} steps, {res.seconds:.2f} s",
+                  file=sys.stderr)
+        if not args.json:
+            if shorter:
+                print(f"shorter panic found ({res.steps} steps, {res.states} states searched,"
+                      " the same search again below each length found; not necessarily"
+                      " the shortest):")
+                schedule(res)
+                print(f"panic: {res.message}")
+            print("searching for the shortest ...", flush=True)
 
     reduce = not (args.no_reduce or args.no_por)
     res = explore_scenario(sc, fix=True if args.fix else None, ticks=args.ticks,
@@ -138,7 +154,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
                            hashing=not (args.no_reduce or args.no_hash), por=reduce,
                            progress=progress, on_restart=restart, max_seconds=args.max_seconds,
                            cache=not args.no_cache, first=reduce and not args.no_first,
-                           first_only=args.first and reduce, on_first=on_first)
+                           first_only=args.first and reduce, on_first=on_first,
+                           on_shorter=on_shorter)
     shortest = not args.first and res.verdict in ("panic", "invariant")
     if res.verdict == "limit" and res.first_schedule:
         shortest = False
