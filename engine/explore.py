@@ -84,7 +84,8 @@ class Result:
     # schedule's length and when it was known; None if it found none.
     first_steps: int | None = None
     first_seconds: float | None = None
-    first_schedule: list[tuple[Move, Kernel, Kernel]] = attrs.field(factory=list)
+    # That panic as shortened (_first): what a search stopped early reports.
+    best_schedule: list[tuple[Move, Kernel, Kernel]] = attrs.field(factory=list)
 
 
 def devices_waited_on(k: Kernel) -> list[str]:
@@ -548,7 +549,7 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
             res.first_steps = o.found_first.steps
             res.first_seconds = o.found_first.seconds
         if o.found_best is not None:
-            res.first_schedule = o.found_best.schedule
+            res.best_schedule = o.found_best.schedule
         return res
 
     # The fast search first, before the warm-up walks: it is short, and a

@@ -180,7 +180,7 @@ def test_the_first_panic_is_shortened_before_the_shortest_search() -> None:
     assert res.verdict == "limit"
     assert len(firsts) == len(shorter) == 1
     assert shorter[0].steps < firsts[0].steps == res.first_steps
-    assert res.first_schedule == shorter[0].schedule
+    assert res.best_schedule == shorter[0].schedule
     out = replay_moves(boot(load("seed-race-3x1")), [mv for mv, _, _ in shorter[0].schedule])
     assert out and len(out) == shorter[0].steps
     assert out[-1][2].panicstr == shorter[0].message == firsts[0].message

@@ -157,14 +157,14 @@ def cmd_explore(args: argparse.Namespace) -> int:
                            first_only=args.first and reduce, on_first=on_first,
                            on_shorter=on_shorter)
     shortest = not args.first and res.verdict in ("panic", "invariant")
-    if res.verdict == "limit" and res.first_schedule:
+    if res.verdict == "limit" and res.best_schedule:
         shortest = False
         # The bound came before the shortest: the panic stands, its length
         # is an upper bound.
-        res = attrs.evolve(res, verdict="panic", steps=len(res.first_schedule),
-                           message=f"{res.first_schedule[-1][2].panicstr}"
+        res = attrs.evolve(res, verdict="panic", steps=len(res.best_schedule),
+                           message=f"{res.best_schedule[-1][2].panicstr}"
                                    f" (shortest not proved: {res.message})",
-                           schedule=res.first_schedule)
+                           schedule=res.best_schedule)
     if args.json:
         print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
                           "transitions": res.transitions, "seconds": round(res.seconds, 3),
