@@ -14,6 +14,10 @@ Reductions, each switchable:
            what its CPU holds is explored alone, and chains of such steps
            are one edge. Every transition taken is checked against the
            discipline; a broken assumption restarts the search without it.
+  sleep    sleep sets (with por): a move is not taken again after an edge
+           it commutes with when it was already taken, or asleep, where
+           that edge began (_asleep_after). Fewer transitions, the same
+           states at the same costs.
 Symmetry is not applied: allproc order, CPU order in sched_takecpu's scan
 and sched_idle's lock order make no two LWPs or CPUs interchangeable.
 """
@@ -147,14 +151,19 @@ def traced_move(k: Kernel, mv: Move, d: Discipline,
 
 def traced_moves(k: Kernel, ticks: int, d: Discipline,
                  steps: dict[int, tuple[Footprint, bool]] | None = None,
-                 cache: StepCache | None = None) -> list[tuple[Move, Kernel, int]]:
+                 cache: StepCache | None = None,
+                 intr_fps: dict[Move, Footprint] | None = None,
+                 asleep: frozenset[Move] = frozenset()) -> list[tuple[Move, Kernel, int]]:
     """moves(), each transition checked against the lock discipline.
 
     steps, if given, receives each CPU's step footprint and whether that
-    step could not be explored alone (ample_chain's `blocked`).
+    step could not be explored alone (ample_chain's `blocked`); intr_fps
+    each interrupt's footprint. Moves in `asleep` are left out (not made).
     """
     out: list[tuple[Move, Kernel, int]] = []
     for ci in range(len(k.cpus)):
+        if _STEP[ci] in asleep:
+            continue
         n, fp = traced_move(k, _STEP[ci], d, cache)
         if steps is not None:
             steps[ci] = (fp, n is k or not (
@@ -163,7 +172,11 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
         if n is not k:
             out.append((_STEP[ci], n, ticks))
     for mv, nt in interrupts(k, ticks):
-        n, _ = traced_move(k, mv, d, cache)
+        if mv in asleep:
+            continue
+        n, ifp = traced_move(k, mv, d, cache)
+        if intr_fps is not None:
+            intr_fps[mv] = ifp
         if n is not k:
             out.append((mv, n, nt))
     return out
@@ -211,13 +224,15 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
 
 def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None = None,
                 start: int = 0, cache: StepCache | None = None,
-                checked: bool = False) -> tuple[Kernel, list[Move]]:
+                checked: bool = False,
+                fps: list[Footprint] | None = None) -> tuple[Kernel, list[Move]]:
     """Follow steps that may be explored alone (an ample set of one) from k.
 
     Stops at a state where no step is independent of everything else --
     that state is expanded in full -- or at a panic, or before a state the
     chain has already been through (so every cycle of the reduced graph
-    passes through a fully expanded state: the cycle proviso).
+    passes through a fully expanded state: the cycle proviso). fps, if
+    given, receives the footprint of each step taken.
     """
     path: list[Move] = []
     keys = {k.fingerprint()}
@@ -248,6 +263,8 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
         n = m
         keys.add(n.fingerprint())
         path.append(_STEP[ci])
+        if fps is not None:
+            fps.append(fp)
         k = n
         if (broken or fp.inv_write or fp.lock_write) and check_invariants(k) is not None:
             break
@@ -464,6 +481,7 @@ class _Opts:
     progress: Progress | None
     max_seconds: float | None
     subsume: bool
+    sleep: bool  # sleep sets (with por)
     first: bool  # look for a panic fast before the shortest
     first_only: bool  # ... and stop there
     on_first: Callable[[Result], None] | None
@@ -471,6 +489,9 @@ class _Opts:
     t0: float
     found_first: Result | None = None  # (kept across restarts)
     found_best: Result | None = None  # the shortest panic known (the first, shortened)
+    # Told each state the search keeps, by key, and its cost (again when a
+    # cheaper path is found): for the tests that compare reductions.
+    on_store: Callable[[object, int], None] | None = None
 
 
 def explore(
@@ -490,20 +511,25 @@ def explore(
     first_only: bool = False,
     on_first: Callable[[Result], None] | None = None,
     on_shorter: Callable[[Result], None] | None = None,
+    sleep: bool = True,
+    on_store: Callable[[object, int], None] | None = None,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
 
-    cache: the step cache (engine.stepcache; with por only). first: before
+    cache: the step cache (engine.stepcache; with por only). sleep: sleep
+    sets (with por only; _asleep_after). first: before
     the shortest, a panic found fast (first_search), handed to on_first;
     first_only stops there. Otherwise it is shortened (_first) and the
     best schedule handed to on_shorter (the first, if none was shorter).
     progress(states, transitions, depth proved, seconds, best panic length
-    known) comes about once a second.
+    known) comes about once a second. on_store(key, cost): each state the
+    shortest search keeps, and again when it finds it cheaper.
     """
     t0 = time.perf_counter()
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
-              (first or first_only) and por, first_only, on_first, on_shorter, t0)
+              sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
+              t0, on_store=on_store)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
@@ -618,6 +644,7 @@ def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
         o.on_shorter(best)
 
 
+_AWAKE: frozenset[Move] = frozenset()
 _CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
 
 
@@ -684,6 +711,55 @@ class KeySet:
                 self.add(v)
 
 
+# A move asleep in a state: the move, and the bits (Footprint.bits) of what
+# its edge touches and writes, as they were where it was last taken.
+_Sleeper = tuple[Move, int, int]
+_Open = tuple[int, Any, int, bytes, tuple[_Sleeper, ...]]
+
+
+@functools.cache
+def _rank(mv: Move) -> tuple[int, str, int]:
+    """The order moves are taken in from a state (traced_moves): steps by
+    CPU, then clock interrupts by CPU, then device interrupts."""
+    return (0 if mv.kind == "step" else 1 if mv.kind == "hardclock" else 2,
+            mv.dev or "", mv.cpu)
+
+
+def _asleep_after(mv: Move, fp: Footprint, chain: list[Footprint],
+                  taken: list[_Sleeper], asleep: tuple[_Sleeper, ...]) -> tuple[_Sleeper, ...]:
+    """The moves asleep in the state an edge from s leads to (Godefroid's
+    sleep sets), and the edge added to `taken`, the edges taken from s.
+
+    The edge is mv (footprint fp) and its chain (footprints `chain`). A move
+    x earlier than mv (_rank), taken from s or asleep there, sleeps on if
+    its edge and this one touch nothing the other writes: then s.x.mv and
+    s.mv.x are the same state at the same cost (each edge does what it did,
+    neither changes what the other reads), and the search does not take x
+    after mv. Nothing is lost: suppose u is the first state, by cost, not
+    stored at its least cost c, and v -x-> u ends a cheapest path to it, v
+    stored (cheaper) and x asleep there. v was reached from w by an edge
+    mv > x that commutes with x, so w -x-> v' -mv-> u is a cheapest path
+    too, v' being cheaper than u is stored at its cost, and u is reached
+    unless mv sleeps in v'; then v' was reached by an edge larger than mv,
+    and so on: the moves grow, so this ends, with u reached at c. So every
+    state is stored, at its least cost, whether or not the move that would
+    have reached it sleeps (tests/test_explore_speed.py compares every
+    state's cost with and without). A move whose edge was not computed
+    from s (a chain known to end where it has been) neither sleeps nor
+    makes others sleep.
+    """
+    acc, wr = fp.bits()
+    for f in chain:
+        a, w = f.bits()
+        acc |= a
+        wr |= w
+    r = _rank(mv)
+    out = tuple([e for e in (*taken, *asleep)
+                 if _rank(e[0]) < r and not (e[2] & acc or wr & e[1])])
+    taken.append((mv, acc, wr))
+    return out
+
+
 class _Seen:
     """The visited states of a cheapest-first search.
 
@@ -691,8 +767,9 @@ class _Seen:
     more cheaply (costs pop in order, edges cost at least one step), so of
     a closed state only that it was seen is kept: a KeySet of 64-bit keys.
     An open state (on the frontier) keeps its cost, its packed kernel and
-    its clock budget, and the path from the start as a string of edge
-    numbers (edges interned: the reduced graph has few distinct ones).
+    its clock budget, the path from the start as a string of edge numbers
+    (edges interned: the reduced graph has few distinct ones), and the
+    moves asleep there (_asleep_after).
     Panic and invariant states keep their cost apart. 11-21 bytes a
     closed state; the frontier is a fraction of the states.
     """
@@ -700,8 +777,8 @@ class _Seen:
     def __init__(self, hashing: bool = True) -> None:
         # (Without hashing, keys are distinct objects: a plain set.)
         self.closed: KeySet | set[object] = KeySet() if hashing else set()
-        # key -> (cost, packed kernel, clock budget, path)
-        self.open: dict[object, tuple[int, Any, int, bytes]] = {}
+        # key -> (cost, packed kernel, clock budget, path, moves asleep)
+        self.open: dict[object, _Open] = {}
         self.ends: dict[object, int] = {}  # panic or invariant state -> cost
         self.edges: list[tuple[Move, ...]] = []
         self._edge_ids: dict[tuple[Move, ...], bytes] = {}
@@ -740,7 +817,7 @@ class _Seen:
                 n = shift = 0
         return out
 
-    def close(self, key: object) -> tuple[int, Any, int, bytes]:
+    def close(self, key: object) -> _Open:
         e = self.open.pop(key)
         self.closed.add(key)
         return e
@@ -775,7 +852,7 @@ class _Buckets:
 
 
 def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Result:
-    ticks, max_steps, hashing, por = o.ticks, o.max_steps, o.hashing, o.por
+    ticks, max_steps, hashing, por, sleepy = o.ticks, o.max_steps, o.hashing, o.por, o.sleep
     max_states, progress, t0, max_seconds, subsume = (
         o.max_states, o.progress, o.t0, o.max_seconds, o.subsume)
     # Uniform-cost search on steps: with the reduction an edge is a move and
@@ -799,7 +876,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
     unpack: Callable[[Any], Kernel] = ((lambda p: sc.unpack(p, k0)) if sc is not None
                                       else (lambda k: k))
-    seen.open[start] = (len(first), pack(k0c), ticks, b"")
+    seen.open[start] = (len(first), pack(k0c), ticks, b"", ())
     heap = _Buckets()
     heap.push(len(first), start)
     states, transitions, depth = 1, len(first), len(first)
@@ -827,16 +904,21 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             continue
         if found is not None and c + 1 >= found[0]:
             break
-        _, pk, t, path = seen.close(key)
+        _, pk, t, path, asleep = seen.close(key)
         k = unpack(pk)
         depth = max(depth, c)
         if c >= max_steps:
             return done("limit", c, f"depth limit {max_steps} reached")
         at_k: dict[int, tuple[Footprint, bool]] = {}
-        succ = traced_moves(k, t, disc, at_k, sc) if por else list(moves(k, t))
+        intr_fps: dict[Move, Footprint] = {}
+        succ = (traced_moves(k, t, disc, at_k, sc, intr_fps,
+                             frozenset([e[0] for e in asleep]) if asleep else _AWAKE)
+                if por else list(moves(k, t)))
+        taken: list[_Sleeper] = []  # edges from k so far (sleep sets)
         for mv, n, nt in succ:
             transitions += 1
             edge: tuple[Move, ...] = (mv,)
+            chain_fps: list[Footprint] = []
             bad = None if n.panicstr is not None else check_invariants(n)
             if por and n.panicstr is None and bad is None:
                 # CPUs blocked at k whose step the move cannot have changed
@@ -855,12 +937,17 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                     end_cost = seen.cost_of(hit & FP_MASK)
                     if end_cost is not None and end_cost <= c + 1 + (hit >> 64):
                         continue
-                n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True)
+                n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True,
+                                       fps=chain_fps if sleepy else None)
                 transitions += len(chain)
                 if chain:
                     bad = None if n.panicstr is not None else check_invariants(n)
                 edge += tuple(chain)
             nc = c + len(edge)
+            sleeps: tuple[_Sleeper, ...] = ()
+            if sleepy:
+                sleeps = _asleep_after(mv, at_k[mv.cpu][0] if mv.kind == "step" else intr_fps[mv],
+                                       chain_fps, taken, asleep)
             if nc >= bound and n.panicstr is None and bad is None:
                 continue
             nkey = _state_key(n.fingerprint(), nt) if hashing else object()
@@ -886,7 +973,9 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 continue
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
-            seen.open[nkey] = (nc, pack(n), nt, npath)
+            seen.open[nkey] = (nc, pack(n), nt, npath, sleeps)
+            if o.on_store is not None:
+                o.on_store(nkey, nc)
             heap.push(nc, nkey)
         now = time.perf_counter()
         if now - last_report > 1.0:

@@ -81,10 +81,42 @@ class Footprint:
     # field "*" stands for the whole struct (its own CPU and LWP).
     acc: set[tuple[Any, ...]] = attrs.field(factory=set)
     wr: set[tuple[Any, ...]] = attrs.field(factory=set)
+    _bits: tuple[int, int] | None = attrs.field(default=None, init=False, eq=False,
+                                                repr=False)
 
     def conflicts(self, other: Footprint) -> bool:
         """Could one change what the other reads or writes?"""
         return _meets(self.wr, other.acc) or _meets(other.wr, self.acc)
+
+    def bits(self) -> tuple[int, int]:
+        """(What it touches, what it writes), a bit for each structure, lock
+        and global (object_bit): coarser than conflicts(), so footprints
+        whose bits do not meet do not conflict. Computed once (a footprint
+        is not changed after its transition)."""
+        b = self._bits
+        if b is None:
+            acc = wr = 0
+            for loc in self.wr:
+                wr |= object_bit(loc)
+            for loc in self.acc:
+                acc |= object_bit(loc)
+            b = self._bits = (acc | wr, wr)
+        return b
+
+
+# (Numbered as first met: a bit only ever stands for one of them, so the
+# answers do not depend on the numbering.)
+_OBJECT_BITS: dict[tuple[Any, ...], int] = {}
+
+
+def object_bit(loc: tuple[Any, ...]) -> int:
+    """The bit of what a location is in: ("lwp", 3, "l_stat") -> lwp 3's,
+    ("lock", name) -> that lock's, ("k", name) -> that global's."""
+    obj = loc[:2]
+    b = _OBJECT_BITS.get(obj)
+    if b is None:
+        b = _OBJECT_BITS[obj] = 1 << len(_OBJECT_BITS)
+    return b
 
 
 def _meets(wr: set[tuple[Any, ...]], acc: set[tuple[Any, ...]]) -> bool:

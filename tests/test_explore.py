@@ -167,7 +167,7 @@ def test_the_search_finds_the_broken_lock_assumptions_itself() -> None:
     assert len(learned.schedule) >= plain.steps
 
 
-@pytest.mark.parametrize("flag", ["--no-por", "--no-hash", "--no-reduce"])
+@pytest.mark.parametrize("flag", ["--no-por", "--no-hash", "--no-reduce", "--no-sleep"])
 def test_each_reduction_can_be_switched_off_from_the_command_line(
         flag: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     import json

@@ -24,6 +24,12 @@ BOUND = scenario_text(ncpu=2, lwps=lwp(9, 1, "ifconfig", 0, "ioctl")
                       + lwp(20, 1, "hog", 1, "hog"))
 
 
+# Three CPUs, the bound caller and two hogs, one queued behind it: safe, and
+# room for edges that commute.
+THREE = scenario_text(ncpu=3, lwps=lwp(9, 1, "ifconfig", 0, "ioctl")
+                      + lwp(20, 1, "hog", 1, "hog") + lwp(21, 1, "hog", 0, "hog"))
+
+
 def figures(name_or_text: str, **kw: object) -> tuple[str, int, int, int]:
     sc = load(name_or_text) if "\n" not in name_or_text else load_text(name_or_text, "t.toml")
     r = explore(boot(sc), **kw)  # type: ignore[arg-type]
@@ -270,3 +276,38 @@ def test_the_same_counts_in_every_process() -> None:
         fig = json.loads(p.stdout)
         outs.add((fig["verdict"], fig["states"], fig["transitions"]))
     assert len(outs) == 1
+
+
+def kept(text: str, **kw: object) -> tuple[tuple[str, int, int, int], dict[object, int]]:
+    """figures(), and the cost each state was kept at."""
+    costs: dict[object, int] = {}
+    r = explore(boot(load_text(text, "t.toml")), on_store=costs.__setitem__,  # type: ignore[arg-type]
+                **kw)
+    return (r.verdict, r.steps, r.states, r.transitions), costs
+
+
+@pytest.mark.parametrize(("text", "ticks"), [(BOUND, 3), (THREE, 0), (THREE, 2)])
+def test_sleep_sets_keep_every_state_at_its_cost(text: str, ticks: int) -> None:
+    plain, plain_costs = kept(text, ticks=ticks, first=False, sleep=False)
+    slept, slept_costs = kept(text, ticks=ticks, first=False, sleep=True)
+    assert plain[0] == slept[0] == "safe"
+    # The same states, each at the same least cost: only moves are saved.
+    assert slept_costs == plain_costs
+    assert slept[1:3] == plain[1:3]
+    assert slept[3] < plain[3]
+
+
+@pytest.mark.parametrize(("text", "ticks"), [(UNBOUND, 3), ("psref-unbound", 3),
+                                             ("setaffinity-sleeping", 0)])
+def test_sleep_sets_keep_the_shortest_panic(text: str, ticks: int) -> None:
+    sc = load(text) if "\n" not in text else load_text(text, "t.toml")
+    plain = explore(boot(sc), ticks=ticks, first=False, sleep=False)
+    slept = explore(boot(sc), ticks=ticks, first=False, sleep=True)
+    assert plain.verdict == slept.verdict == "panic"
+    assert plain.steps == slept.steps
+    assert plain.message == slept.message
+    assert slept.transitions < plain.transitions
+    # A schedule of the search's own moves, replayed from boot.
+    out = replay_moves(boot(sc), [mv for mv, _, _ in slept.schedule])
+    assert out is not None and out[-1][2].panicstr == slept.message
+

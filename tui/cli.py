@@ -153,7 +153,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
                            max_steps=args.max_steps, max_states=args.max_states,
                            hashing=not (args.no_reduce or args.no_hash), por=reduce,
                            progress=progress, on_restart=restart, max_seconds=args.max_seconds,
-                           cache=not args.no_cache, first=reduce and not args.no_first,
+                           cache=not args.no_cache, sleep=not args.no_sleep,
+                           first=reduce and not args.no_first,
                            first_only=args.first and reduce, on_first=on_first,
                            on_shorter=on_shorter)
     shortest = not args.first and res.verdict in ("panic", "invariant")
@@ -295,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="no state hashing (a tree search: small machines only)")
     ep.add_argument("--no-cache", action="store_true",
                     help="no step cache: every transition computed and traced afresh")
+    ep.add_argument("--no-sleep", action="store_true",
+                    help="no sleep sets: every move taken again after an edge it commutes with")
     ep.add_argument("--first", action="store_true",
                     help="stop at the first panic the fast search finds (not the shortest)")
     ep.add_argument("--no-first", action="store_true",
