@@ -1,6 +1,7 @@
 """Benchmark: the explorer beside SPIN, on the same machine, in the same run.
 
-    python benchmarks/explore.py [--seconds S] [--rate-states N] [--spin C:B,...] [--no-spin]
+    python benchmarks/explore.py [--seconds S] [--rate-states N] [--sleep-depth D]
+                                 [--spin C:B,...] [--no-spin]
     python benchmarks/explore.py --verdicts [--seconds S]
 
 Each ddbstep figure comes from a fresh `ddbstep explore ... --json` process
@@ -10,6 +11,10 @@ under GNU time (so the peak RSS is the process's own), bounded by --seconds:
             against the same search with --no-cache, on the first
             --rate-states states of seed-race and seed-race-4x2: the same
             states, so the ratio is the speed-up;
+  sleep     the same searches with and without sleep sets (--no-sleep):
+            seed-race to depth --sleep-depth and seed-race-3x1's shortest;
+            the states kept are the same at each cost below the last, so
+            the ratios are of transitions and seconds;
   default   seed-race, seed-race-4x2 and seed-race-3x1: the first panic
             (--first), the shortest, and the proof of the fix (--fix);
   verdicts  (--verdicts) the README's verdict table: every bundled scenario
@@ -111,6 +116,25 @@ def rates(n: int, seconds: float) -> None:
             pass
 
 
+def sleeps(depth: int, seconds: float) -> None:
+    print("\nsleep sets: the same search with and without (--no-sleep):")
+    print(HEAD)
+    for name, flags in (("seed-race", ("--no-first", "--max-steps", str(depth))),
+                        ("seed-race-3x1", ())):
+        figs = []
+        for more in ((), ("--no-sleep",)):
+            fig = explore(name, seconds, *flags, *more)
+            row(" ".join((name, *flags, *more)), fig)
+            figs.append(fig)
+        try:
+            (ta, sa), (tb, sb) = ((int(f["transitions"]), float(f["seconds"]))  # type: ignore[call-overload,arg-type]
+                                  for f in figs)
+            print(f"{'':<36} {tb / ta:.2f}x fewer transitions, {sb / sa:.2f}x faster",
+                  flush=True)
+        except (KeyError, ZeroDivisionError, ValueError):
+            pass
+
+
 def default(seconds: float) -> None:
     print("\nfirst panic, shortest, proof of the fix:")
     print(HEAD)
@@ -172,6 +196,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="bound on each run")
     ap.add_argument("--rate-states", type=int, default=20_000,
                     help="states for the cache/no-cache comparison")
+    ap.add_argument("--sleep-depth", type=int, default=60,
+                    help="depth of seed-race's search with and without sleep sets")
     ap.add_argument("--verdicts", action="store_true", help="the README's verdict table")
     ap.add_argument("--spin", default="3:1,4:2", help="SPIN configurations to run")
     ap.add_argument("--no-spin", action="store_true")
@@ -184,6 +210,7 @@ def main() -> None:
         verdicts(a.seconds)
     else:
         rates(a.rate_states, a.seconds)
+        sleeps(a.sleep_depth, a.seconds)
         default(a.seconds)
     if not a.no_spin:
         spin(a.spin.split(","), a.seconds)
