@@ -248,8 +248,8 @@ def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  
     collisions = []
     traced = E.traced_moves
 
-    def watching(k, t, d, steps=None, cache=None):  # type: ignore[no-untyped-def]
-        out = traced(k, t, d, steps, cache)
+    def watching(k, t, d, *rest):  # type: ignore[no-untyped-def]
+        out = traced(k, t, d, *rest)
         for x in [k] + [n for _, n, _ in out]:
             key = x.key()
             if fps.setdefault(x.fingerprint(), key) != key:
