@@ -310,4 +310,3 @@ def test_sleep_sets_keep_the_shortest_panic(text: str, ticks: int) -> None:
     # A schedule of the search's own moves, replayed from boot.
     out = replay_moves(boot(sc), [mv for mv, _, _ in slept.schedule])
     assert out is not None and out[-1][2].panicstr == slept.message
-
