@@ -912,7 +912,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             return done("limit", c, f"depth limit {max_steps} reached")
         at_k: dict[int, tuple[Footprint, bool]] = {}
         intr_fps: dict[Move, Footprint] = {}
-        succ = (traced_moves(k, t, disc, at_k, sc, intr_fps,
+        succ = (traced_moves(k, t, disc, at_k, sc, intr_fps if sleepy else None,
                              frozenset([e[0] for e in asleep]) if asleep else _AWAKE)
                 if por else list(moves(k, t)))
         taken: list[_Sleeper] = []  # edges from k so far (sleep sets)

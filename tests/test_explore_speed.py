@@ -12,7 +12,7 @@ from engine import replay
 from engine.explore import KNOWN, ample_chain, explore, replay_moves, traced_moves
 from engine.footprint import Discipline, traced_step
 from engine.init_main import boot
-from engine.scenario import load, load_text
+from engine.scenario import Scenario, load, load_text
 from engine.stepcache import StepCache
 from tests.conftest import lwp, scenario_text
 from tui.cli import main
@@ -30,9 +30,13 @@ THREE = scenario_text(ncpu=3, lwps=lwp(9, 1, "ifconfig", 0, "ioctl")
                       + lwp(20, 1, "hog", 1, "hog") + lwp(21, 1, "hog", 0, "hog"))
 
 
+def scenario(name_or_text: str) -> Scenario:
+    """A bundled scenario by name, or one from its text."""
+    return load(name_or_text) if "\n" not in name_or_text else load_text(name_or_text, "t.toml")
+
+
 def figures(name_or_text: str, **kw: object) -> tuple[str, int, int, int]:
-    sc = load(name_or_text) if "\n" not in name_or_text else load_text(name_or_text, "t.toml")
-    r = explore(boot(sc), **kw)  # type: ignore[arg-type]
+    r = explore(boot(scenario(name_or_text)), **kw)  # type: ignore[arg-type]
     return r.verdict, r.steps, r.states, r.transitions
 
 
@@ -281,8 +285,7 @@ def test_the_same_counts_in_every_process() -> None:
 def kept(text: str, **kw: object) -> tuple[tuple[str, int, int, int], dict[object, int]]:
     """figures(), and the cost each state was kept at."""
     costs: dict[object, int] = {}
-    r = explore(boot(load_text(text, "t.toml")), on_store=costs.__setitem__,  # type: ignore[arg-type]
-                **kw)
+    r = explore(boot(scenario(text)), on_store=costs.__setitem__, **kw)  # type: ignore[arg-type]
     return (r.verdict, r.steps, r.states, r.transitions), costs
 
 
@@ -300,7 +303,7 @@ def test_sleep_sets_keep_every_state_at_its_cost(text: str, ticks: int) -> None:
 @pytest.mark.parametrize(("text", "ticks"), [(UNBOUND, 3), ("psref-unbound", 3),
                                              ("setaffinity-sleeping", 0)])
 def test_sleep_sets_keep_the_shortest_panic(text: str, ticks: int) -> None:
-    sc = load(text) if "\n" not in text else load_text(text, "t.toml")
+    sc = scenario(text)
     plain = explore(boot(sc), ticks=ticks, first=False, sleep=False)
     slept = explore(boot(sc), ticks=ticks, first=False, sleep=True)
     assert plain.verdict == slept.verdict == "panic"
