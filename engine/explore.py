@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import gc
 import heapq
+import struct
 import time
 from array import array
 from collections import deque
@@ -770,24 +771,48 @@ class _Seen:
     An open state (on the frontier) keeps its cost, its packed kernel and
     its clock budget, the path from the start as a string of edge numbers
     (edges interned: the reduced graph has few distinct ones), and the
-    moves asleep there (_asleep_after).
-    Panic and invariant states keep their cost apart. 11-21 bytes a
-    closed state; the frontier is a fraction of the states.
+    moves asleep there (_asleep_after), numbered too: few sets recur.
+    All of it is one bytes object (_HEAD, then the packed kernel, then the
+    path): about 110 bytes an open state, where a tuple of the five took
+    about 400. Panic and invariant states keep their cost apart. 11-21
+    bytes a closed state; the frontier is a fraction of the states.
     """
 
     def __init__(self, hashing: bool = True) -> None:
         # (Without hashing, keys are distinct objects: a plain set.)
         self.closed: KeySet | set[object] = KeySet() if hashing else set()
-        # key -> (cost, packed kernel, clock budget, path, moves asleep)
-        self.open: dict[object, _Open] = {}
+        # key -> _HEAD (cost, sleepers' number, clock budget, packed
+        # kernel's length) + packed kernel + path
+        self.open: dict[object, bytes] = {}
+        # Kernels that are not bytes (no step cache to pack them), by key.
+        self._kernels: dict[object, Any] = {}
         self.ends: dict[object, int] = {}  # panic or invariant state -> cost
         self.edges: list[tuple[Move, ...]] = []
         self._edge_ids: dict[tuple[Move, ...], bytes] = {}
+        self._sleepers: list[tuple[_Sleeper, ...]] = [()]
+        self._sleeper_ids: dict[tuple[_Sleeper, ...], int] = {(): 0}
+
+    def put(self, key: object, cost: int, packed: Any, ticks: int, path: bytes,
+            sleepers: tuple[_Sleeper, ...]) -> None:
+        """Keep (or make cheaper) an open state."""
+        sid = self._sleeper_ids.get(sleepers)
+        if sid is None:
+            sid = self._sleeper_ids[sleepers] = len(self._sleepers)
+            self._sleepers.append(sleepers)
+        if not isinstance(packed, bytes):
+            self._kernels[key] = packed
+            packed = b""
+        self.open[key] = _HEAD.pack(cost, sid, ticks, len(packed)) + packed + path
+
+    def open_cost(self, key: object) -> int | None:
+        """The cost of an open state, None if it is not open."""
+        e = self.open.get(key)
+        return None if e is None else _COST(e)[0]
 
     def cost_of(self, key: object) -> int | None:
         e = self.open.get(key)
         if e is not None:
-            return e[0]
+            return _COST(e)[0]
         if key in self.closed:
             return _CLOSED
         return self.ends.get(key)
@@ -819,9 +844,19 @@ class _Seen:
         return out
 
     def close(self, key: object) -> _Open:
+        """Close an open state: (cost, packed kernel, clock budget, path, moves asleep)."""
         e = self.open.pop(key)
         self.closed.add(key)
-        return e
+        cost, sid, ticks, plen = _HEAD.unpack_from(e)
+        end = _HEAD.size + plen
+        packed = e[_HEAD.size:end] if plen else self._kernels.pop(key)
+        return cost, packed, ticks, e[end:], self._sleepers[sid]
+
+
+# An open state's head: cost, number of its sleep set, clock budget, and the
+# length of its packed kernel (_Seen.put).
+_HEAD = struct.Struct("<IIHH")
+_COST = struct.Struct("<I").unpack_from
 
 
 class _Buckets:
@@ -877,7 +912,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
     unpack: Callable[[Any], Kernel] = ((lambda p: sc.unpack(p, k0)) if sc is not None
                                       else (lambda k: k))
-    seen.open[start] = (len(first), pack(k0c), ticks, b"", ())
+    seen.put(start, len(first), pack(k0c), ticks, b"", ())
     heap = _Buckets()
     heap.push(len(first), start)
     states, transitions, depth = 1, len(first), len(first)
@@ -900,8 +935,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             return done("panic" if k0c.panicstr else "invariant", len(first), msg, b"")
     while heap:
         c, key = heap.pop()
-        e = seen.open.get(key)
-        if e is None or c > e[0]:
+        oc = seen.open_cost(key)
+        if oc is None or c > oc:
             continue
         if found is not None and c + 1 >= found[0]:
             break
@@ -974,7 +1009,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 continue
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
-            seen.open[nkey] = (nc, pack(n), nt, npath, sleeps)
+            seen.put(nkey, nc, pack(n), nt, npath, sleeps)
             if o.on_store is not None:
                 o.on_store(nkey, nc)
             heap.push(nc, nkey)

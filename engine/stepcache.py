@@ -22,7 +22,10 @@ scenario.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from engine import footprint
 from engine.footprint import Discipline, Footprint, independent, traced_deliver, traced_step
@@ -31,6 +34,7 @@ from engine.kernel import FP_MASK, Kernel, _hkey, clone
 _set = object.__setattr__
 MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
 _KIND = {"lwp": 0, "cpu": 1, "psref": 2}
+_FP_FIELDS = tuple(f.name for f in attrs.fields(Footprint) if f.eq)  # (what equality compares)
 
 Loc = tuple[Any, ...]
 # A cached result: None (no progress) or
@@ -47,21 +51,29 @@ class _Entry:
     __slots__ = ("structs", "locks", "kvars", "delta", "fp", "alone")
 
     def __init__(self, reads: tuple[Loc, ...], values: tuple[Any, ...],
-                 delta: Delta | None, fp: Footprint) -> None:
+                 delta: Delta | None, fp: Footprint, same: Callable[[Any], Any]) -> None:
         # The reads, by where they are: (kind, index, field, value) of the
         # structures, (name, owner) of the locks, (name, value) of globals.
-        self.structs = tuple((_KIND[loc[0]], loc[1], loc[2], v)
-                             for loc, v in zip(reads, values, strict=True) if loc[0] in _KIND)
-        self.locks = tuple((loc[1], v) for loc, v in zip(reads, values, strict=True)
-                           if loc[0] == "lock")
-        self.kvars = tuple((loc[1], v) for loc, v in zip(reads, values, strict=True)
-                           if loc[0] == "k")
+        # (same: one object for equal tuples; thousands of entries repeat few.)
+        self.structs = same(tuple(same((_KIND[loc[0]], loc[1], loc[2], v))
+                                  for loc, v in zip(reads, values, strict=True)
+                                  if loc[0] in _KIND))
+        self.locks = same(tuple((loc[1], v) for loc, v in zip(reads, values, strict=True)
+                                if loc[0] == "lock"))
+        self.kvars = same(tuple((loc[1], v) for loc, v in zip(reads, values, strict=True)
+                                if loc[0] == "k"))
         self.delta = delta
         self.fp = fp
         # Whether the step may be explored alone, by (clock budget left,
-        # the CPU holds a lock): the rest of what independent() looks at is
-        # the entry's key and its result.
-        self.alone: dict[tuple[bool, bool], bool] = {}
+        # the CPU holds a lock) (_alone_bit): the rest of what independent()
+        # looks at is the entry's key and its result. Two bits each: known,
+        # and the answer.
+        self.alone = 0
+
+
+def _alone_bit(ticks: int, holds: bool) -> int:
+    """The first of the two bits of _Entry.alone for (ticks > 0, holds)."""
+    return 1 << (2 * (ticks > 0) + 4 * holds)
 
 
 def _value(k: Kernel, loc: Loc) -> Any:
@@ -108,14 +120,19 @@ class StepCache:
         self.d = d
         self.table: dict[tuple[Any, ...], list[_Entry]] = {}
         self._canon: dict[tuple[Any, ...], Any] = share._canon if share else {}
-        self._derived: dict[tuple[Any, ...], dict[int, Any]] = (
+        self._derived: dict[tuple[Any, ...], tuple[int, int, tuple[tuple[str, Any], ...],
+                                                   dict[int, Any]]] = (
             share._derived if share else {})
+        self._tuples: dict[tuple[Any, ...], tuple[Any, ...]] = share._tuples if share else {}
         # Each interned structure's number, and the structures by number.
         self._serial: dict[int, int] = share._serial if share else {}
         self._objs: list[Any] = share._objs if share else []
         # Interned locks tables and the rest of a state (panic, msgbuf), by number.
         self._parts: dict[tuple[Any, ...], int] = share._parts if share else {}
         self._part_list: list[tuple[Any, ...]] = share._part_list if share else []
+        # Equal footprints, one object: a cache of thousands of transitions
+        # has a few hundred distinct ones (most of its memory, kept apart).
+        self._footprints: dict[tuple[Any, ...], Footprint] = {}
         self._conflicts: dict[tuple[int, int], bool] = {}
         self._independent: dict[tuple[Any, ...], bool] = {}
         self.hits = 0
@@ -152,25 +169,26 @@ class StepCache:
     def pack(self, k: Kernel) -> bytes:
         """k in a few bytes, what the frontier keeps: the numbers of its
         interned structures, of its locks table and of the rest, and its
-        clock. (The boot-time constants, config, procs and ifnets, are the
-        scenario's and stay out.)"""
+        clock, two bytes each while they fit (four otherwise: the length
+        says which). (The boot-time constants, config, procs and ifnets,
+        are the scenario's and stay out.)"""
         serial = self._serial
-        a = array("I", [serial[id(x)] for x in k.lwps])
-        a.extend([serial[id(x)] for x in k.cpus])
-        a.extend([serial[id(x)] for x in k.psrefs])
-        a.append(self._part(tuple(sorted(k.locks.items()))))
-        a.append(self._part((k.panicstr, k.paniccpu, k.msgbuf)))
-        a.append(k.hardclock_ticks)  # (unsigned: 'I' holds what a clock counts)
-        a.append(k.worker_ci)
-        return a.tobytes()
+        v = [serial[id(x)] for x in k.lwps]
+        v += [serial[id(x)] for x in k.cpus]
+        v += [serial[id(x)] for x in k.psrefs]
+        v.append(self._part(tuple(sorted(k.locks.items()))))
+        v.append(self._part((k.panicstr, k.paniccpu, k.msgbuf)))
+        v.append(k.hardclock_ticks)  # (unsigned: what a clock counts)
+        v.append(k.worker_ci)
+        return array("H" if max(v) <= 0xFFFF else "I", v).tobytes()
 
     def unpack(self, p: bytes, like: Kernel) -> Kernel:
         """The Kernel p packs, with like's boot-time constants (and sizes)."""
-        a = array("I")
-        a.frombytes(p)
-        objs = self._objs
         nl, nc = len(like.lwps), len(like.cpus)
         np_ = len(like.psrefs)
+        a = array("H" if len(p) == 2 * (nl + nc + np_ + 4) else "I")
+        a.frombytes(p)
+        objs = self._objs
         lwps = [objs[i] for i in a[:nl]]
         cpus = [objs[i] for i in a[nl:nl + nc]]
         psrefs = [objs[i] for i in a[nl + nc:nl + nc + np_]]
@@ -179,6 +197,20 @@ class StepCache:
                       a[-2], a[-1], panicstr, paniccpu, msgbuf)
 
     # -- decisions on cached footprints ----------------------------------
+
+    def same(self, t: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The cache's own tuple equal to t (entries' reads and writes)."""
+        return self._tuples.setdefault(t, t)
+
+    def footprint(self, fp: Footprint) -> Footprint:
+        """The cache's own footprint equal to fp (a finished trace's: never
+        changed after). The decision memos below are keyed by their ids."""
+        key = tuple(frozenset(v) if isinstance(v, set) else v
+                    for v in (getattr(fp, f) for f in _FP_FIELDS))
+        c = self._footprints.get(key)
+        if c is None:
+            c = self._footprints[key] = fp
+        return c
 
     def conflicts(self, a: Footprint, b: Footprint) -> bool:
         """a.conflicts(b): footprints come from the cache, which keeps them."""
@@ -226,6 +258,7 @@ class StepCache:
         if hit is not None:
             return hit
         n, fp = traced_step(k, ci, self.d)
+        fp = self.footprint(fp)
         return self._store(key, k, n, fp, ci), fp
 
     def step_alone(self, k: Kernel, ci: int, ticks: int) -> tuple[Kernel | None, Footprint]:
@@ -239,6 +272,7 @@ class StepCache:
         e = self._entry(key, k)
         if e is None:
             n, fp = traced_step(k, ci, self.d)
+            fp = self.footprint(fp)
             n = self._store(key, k, n, fp, ci)
             ok = fp.violation is None and n is not k and self.independent(k, n, ci, fp, ticks)
             return (n if ok else None), fp
@@ -246,14 +280,17 @@ class StepCache:
         fp = e.fp
         if e.delta is None or fp.visible or fp.violation is not None:
             return None, fp
-        ak = (ticks > 0, ci in k.locks.values())
-        known = e.alone.get(ak)
-        if known is False:
+        bit = _alone_bit(ticks, ci in k.locks.values())
+        if e.alone & bit and not e.alone & bit << 1:
             return None, fp
         n = self._apply(k, e.delta)
-        if known is None:
-            known = e.alone[ak] = independent(k, n, ci, fp, ticks)
-        return (n if known else None), fp
+        if not e.alone & bit:
+            if independent(k, n, ci, fp, ticks):
+                e.alone |= bit | bit << 1
+            else:
+                e.alone |= bit
+                return None, fp
+        return n, fp
 
     def deliver(self, k: Kernel, ci: int, handler: str, ipl: int,
                 **args: Any) -> tuple[Kernel, Footprint]:
@@ -267,6 +304,7 @@ class StepCache:
         if hit is not None:
             return hit
         n, fp = traced_deliver(k, ci, handler, ipl, self.d, **args)
+        fp = self.footprint(fp)
         return self._store(key, k, n, fp, ci), fp
 
     def _entry(self, key: tuple[Any, ...], k: Kernel) -> _Entry | None:
@@ -342,7 +380,7 @@ class StepCache:
             key=repr))
         values = tuple(_value(k, loc) for loc in reads)
         if n is k:
-            self.table.setdefault(key, []).append(_Entry(reads, values, None, fp))
+            self.table.setdefault(key, []).append(_Entry(reads, values, None, fp, self.same))
             return k
         structs = []
         for kind, idx, names in footprint.last_written:
@@ -350,15 +388,18 @@ class StepCache:
             obj = lst[idx]
             fields = tuple((name, getattr(obj, name)) for name in names
                            if not name.startswith("_"))
-            # The new structure for each old one, as it is first made.
-            memo = self._derived.setdefault((kind, idx, fields), {})
-            structs.append((_KIND[kind], idx, fields, memo))
-        locks = tuple(sorted((loc[1], n.locks.get(loc[1]))
-                             for loc in fp.wr if loc[0] == "lock"))
-        kvars = tuple(sorted((loc[1], getattr(n, loc[1]))
-                             for loc in fp.wr if loc[0] == "k"))
+            # The new structure for each old one, as it is first made (one
+            # write, one memo: kept whole, the same for every entry).
+            w = self._derived.get((kind, idx, fields))
+            if w is None:
+                w = self._derived[(kind, idx, fields)] = (_KIND[kind], idx, fields, {})
+            structs.append(w)
+        locks = self.same(tuple(sorted((loc[1], n.locks.get(loc[1]))
+                                       for loc in fp.wr if loc[0] == "lock")))
+        kvars = self.same(tuple(sorted((loc[1], getattr(n, loc[1]))
+                                       for loc in fp.wr if loc[0] == "k")))
         delta: Delta = (tuple(structs), locks, kvars)
-        self.table.setdefault(key, []).append(_Entry(reads, values, delta, fp))
+        self.table.setdefault(key, []).append(_Entry(reads, values, delta, fp, self.same))
         # The kernel the search goes on with is the cache's own answer, so
         # a hit and a miss give the same (interned) structures.
         return self._apply(k, delta)

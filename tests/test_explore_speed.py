@@ -313,3 +313,33 @@ def test_sleep_sets_keep_the_shortest_panic(text: str, ticks: int) -> None:
     # A schedule of the search's own moves, replayed from boot.
     out = replay_moves(boot(sc), [mv for mv, _, _ in slept.schedule])
     assert out is not None and out[-1][2].panicstr == slept.message
+
+
+def test_the_packed_state_holds_a_clock_past_two_bytes() -> None:
+    # Two bytes a number while every number fits; a clock past 65535 packs in four.
+    k0 = boot(load_text(UNBOUND, "t.toml"))
+    sc = StepCache(KNOWN)
+    k = sc.intern(k0.copy())
+    small = sc.pack(k)
+    k.hardclock_ticks = 1 << 20
+    big = sc.pack(k)
+    assert len(big) == 2 * len(small)
+    back = sc.unpack(big, k0)
+    assert back.hardclock_ticks == 1 << 20 and back.key() == k.key()
+
+
+def test_an_open_state_comes_back_as_it_was_kept() -> None:
+    from engine.explore import _Seen, move
+
+    seen = _Seen()
+    sleepers = ((move("step", 1), 0b101, 0b1), (move("hardclock", 0), 1 << 70, 0))
+    seen.put(7, 12, b"\x01\x02\x03\x04", 2, b"\x05\x81\x01", sleepers)
+    seen.put(8, 300_000, b"\xff" * 8, 0, b"", ())
+    assert seen.cost_of(7) == 12 and seen.open_cost(8) == 300_000
+    seen.put(7, 11, b"\x01\x02\x03\x04", 3, b"\x05", sleepers)  # cheaper
+    assert seen.close(7) == (11, b"\x01\x02\x03\x04", 3, b"\x05", sleepers)
+    assert seen.open_cost(7) is None and seen.cost_of(7) is not None
+    # Without a step cache the kernel itself is kept.
+    k = object()
+    seen.put(9, 5, k, 1, b"\x02", ())
+    assert seen.close(9) == (5, k, 1, b"\x02", ())
