@@ -527,6 +527,8 @@ def explore(
     known) comes about once a second. on_store(key, cost): each state the
     shortest search keeps, and again when it finds it cheaper.
     """
+    if ticks < 0:
+        raise ValueError(f"ticks must be 0 or more, not {ticks}")
     t0 = time.perf_counter()
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
               sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
@@ -855,7 +857,7 @@ class _Seen:
 
 # An open state's head: cost, number of its sleep set, clock budget, and the
 # length of its packed kernel (_Seen.put).
-_HEAD = struct.Struct("<IIHH")
+_HEAD = struct.Struct("<IIIH")
 _COST = struct.Struct("<I").unpack_from
 
 

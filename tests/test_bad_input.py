@@ -147,3 +147,22 @@ def test_a_reader_that_goes_away_gets_no_traceback() -> None:
     p.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert p.returncode in (1, 141)
+
+
+@pytest.mark.parametrize("args", [["--ticks", "-1"], ["--max-states", "-5"],
+                                  ["--max-steps", "many"]])
+def test_a_count_out_of_range_gets_one_line(args: list[str], capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["explore", "psref-unbound", *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"ddbstep explore: error: argument {args[0]}")
+
+
+def test_a_clock_budget_past_two_bytes_is_searched(capsys: pytest.CaptureFixture[str]) -> None:
+    # The frontier keeps each state's clock budget: any count fits.
+    assert main(["explore", "psref-unbound", "--ticks", "70000", "--max-states", "50",
+                 "--no-first", "--json"]) == 3
+    assert '"verdict": "limit"' in capsys.readouterr().out

@@ -25,6 +25,17 @@ def _version() -> str:
         return "(not installed)"
 
 
+def _count(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return n
+
+
 def _err(msg: str) -> int:
     print(f"ddbstep: {msg}", file=sys.stderr)
     return 2
@@ -283,9 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep = sub.add_parser("explore", help="search every interleaving for a KASSERT (shortest first)")
     ep.add_argument("scenario")
     ep.add_argument("--fix", action="store_true", help="boot with the fix")
-    ep.add_argument("--max-steps", type=int, default=10_000, help="depth bound")
-    ep.add_argument("--max-states", type=int, default=50_000_000, help="state bound")
-    ep.add_argument("--ticks", type=int, default=3, help="clock interrupts available")
+    ep.add_argument("--max-steps", type=_count, default=10_000, help="depth bound")
+    ep.add_argument("--max-states", type=_count, default=50_000_000, help="state bound")
+    ep.add_argument("--ticks", type=_count, default=3, help="clock interrupts available")
     ep.add_argument("--max-seconds", type=float, default=None, help="time bound")
     ep.add_argument("--emit", metavar="FILE", help="write the schedule as a scenario")
     ep.add_argument("--json", action="store_true", help="one JSON line of figures")
@@ -306,10 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")
     xp.add_argument("--fix", action="store_true", help="boot with the fix")
-    xp.add_argument("--runs", type=int, required=True)
+    xp.add_argument("--runs", type=_count, required=True)
     xp.add_argument("--seed", type=int, required=True)
-    xp.add_argument("--ticks", type=int, default=3, help="clock interrupts per run")
-    xp.add_argument("--max-steps", type=int, default=2000, help="statements per run")
+    xp.add_argument("--ticks", type=_count, default=3, help="clock interrupts per run")
+    xp.add_argument("--max-steps", type=_count, default=2000, help="statements per run")
     xp.add_argument("--emit", metavar="FILE", help="write the first failing run as a scenario")
     xp.add_argument("--json", action="store_true")
     xp.set_defaults(func=cmd_torture)
