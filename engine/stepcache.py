@@ -258,8 +258,7 @@ class StepCache:
         if hit is not None:
             return hit
         n, fp = traced_step(k, ci, self.d)
-        fp = self.footprint(fp)
-        return self._store(key, k, n, fp, ci), fp
+        return self._store(key, k, n, fp, ci)
 
     def step_alone(self, k: Kernel, ci: int, ticks: int) -> tuple[Kernel | None, Footprint]:
         """step(), for ample_chain: None for the kernel where the step makes
@@ -271,9 +270,7 @@ class StepCache:
             return None, Footprint(visible=True)
         e = self._entry(key, k)
         if e is None:
-            n, fp = traced_step(k, ci, self.d)
-            fp = self.footprint(fp)
-            n = self._store(key, k, n, fp, ci)
+            n, fp = self._store(key, k, *traced_step(k, ci, self.d), ci)
             ok = fp.violation is None and n is not k and self.independent(k, n, ci, fp, ticks)
             return (n if ok else None), fp
         self.hits += 1
@@ -304,8 +301,7 @@ class StepCache:
         if hit is not None:
             return hit
         n, fp = traced_deliver(k, ci, handler, ipl, self.d, **args)
-        fp = self.footprint(fp)
-        return self._store(key, k, n, fp, ci), fp
+        return self._store(key, k, n, fp, ci)
 
     def _entry(self, key: tuple[Any, ...], k: Kernel) -> _Entry | None:
         entries = self.table.get(key)
@@ -369,8 +365,12 @@ class StepCache:
         return n
 
     def _store(self, key: tuple[Any, ...], k: Kernel, n: Kernel, fp: Footprint,
-               ci: int) -> Kernel:
+               ci: int) -> tuple[Kernel, Footprint]:
+        """Keep a traced transition; its kernel and footprint as the cache
+        gives them from now on (its own footprint equal to fp, and the
+        structures interned)."""
         self.misses += 1
+        fp = self.footprint(fp)
         own_lwp = k.cpus[ci].ci_curlwp
         reads = tuple(sorted(
             (loc for loc in fp.acc
@@ -381,7 +381,7 @@ class StepCache:
         values = tuple(_value(k, loc) for loc in reads)
         if n is k:
             self.table.setdefault(key, []).append(_Entry(reads, values, None, fp, self.same))
-            return k
+            return k, fp
         structs = []
         for kind, idx, names in footprint.last_written:
             lst: list[Any] = (n.lwps, n.cpus, n.psrefs)[_KIND[kind]]
@@ -402,5 +402,5 @@ class StepCache:
         self.table.setdefault(key, []).append(_Entry(reads, values, delta, fp, self.same))
         # The kernel the search goes on with is the cache's own answer, so
         # a hit and a miss give the same (interned) structures.
-        return self._apply(k, delta)
+        return self._apply(k, delta), fp
 
