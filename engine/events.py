@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import attrs
 
-from engine.kernel import Kernel
-from engine.param import LP_BOUND
+from engine.kernel import Kernel, lwp_fixed_flags
+from engine.param import LP_BOUND, LW_SYSTEM
 
 
 @attrs.frozen
 class Event:
-    kind: str  # target, bind, unbind, acquire, release, migrating, migrated, panic
+    kind: str  # target, bind, unbind, acquire, release, migrating, migrated, panic, switch
     cpu: int  # the CPU where it shows on a timeline
     text: str
 
@@ -53,6 +53,36 @@ def diff_events(before: Kernel, after: Kernel, ci: int) -> list[Event]:
     if before.panicstr is None and after.panicstr is not None:
         out.append(Event("panic", after.paniccpu if after.paniccpu is not None else ci,
                          "KASSERT: " + explain_panic(after)))
+    return out
+
+
+def _name(k: Kernel, i: int) -> str:
+    """_who(), with a kernel thread's own name (idle/3, swapper)."""
+    l = k.lwps[i]
+    return l.l_name if k.proc(l).p_pid == 0 and l.l_name else _who(k, i)
+
+
+def _in_race(k: Kernel, i: int) -> bool:
+    """An LWP the race is about: a user LWP bound, holding a psref, or with
+    a planned move (kernel threads, the idle LWPs among them, are bound
+    from birth)."""
+    l = k.lwps[i]
+    if lwp_fixed_flags(l) & LW_SYSTEM:
+        return False
+    return bool(l.l_pflag & LP_BOUND or l.l_target_cpu is not None
+                or any(p.psref_lwp == i and any(p.idx in c.psrefs for c in k.cpus)
+                       for p in k.psrefs))
+
+
+def race_events(before: Kernel, after: Kernel, ci: int) -> list[Event]:
+    """diff_events() and the context switches of the LWPs the race is about
+    (cpu_switchto() on ci: the preemption that lets a bound psref holder go,
+    the CPU that picks it up): the steps a plan stops at (`follow`)."""
+    out = diff_events(before, after, ci)
+    old, new = before.cpus[ci].ci_curlwp, after.cpus[ci].ci_curlwp
+    if old != new and (_in_race(before, old) or _in_race(after, new)):
+        out.insert(0, Event("switch", ci, f"cpu{ci}: cpu_switchto from {_name(before, old)}"
+                                          f" to {_name(after, new)}"))
     return out
 
 

@@ -91,6 +91,8 @@ class Result:
     first_seconds: float | None = None
     # That panic as shortened (_first): what a search stopped early reports.
     best_schedule: list[tuple[Move, Kernel, Kernel]] = attrs.field(factory=list)
+    # The panic is the shortest (the full search found it, or none shorter).
+    shortest: bool = False
 
 
 def devices_waited_on(k: Kernel) -> list[str]:
@@ -394,7 +396,8 @@ FIRST_SLICE = 64
 
 def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
                  switches: int = FIRST_SWITCHES, budget: int = FIRST_STATES,
-                 limit: int = 1 << 62) -> tuple[list[Move] | None, int, int]:
+                 limit: int = 1 << 62,
+                 cancel: Callable[[], bool] | None = None) -> tuple[list[Move] | None, int, int]:
     """A panicking schedule found fast: (its moves from k0c or None, states, transitions).
 
     Preemption bounding (Musuvathi and Qadeer, "Iterative context bounding
@@ -425,6 +428,8 @@ def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
 
     while any(m.queue for m in swarm):
         for m in swarm:
+            if cancel is not None and cancel():
+                raise Interrupted(spent()[0])
             left = budget - spent()[0]
             if left <= 0:
                 return (None, *spent())
@@ -472,6 +477,16 @@ def check_invariants(k: Kernel) -> str | None:
 Progress = Callable[[int, int, int, float, "int | None"], None]
 
 
+class Interrupted(Exception):
+    """explore()'s cancel() said stop (a break-in): raised where it is
+    asked, between slices of the fast search and between states of the
+    full one; explore() returns a Result with verdict "interrupted"."""
+
+    def __init__(self, states: int) -> None:
+        super().__init__(f"interrupted after {states} states")
+        self.states = states
+
+
 @attrs.define
 class _Opts:
     ticks: int
@@ -493,6 +508,10 @@ class _Opts:
     # Told each state the search keeps, by key, and its cost (again when a
     # cheaper path is found): for the tests that compare reductions.
     on_store: Callable[[object, int], None] | None = None
+    # Asked between slices and states: True stops the search (Interrupted).
+    cancel: Callable[[], bool] | None = None
+    # Stop once the fast search's find is shortened (no full search after it).
+    stop_at_best: bool = False
 
 
 def explore(
@@ -514,6 +533,8 @@ def explore(
     on_shorter: Callable[[Result], None] | None = None,
     sleep: bool = True,
     on_store: Callable[[object, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    stop_at_best: bool = False,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
@@ -525,20 +546,29 @@ def explore(
     best schedule handed to on_shorter (the first, if none was shorter).
     progress(states, transitions, depth proved, seconds, best panic length
     known) comes about once a second. on_store(key, cost): each state the
-    shortest search keeps, and again when it finds it cheaper.
+    shortest search keeps, and again when it finds it cheaper. cancel():
+    asked as the search goes; True stops it with verdict "interrupted" (the
+    best panic known, if any, in best_schedule). stop_at_best: a panic the
+    fast search found, shortened, is the answer (no full search after it).
     """
     if ticks < 0:
         raise ValueError(f"ticks must be 0 or more, not {ticks}")
     t0 = time.perf_counter()
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
               sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
-              t0, on_store=on_store)
+              t0, on_store=on_store, cancel=cancel, stop_at_best=stop_at_best)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
         return _explore(k0, o, discipline, on_restart, cache and por)
+    except Interrupted as e:
+        best = o.found_best
+        return Result("interrupted", best.steps if best is not None else 0, e.states, 0,
+                      time.perf_counter() - t0, str(e),
+                      first_steps=o.found_first.steps if o.found_first is not None else None,
+                      best_schedule=best.schedule if best is not None else [])
     finally:
         if collecting:
             gc.enable()
@@ -591,6 +621,8 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
             d = weaken(v)
     if o.first_only and o.found_first is not None:
         return finish(attrs.evolve(o.found_first, depth=0))
+    if o.stop_at_best and o.found_best is not None:
+        return finish(attrs.evolve(o.found_best, depth=0))
     if discipline is None and o.por:
         d = discover(k0, o.ticks, d, sc=cache_for(d))
     while True:
@@ -599,6 +631,7 @@ def _explore(k0: Kernel, o: _Opts, discipline: Discipline | None,
         except _Violation as v:
             d = weaken(v)
             continue
+        res.shortest = res.verdict in ("panic", "invariant")
         return finish(res)
 
 
@@ -627,7 +660,7 @@ def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
     # (Begun again on a weaker discipline, it goes on from what it found:
     # a schedule found is real whatever the discipline.)
     if o.found_first is None:
-        mvs, states, _ = first_search(k0c, o.ticks, d, sc)
+        mvs, states, _ = first_search(k0c, o.ticks, d, sc, cancel=o.cancel)
         if mvs is None:
             return
         o.found_first = o.found_best = found(mvs, states)
@@ -639,7 +672,7 @@ def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
         return
     while True:
         mvs, more, _ = first_search(k0c, o.ticks, d, sc, budget=SHORTEN_STATES,
-                                    limit=best.steps - len(first))
+                                    limit=best.steps - len(first), cancel=o.cancel)
         if mvs is None:
             break
         best = o.found_best = found(mvs, best.states + more)
@@ -1015,6 +1048,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             if o.on_store is not None:
                 o.on_store(nkey, nc)
             heap.push(nc, nkey)
+        if o.cancel is not None and o.cancel():
+            raise Interrupted(states)
         now = time.perf_counter()
         if now - last_report > 1.0:
             last_report = now
