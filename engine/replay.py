@@ -27,10 +27,27 @@ class Result:
 
 def read_script(text: str) -> list[str]:
     """Script lines: commands, `#` comments; a transcript's prompt lines."""
-    lines = text.splitlines()
-    if any(PROMPT.match(line) for line in lines):
-        return [m.group(1) for line in lines if (m := PROMPT.match(line))]
-    return [line for line in lines if not line.lstrip().startswith("#")]
+    return [line for _, line in script_lines(text)]
+
+
+def script_lines(text: str) -> list[tuple[int, str]]:
+    """read_script() with each command's line number in the file."""
+    lines = list(enumerate(text.splitlines(), 1))
+    if any(PROMPT.match(line) for _, line in lines):
+        return [(n, m.group(1)) for n, line in lines if (m := PROMPT.match(line))]
+    return [(n, line) for n, line in lines if not line.lstrip().startswith("#")]
+
+
+def check_script(path: str, text: str) -> str | None:
+    """FILE:LINE: ddb's word for the first line that names no command, or
+    None (a script is checked whole before it runs, as a scenario is)."""
+    from engine.ddb.db_command import check_command
+
+    for n, line in script_lines(text):
+        err = check_command(line)
+        if err is not None:
+            return f"{path}:{n}: {err}"
+    return None
 
 
 def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = None,

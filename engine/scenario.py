@@ -411,9 +411,10 @@ def _toml_str(s: str) -> str:
 
 def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
          panic: bool | None, message: str | None, title: str | None = None,
-         description: str | None = None) -> str:
+         description: str | None = None, refused: dict[int, str] | None = None) -> str:
     """A scenario file that replays `commands` on sc's machine (for --record,
-    explore --emit): its own title and description when given."""
+    explore --emit): its own title and description when given. refused:
+    index -> ddb's error, for lines written as comments (they ran nothing)."""
     out = ["[scenario]", f"title = {_toml_str(title or sc.title)}",
            f"description = {_toml_str(description or sc.description)}", "", "[kernel]",
            f"ncpu = {sc.ncpu}", f"fix = {'true' if fix else 'false'}",
@@ -440,7 +441,10 @@ def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
             else:
                 out.append(f"{f.name} = {_toml_str(v)}")
         out.append("")
-    out += ["[replay]", "commands = ["] + [f"  {_toml_str(c)}," for c in commands] + ["]", ""]
+    refused = refused or {}
+    out += ["[replay]", "commands = ["] + [
+        f"  # {_toml_str(c)} refused: {refused[i]}".replace("\n", " ") if i in refused
+        else f"  {_toml_str(c)}," for i, c in enumerate(commands)] + ["]", ""]
     if panic is not None:
         out += ["[expect]", f"panic = {'true' if panic else 'false'}"]
         if message is not None:

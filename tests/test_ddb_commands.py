@@ -38,15 +38,19 @@ def s() -> Session:
 
 def test_help_lists_ddbs_table_in_columns_then_the_extensions_apart(s: Session) -> None:
     """db_help_print_cmd() -> db_cmd_list(&db_base_cmd_list) (db_command.c 1.160
-    l.959-973); ddbstep's extensions follow under their own heading."""
+    l.959-973); ddbstep's extensions follow under their own heading. First,
+    ddbstep's way to the race: search, follow/a, bt."""
     out = s.execute("help")
-    assert out.startswith(HELP + "\n\n")
-    extensions = out.split("\n\n", 1)[1]
+    race, table, extensions = out.split("\n\n", 2)
+    assert race.startswith("The race in three commands (ddbstep):")
+    assert [line.split()[0] for line in race.splitlines()[1:]] == ["search", "follow/a", "bt"]
+    assert table == HELP
     assert extensions.startswith("ddbstep extensions (not in NetBSD's ddb")
     for word in ("undo", "hardclock", "intr", "c/a", "$seed", "$tick", "$maxsteps",
-                 "show lwp", "show psref", "show mutexes", "->", "db{N}>"):
+                 "show lwp", "show psref", "show mutexes", "->", "db{N}>", "search[/s]",
+                 "follow[/a]", "show plan", "$searchstates"):
         assert word in extensions
-    assert "undo" not in out.split("\n\n", 1)[0]
+    assert "undo" not in table
 
 
 def test_show_alone_lists_the_1_160_show_table_in_its_order(s: Session) -> None:

@@ -45,9 +45,10 @@ def _read_script(path: str) -> list[str] | str:
     """A script's commands, or the one-line reason it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
-            return replay.read_script(f.read())
+            text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         return f"{path}: cannot read: {getattr(e, 'strerror', None) or e}"
+    return replay.check_script(path, text) or replay.read_script(text)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -72,7 +73,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.svg:
         from tui.snapshot import replay_svg
 
-        Path(args.svg).write_text(replay_svg(sc, commands + then, fix))
+        try:
+            Path(args.svg).write_text(replay_svg(sc, commands + then, fix))
+        except OSError as e:
+            return _err(f"{args.svg}: cannot write: {e.strerror}")
     if args.markdown:
         sys.stdout.write(replay.markdown(sc, res))
     else:

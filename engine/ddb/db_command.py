@@ -24,6 +24,7 @@ from engine.ddb.db_lex import (
     tSLASH,
 )
 from engine.ddb.db_output import db_format
+from engine.ddb.db_plan import Plan, plan_index
 from engine.init_main import boot
 from engine.kernel import Kernel
 from engine.scenario import Scenario
@@ -89,8 +90,9 @@ DEFAULT_VARS = {
     "seed": 0,  # c/a: 0 = round-robin, else a seeded random interleaving
     "tick": 50,  # c/a: statements per CPU between clock interrupts
     "maxsteps": 100000,  # run commands stop after this many statements
+    "searchstates": 100000,  # search: the full search's state bound
 }
-EXTRA_VARS = ("seed", "tick", "maxsteps")
+EXTRA_VARS = ("seed", "tick", "maxsteps", "searchstates")
 
 
 @attrs.define
@@ -108,6 +110,9 @@ class Snapshot:
     cpu: int
     breaks: list[Breakpoint]
     watches: list[Watchpoint]
+    plan: Plan | None = None
+    plan_at: int = 0
+    steps: int = 0
 
 
 @attrs.define
@@ -140,6 +145,19 @@ class Session:
     # A break-in (the console's BREAK, Ctrl-C in the app): asked from another
     # thread, honoured by a running command at the next statement boundary.
     break_in: Callable[[], bool] | None = None
+    # The schedule `search` found and how far `follow` has walked it
+    # (engine.ddb.db_plan: the kernel stands at plan.kernels[plan_at]).
+    plan: Plan | None = None
+    plan_at: int = 0
+    # The explorer's progress while `search` runs: (states, transitions,
+    # depth proved, seconds, best panic length known).
+    on_search: Callable[[int, int, int, float, int | None], None] | None = None
+    # Transitions taken since boot (statements and interrupts): the
+    # timeline's numbering, taken back by undo.
+    steps: int = 0
+    # ddb's refusal of the last line (No such command, Bad modifier, ...),
+    # or None when it ran: a recording writes a refused line as a comment.
+    last_error: str | None = None
 
     @classmethod
     def start(cls, scenario: Scenario, fix: bool | None = None) -> Session:
@@ -166,8 +184,9 @@ class Session:
         line = line.rstrip("\r\n")
         printed: list[str] = []
         snap = Snapshot(line, self.kernel, self.cpu, [attrs.evolve(b) for b in self.breaks],
-                        list(self.watches))
+                        list(self.watches), self.plan, self.plan_at, self.steps)
         before = self.kernel
+        self.last_error = None
         try:
             parsed = db_command(self, line, printed)
             if parsed is None:
@@ -183,10 +202,12 @@ class Session:
                 self.next = self.dot
         except DbError as e:
             self._restore(snap)
+            self.last_error = str(e)
             return "\n".join(printed + [str(e)])
         except Exception as e:  # a model bug must not lose the session
             self._restore(snap)
-            return f"ddbstep: internal error in `{line}`: {type(e).__name__}: {e}"
+            self.last_error = f"ddbstep: internal error in `{line}`: {type(e).__name__}: {e}"
+            return self.last_error
         if entry.name != "undo" and (
             self.kernel is not snap.kernel or self.cpu != snap.cpu
             or self.breaks != snap.breaks or self.watches != snap.watches
@@ -194,9 +215,27 @@ class Session:
             self.undo_stack.append(snap)
         if self.kernel is not before:
             self.prev_kernel = before
+            if entry.name != "undo":
+                left = self._track_plan()
+                if left:
+                    out = f"{out}\n{left}" if out else left
         # Everything ddb prints goes through its column tracking.
         return db_format("\n".join(printed + ([out] if out or not printed else [])),
                          self.vars["tabstops"])
+
+    def _track_plan(self) -> str:
+        """After a command that changed the kernel: still on the plan (a
+        manual `s` on the plan's CPU walks it too), or the plan ends."""
+        plan = self.plan
+        if plan is None:
+            return ""
+        j = plan_index(plan, self.kernel, self.plan_at)
+        if j is not None:
+            self.plan_at = j
+            return ""
+        self.plan = None
+        return ("[ddbstep] the plan ends: this command left it (`undo` brings it back,"
+                " `search` finds another)")
 
     def fork(self) -> Session:
         """A copy that can run a command on its own (the app's worker): the
@@ -215,10 +254,12 @@ class Session:
         self.lock_sites = {}
         self.dot = self.prev = self.next = self.last_addr = 0
         self.prev_kernel = None
+        self.plan, self.plan_at, self.steps = None, 0, 0
 
     def _restore(self, snap: Snapshot) -> None:
         self.kernel, self.cpu, self.breaks = snap.kernel, snap.cpu, snap.breaks
         self.watches = snap.watches
+        self.plan, self.plan_at, self.steps = snap.plan, snap.plan_at, snap.steps
 
 
 def lookup(table: dict[str, Entry], word: str) -> Entry:

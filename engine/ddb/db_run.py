@@ -137,6 +137,7 @@ class _Run:
         s.kernel = after
         if after is before:
             return False
+        s.steps += 1
         if s.on_step is not None:
             s.on_step(before, after, ci)
         self._note_locks(before, after, ci)
@@ -428,10 +429,9 @@ def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> 
         before = s.kernel
         k = deliver(before, s.cpu, handler, ipl, **args)
         if k is before:
-            level = s.kernel.cpus[s.cpu].ci_ilevel
-            return (f"{handler}: cpu{s.cpu} is at ilevel {level:#x}:"
-                    " interrupt masked (or its lock is held)")
+            return _refused(s, handler, ipl, **args)
         s.kernel = k
+        s.steps += 1
         if s.on_step is not None:
             s.on_step(before, k, s.cpu)
         if k.panicstr is not None:
@@ -439,6 +439,28 @@ def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> 
             run.stop_cpu = k.paniccpu if k.paniccpu is not None else s.cpu
             return run.finish()
     return ""
+
+
+def _refused(s: Session, handler: str, ipl: int, **args: object) -> str:
+    """Why deliver() would not run the handler now: the IPL masks it, or
+    the handler would spin on a spin mutex another CPU holds (named, with
+    its holder, as `show mutexes` does)."""
+    k = s.kernel
+    level = k.cpus[s.cpu].ci_ilevel
+    if k.panicstr is not None or k.cpus[s.cpu].in_ddb:
+        return f"{handler}: cpu{s.cpu} is stopped in ddb"
+    if level >= ipl:
+        return f"{handler}: cpu{s.cpu} is at ilevel {level:#x}: interrupt masked"
+    machine.spin_probe = []
+    try:
+        deliver(k, s.cpu, handler, ipl, **args)
+        held = list(dict.fromkeys(machine.spin_probe))
+    finally:
+        machine.spin_probe = None
+    if not held:
+        return f"{handler}: cpu{s.cpu}: the handler cannot run now"
+    return "\n".join(f"{handler}: refused: it would spin on cpu{s.cpu}: "
+                     + lock_holder_line(s, name).removeprefix(f"{MARK} ") for name in held)
 
 
 def db_reboot_cmd(s: Session, cmd: Cmd) -> str:
@@ -474,6 +496,7 @@ def db_undo_cmd(s: Session, cmd: Cmd) -> str:
         snap = s.undo_stack.pop()
         s.kernel, s.cpu, s.breaks = snap.kernel, snap.cpu, [attrs.evolve(b) for b in snap.breaks]
         s.watches = snap.watches
+        s.plan, s.plan_at, s.steps = snap.plan, snap.plan_at, snap.steps
         undone.append(snap.line)
     s.prev_kernel = None
     return f"undid {len(undone)}: " + "; ".join(reversed(undone))

@@ -8,7 +8,7 @@ model has nothing for say so.
 from __future__ import annotations
 
 from engine import symtab
-from engine.ddb import db_access, db_examine, db_proc, db_run, db_trace
+from engine.ddb import db_access, db_examine, db_proc, db_run, db_search, db_trace
 from engine.ddb.db_command import (
     Breakpoint,
     Cmd,
@@ -156,8 +156,22 @@ def columns(names: list[str], maxwidth: int = 80) -> str:
     return db_format("\n".join(lines))
 
 
+RACE_HELP = """\
+The race in three commands (ddbstep):
+  search            find a schedule from here that panics (the explorer)
+  follow/a          walk it to the panic (follow: to its next race event)
+  bt                the panic's backtrace"""
+
 EXTENSIONS_HELP = """\
 ddbstep extensions (not in NetBSD's ddb; type them in full):
+  search[/s]        alone: a panicking schedule from the state as it is, or
+                    a proof that none is reachable, or the bound searched;
+                    /s the shortest (long; Ctrl-C stops it). It becomes the
+                    plan. (ddb's `search ADDR VALUE` memory search is not
+                    modeled.)
+  follow[/a][,n]    walk the plan to its next race event (n events; /a to
+                    the end); a command that leaves the plan ends it
+  show plan         the plan's steps, walked and ahead
   undo[,n]          take back the last n commands (state, CPU, breakpoints),
                     a reboot or a fix included
   fix [on|off]      reboot with mi_switch's LP_BOUND guard in or reverted
@@ -174,6 +188,7 @@ ddbstep extensions (not in NetBSD's ddb; type them in full):
   show psref        every passive reference: target, psref_cpu, holder
   show mutexes      each modeled spin mutex and the CPU and LWP holding it
   $seed $tick $maxsteps    variables of c/a and of every run command
+  $searchstates     the state bound of search's full search
   curlwp curcpu() curproc  names in expressions; EXPR->field reads a field
   db{N}>            the prompt follows `mach cpu N`, and s, n, until and c
                     drive the selected CPU alone while the others stay
@@ -193,7 +208,7 @@ def db_help_cmd(s: Session, cmd: Cmd) -> str:
     from engine.ddb.db_lex import tIDENT
 
     if lx.read_token() != tIDENT:
-        return cmd_list(TABLE) + "\n\n" + EXTENSIONS_HELP
+        return RACE_HELP + "\n\n" + cmd_list(TABLE) + "\n\n" + EXTENSIONS_HELP
     printed: list[str] = []
     db_read_command(lx, printed)
     return "\n".join(printed)  # without DDB_VERBOSE_HELP: nothing more
@@ -282,7 +297,7 @@ TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("p", db_examine.db_print_cmd), _e("print", db_examine.db_print_cmd),
     _e("ps", db_proc.db_show_all_procs), _e("quit", db_run.db_continue_cmd),
     _e("reboot", db_run.db_reboot_cmd, own=True), _e("s", db_run.db_single_step_cmd),
-    _e("search", _unmodeled, own=True, set_dot=True),
+    _e("search", db_search.db_search_cmd, own=True, set_dot=True),
     _e("set", db_examine.db_set_cmd, own=True), _e("show", _sub("show"), sub="show"),
     _e("sifting", _unmodeled, own=True), _e("step", db_run.db_single_step_cmd),
     _e("sync", _unmodeled, own=True), _e("trace", db_trace.db_stack_trace_cmd),
@@ -300,6 +315,7 @@ TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("down", db_trace.db_down_cmd, extra=True),
     _e("pin", db_pin_cmd, extra=True),
     _e("unpin", db_unpin_cmd, extra=True),
+    _e("follow", db_search.db_follow_cmd, extra=True),
 ]}
 
 # db_show_cmds[] (db_command.c 1.160) as amd64 GENERIC compiles it (INET;
@@ -321,6 +337,7 @@ SHOW: dict[str, Entry] = {e.name: e for e in [
     _e("vmems", _unmodeled), _e("watches", db_listwatch_cmd),
     _e("lwp", db_show_lwp, extra=True), _e("lwps", db_show_all_lwps, extra=True),
     _e("psref", db_show_psref, extra=True), _e("mutexes", db_mutexes_cmd, extra=True),
+    _e("plan", db_search.db_show_plan, extra=True),
 ]}
 
 # db_machine_command_table[] (amd64 db_interface.c).
@@ -356,7 +373,8 @@ DESCR: dict[str, tuple[str, str]] = {
     "quit": ("Continue execution.", "[/c]"),
     "reboot": ("Reboot (ddbstep: boot the scenario again; undo takes it back)", ""),
     "s": ("Single-step count times.", "[/p] [,count]"),
-    "search": ("Search memory from address for value.", "[/bhl] address value [mask] [,count]"),
+    "search": ("ddbstep: alone, find a panicking schedule from here (ddb: search memory"
+               " from address for value, not modeled)", "[/s]"),
     "set": ("Set the named variable", "$variable [=] expression"),
     "show": ("Show kernel stats.", ""),
     "sifting": ("Search the symbol tables ", "[/F] string"),
@@ -378,6 +396,7 @@ DESCR: dict[str, tuple[str, str]] = {
     "down": ("ddbstep: select the callee's frame", "[N]"),
     "pin": ("ddbstep: re-run a p/x/show line after every command", "LINE"),
     "unpin": ("ddbstep: drop a pinned line", "N"),
+    "follow": ("ddbstep: walk the plan search found to its next race event", "[/a] [,count]"),
 }
 SHOW_DESCR: dict[str, str] = {
     "callout": "List all used callout functions.", "pages": "List all used memory pages.",
@@ -401,6 +420,7 @@ SHOW_DESCR: dict[str, str] = {
     "lwps": "ddbstep: every LWP and each CPU's run queue and spc_migrating",
     "psref": "ddbstep: every passive reference and where its holder runs",
     "mutexes": "ddbstep: each held spin mutex and its holder",
+    "plan": "ddbstep: the schedule search found, walked and ahead",
 }
 # Entries whose useful forms take an argument: the palette prefills them.
 NEEDS_ARG = frozenset({

@@ -1,0 +1,236 @@
+"""search, follow, show plan: the explorer from the session's own state.
+
+Model extensions (help lists them apart). `search` runs the explorer
+(engine.explore) from the kernel as the session has it, fixed or not,
+and says what it established:
+  - a panicking continuation: its length, the CPUs that move, its race
+    events in order; it becomes the session's plan;
+  - no panic reachable from here: proved, the states explored;
+  - none found within a bound: which bound, the states explored.
+Budgets are counts of states, never seconds, so the same state gives the
+same answer. `search/s` asks for the shortest continuation (the full
+search; it may run long, a break-in stops it and keeps the best known).
+With an address (`search ADDR VALUE`), the word is ddb's memory search,
+which the model does not have.
+
+`follow` walks the plan to its next race event and stops there as a
+single step does, on the CPU that moved; `follow,N` N events; `follow/a`
+to the end. A breakpoint, a watchpoint or a break-in stops it earlier.
+"""
+
+from __future__ import annotations
+
+from engine.ddb.db_command import Cmd, Session
+from engine.ddb.db_lex import DbError
+from engine.ddb.db_plan import Plan, PlanMove
+from engine.ddb.db_run import MARK, _Run
+from engine.events import Event, race_events
+from engine.kernel import Kernel
+from engine.machine import FUNCS, deliver
+from engine.param import IPL_CLOCK, IPL_VM
+
+# The clock interrupts a search may add (explore's default: what sched_tick
+# needs for a kernel preemption at rrticks 1).
+SEARCH_TICKS = 3
+# States the full search keeps when the fast one finds no panic (`search`);
+# `set $searchstates` changes it. search/s: SHORTEST_STATES.
+SEARCH_STATES = 100_000
+SHORTEST_STATES = 50_000_000
+
+USAGE = ("usage: search [/s]  (ddbstep: a panicking schedule from here;"
+         " ddb's memory search `search ADDR VALUE` is not modeled)")
+
+
+def _transitions(plan: Plan, moves: range | list[int]) -> str:
+    n = len(moves)
+    stmts = sum(1 for i in moves if plan.moves[i].kind == "step")
+    intr = n - stmts
+    return f"{n} steps" + (f" ({stmts} statements, {intr} interrupts)" if intr else "")
+
+
+def _event_lines(plan: Plan, frm: int = 0, to: int | None = None) -> list[str]:
+    out = []
+    for i in range(frm, len(plan.moves) if to is None else to):
+        for e in plan.events[i]:
+            out.append(f"  step {i + 1:<5} cpu{e.cpu}  {_EVENT[e.kind]:<10} {e.text}")
+    return out
+
+
+_EVENT = {"target": "target", "bind": "LP_BOUND", "unbind": "unbound", "acquire": "psref",
+          "release": "release", "migrating": "migrating", "migrated": "migrated",
+          "panic": "KASSERT", "switch": "switch"}
+
+
+def make_plan(k: Kernel, moves: list[tuple[str, int, str | None]], ticks: int, states: int,
+              shortest: bool) -> Plan | None:
+    """The plan of moves from k: each applied as the session applies it."""
+    from engine.explore import apply, move
+
+    kernels = [k]
+    events: list[tuple[Event, ...]] = []
+    for kind, ci, dev in moves:
+        n = apply(k, move(kind, ci, dev))
+        if n is k:
+            return None
+        events.append(tuple(race_events(k, n, ci)))
+        kernels.append(n)
+        k = n
+    return Plan(tuple(PlanMove(kind, ci, dev) for kind, ci, dev in moves), tuple(kernels),
+                tuple(events), ticks, states, shortest)
+
+
+def db_search_cmd(s: Session, cmd: Cmd) -> str:
+    """search[/s] (model extension; with an address, ddb's search)."""
+    from engine.explore import explore
+
+    text = cmd.args.strip()
+    mod = ""
+    if text.startswith("/"):
+        mod, _, text = text[1:].partition(" ")
+        text = text.strip()
+    if text:
+        return ("ddbstep: search ADDR VALUE (ddb's memory search) is not modeled;"
+                " `search` alone finds a panicking schedule from here")
+    if mod not in ("", "s"):
+        raise DbError("Bad modifier")
+    k = s.kernel
+    if k.panicstr is not None:
+        return f"{MARK} the kernel has panicked: nothing to search (`undo` goes back)"
+    shortest = mod == "s"
+    ticks = SEARCH_TICKS
+    budget = SHORTEST_STATES if shortest else max(1, s.vars.get("searchstates",
+                                                                SEARCH_STATES))
+    res = explore(k, ticks=ticks, max_states=budget, cancel=s.break_in, progress=s.on_search,
+                  stop_at_best=not shortest)
+    where = f"{ticks} clock interrupts at most, every CPU free to move"
+    sched = res.schedule
+    proved = False
+    if res.verdict == "safe":
+        return (f"{MARK} search: no panic is reachable from here: proved, {res.states} states"
+                f" explored ({where})")
+    if res.verdict == "invariant":
+        return f"{MARK} search: an invariant breaks {res.steps} steps ahead: {res.message}"
+    if res.verdict == "panic" and res.shortest:
+        proved = True
+        how = f"the shortest from here: no panic in fewer steps, {res.states} states"
+    elif res.verdict == "panic":
+        how = (f"found by fewest context switches, {res.states} states, then shortened"
+               f" within {SHORTEN} states a round: not proved the shortest")
+    elif res.best_schedule:  # interrupted, or the state bound, after a find
+        sched = res.best_schedule
+        stopped = ("interrupted" if res.verdict == "interrupted"
+                   else f"the bound of {budget} states reached")
+        how = f"the best found before the search stopped ({stopped}): not proved the shortest"
+    elif res.verdict == "interrupted":
+        return (f"{MARK} search interrupted after {res.states} states: no panic found so far"
+                " (nothing established)")
+    else:
+        return (f"{MARK} search: no panic found within {budget} states: a bound, not a proof"
+                f" ({res.states} states explored, {where}; `search/s` searches on)")
+    moves = [(mv.kind, mv.cpu, mv.dev) for mv, _, _ in sched]
+    plan = make_plan(k, moves, ticks, res.states, proved)
+    if plan is None or plan.kernels[-1].panicstr is None:
+        raise DbError("ddbstep: search: the schedule found does not replay from here")
+    s.plan, s.plan_at = plan, 0
+    cpus = sorted({m.cpu for m in plan.moves})
+    out = [f"{MARK} search: a panic {_transitions(plan, range(len(plan.moves)))} ahead, on"
+           f" cpu{plan.kernels[-1].paniccpu}; CPUs that move: "
+           + ", ".join(f"cpu{c}" for c in cpus),
+           f"{MARK} ({how}; {where})",
+           f"{MARK} the race events on the way:"]
+    out += _event_lines(plan)
+    out.append(f"  panic: {plan.message}")
+    out.append(f"{MARK} `follow` walks it to the next event, `follow/a` to the panic;"
+               " `show plan` lists every step")
+    return s.fmt("\n".join(out), wrap=False)
+
+
+SHORTEN = 20_000  # engine.explore.SHORTEN_STATES, said in the output
+
+
+def db_follow_cmd(s: Session, cmd: Cmd) -> str:
+    """follow[/a][,N] (model extension): walk the plan."""
+    plan = s.plan
+    if plan is None:
+        return f"{MARK} no plan: `search` finds one from here"
+    if s.plan_at >= len(plan.moves):
+        return f"{MARK} the plan is walked to its end: {plan.message}"
+    if cmd.modifiers not in ("", "a"):
+        raise DbError("Bad modifier")
+    events = (1 << 62) if "a" in cmd.modifiers else (cmd.count if cmd.count is not None else 1)
+    if events < 1:
+        raise DbError("Count missing")
+    run = _Run(s)
+    done: list[Event] = []
+    while s.plan_at < len(plan.moves):
+        mv = plan.moves[s.plan_at]
+        stop = _one_move(s, run, mv)
+        s.plan_at += 1
+        if not stop:
+            run.stop_cpu = mv.cpu
+        if plan.events[s.plan_at - 1]:
+            done += plan.events[s.plan_at - 1]
+            events -= 1
+        if stop:
+            break
+        if events <= 0:
+            break
+    if run.reason is None:
+        run.reason = "step"
+    n = len(plan.moves)
+    head = f"{MARK} plan {s.plan_at}/{n}" + (": the end of the plan" if s.plan_at >= n else "")
+    if "a" in cmd.modifiers or not done:
+        said = [f"{head}, {len(done)} race events on the way (`show plan` lists them)"]
+    else:
+        said = [f"{head}: {e.text}" for e in done]
+    return run.finish() + "\n" + s.fmt("\n".join(said), wrap=False)
+
+
+def _one_move(s: Session, run: _Run, mv: PlanMove) -> bool:
+    """One move of the plan through the run; True if the run must stop."""
+    if mv.kind == "step":
+        return run.one(mv.cpu)
+    if s.break_in is not None and s.break_in():
+        run.reason, run.stop_cpu = "breakin", s.cpu
+        return True
+    before = s.kernel
+    if mv.kind == "hardclock":
+        after = deliver(before, mv.cpu, "hardclock", IPL_CLOCK)
+    else:
+        after = deliver(before, mv.cpu, "slpdev_intr", IPL_VM, dev=mv.dev)
+    s.kernel = after
+    s.steps += 1
+    if s.on_step is not None:
+        s.on_step(before, after, mv.cpu)
+    if after.panicstr is not None:
+        run.reason = "panic"
+        run.stop_cpu = after.paniccpu if after.paniccpu is not None else mv.cpu
+        return True
+    return False
+
+
+def db_show_plan(s: Session, cmd: Cmd) -> str:
+    """show plan (model extension): the plan's steps, walked and ahead."""
+    plan = s.plan
+    if plan is None:
+        return f"{MARK} no plan: `search` finds one from here"
+    out = [f"{MARK} plan: {_transitions(plan, range(len(plan.moves)))} to the panic,"
+           f" {s.plan_at} walked ({'the shortest' if plan.shortest else 'not proved shortest'})"]
+    for i, mv in enumerate(plan.moves):
+        k = plan.kernels[i]
+        l = k.curlwp(mv.cpu)
+        p = k.proc(l)
+        who = l.l_name if p.p_pid == 0 and l.l_name else f"{p.p_pid}.{l.l_lid} {p.p_comm}"
+        if mv.kind == "step":
+            fr = l.stack[-1]
+            stmt = FUNCS[fr.func].stmts[fr.pc]
+            what = f"{fr.func}:{stmt.line}"
+        elif mv.kind == "hardclock":
+            what = "hardclock"
+        else:
+            what = f"intr {mv.dev}"
+        mark = ">" if i == s.plan_at else " "
+        ev = "; ".join(e.text for e in plan.events[i])
+        out.append(f"{mark}{i + 1:5} cpu{mv.cpu} {who:<20} {what}" + (f"  => {ev}" if ev else ""))
+    out.append(f"  panic: {plan.message}")
+    return s.fmt("\n".join(out), wrap=False)
