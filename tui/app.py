@@ -30,15 +30,16 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from engine.ddb import db_run
+from engine.ddb import db_run, db_search
 from engine.ddb.db_command import Session, lookup
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_table import TABLE
 from engine.events import explain_panic
+from engine.kernel import Kernel
 from engine.scenario import Scenario, dump
 from tui.commands import DdbCommands
 from tui.screens.help import HelpScreen
-from tui.view import Timeline, View
+from tui.view import Tick, Timeline, View, who
 from tui.widgets.console import CommandInput, Console
 from tui.widgets.cpu_panel import CpuCard, CpuPanel
 from tui.widgets.lwp_table import LwpTable
@@ -50,9 +51,31 @@ from tui.widgets.timeline import TimelineView
 
 # The commands that may run for long: they go to a worker.
 RUNS = {db_run.db_single_step_cmd, db_run.db_trace_until_matching_cmd,
-        db_run.db_trace_until_call_cmd, db_run.db_continue_cmd}
+        db_run.db_trace_until_call_cmd, db_run.db_continue_cmd,
+        db_search.db_search_cmd, db_search.db_follow_cmd}
 PANES = ("source", "stack", "lwps", "timeline")  # what the compact layout cycles through
 KEYS_MODE = "single keys: s n c a b u 0-9 . i or : to type"
+# What the first screen says, at every size: the way to the race.
+WAY_IN = ("To reach the race: type `search` (finds a schedule from here that panics),"
+          " then `follow/a` (walks it to the panic), then `bt`. `help` and ? say the rest;"
+          " `ddbstep demo` narrates it.")
+
+
+def plan_ahead(s: Session, most: int = 400) -> tuple[Tick, ...]:
+    """The plan's steps still to come, as timeline ticks numbered after the
+    session's (the timeline shows them dimmed)."""
+    plan = s.plan
+    if plan is None:
+        return ()
+    out = []
+    for i in range(s.plan_at, min(len(plan.moves), s.plan_at + most)):
+        mv = plan.moves[i]
+        k = plan.kernels[i + 1]
+        l = k.curlwp(mv.cpu)
+        out.append(Tick(s.steps + i - s.plan_at + 1, mv.cpu, who(k, l),
+                        l.stack[-1].func if l.stack else "?",
+                        tuple(e for e in plan.events[i] if e.kind != "switch")))
+    return tuple(out)
 
 
 def _cpu_bindings() -> list[Binding]:
@@ -67,6 +90,7 @@ class DdbstepApp(App[int]):
         # Everywhere, the console included.
         # F3/F4 are free in common terminals; F11/F10 (gdb's, often taken by
         # the terminal for full screen and its menu) stay as aliases.
+        Binding("f1", "command_palette", "Palette", priority=True, id="palette_everywhere"),
         Binding("f3,f11", "ddb('s')", "Step", priority=True, id="step_everywhere"),
         Binding("f4,f10", "ddb('n')", "Next", priority=True, id="next_everywhere"),
         Binding("f5", "ddb('c')", "Cont", priority=True, id="continue_everywhere"),
@@ -74,7 +98,6 @@ class DdbstepApp(App[int]):
         Binding("f7", "ddb('undo')", "Undo", priority=True, id="undo_everywhere"),
         Binding("f8", "zoom", "Zoom", priority=True, id="zoom_everywhere"),
         Binding("ctrl+c", "break_in", "Break", priority=True, show=False, id="break_in"),
-        Binding("f1", "command_palette", "Palette", priority=True, id="palette_everywhere"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
         Binding("escape", "leave_input", "Keys", show=False, id="leave_input"),
         # Outside the console: single keys.
@@ -113,6 +136,10 @@ class DdbstepApp(App[int]):
         srcdir: str | None = None,
     ) -> None:
         super().__init__()
+        if demo and fix is not None and fix != scenario.fix:
+            # `demo --fix` tells the other kernel's story: the twin scenario's
+            # commands and narration, where the scenario names one.
+            scenario = self._twin(scenario, fix)
         self.scenario = scenario
         # A NetBSD source tree for the source pane: --src, else $DDBSTEP_SRC,
         # else the scenario's [kernel] srcdir. Transcripts never depend on it.
@@ -124,9 +151,11 @@ class DdbstepApp(App[int]):
         self.timeline = Timeline()
         self.session = self._new_session(scenario.fix if fix is None else fix)
         self.commands: list[str] = []  # since the start: the recorded script
+        self.refused: dict[int, str] = {}  # index in commands -> ddb's refusal
         self.transcript: list[str] = []  # what `ddbstep replay` of them prints
         self.demo_at = 0
         self.demo_script = scenario  # what the demo plays (the twin after `f`)
+        self._demo_before: Kernel | None = None  # the kernel before the demo's last command
         self.compact_pane = "source"
         # A long command in its worker: (fork, line, was it panicked before).
         self.job: tuple[Session, str, bool] | None = None
@@ -134,11 +163,28 @@ class DdbstepApp(App[int]):
         self._break = threading.Event()
         self._steps = 0
         self._where = (0, "")
+        self._searched = ""  # the explorer's progress while `search` runs
         self._progress_timer: Timer | None = None
+        self.shots = 0  # ctrl+s pictures saved
 
     @property
     def fix(self) -> bool:
         return self.session.kernel.config.fix
+
+    @staticmethod
+    def _twin(scenario: Scenario, fix: bool) -> Scenario:
+        """The scenario's twin written for the kernel `fix` asks for, or the
+        scenario itself without its narration (written for the other one)."""
+        from engine.scenario import ScenarioError, load
+
+        if scenario.twin is not None:
+            try:
+                twin = load(scenario.twin)
+            except ScenarioError:
+                twin = None
+            if twin is not None and twin.fix == fix:
+                return twin
+        return attrs.evolve(scenario, narration=())
 
     # -- the engine side -------------------------------------------------------
 
@@ -177,9 +223,15 @@ class DdbstepApp(App[int]):
             self.pending.append(line)
             console.write(f"(after the running command) {line}", style="dim")
             return ""
+        if line.strip() in ("quit", "exit"):
+            # In ddb these continue the kernel; typed here they leave the app,
+            # as in gdb (ddb's own `c` continues).
+            self.action_quit_app()
+            return ""
         shown = (self.session.prompt + line).rstrip()
         self.commands.append(line)
         self.transcript.append(shown)
+        self.timeline.mark(self.session.steps, self.session.kernel)
         was_panicked = self.session.kernel.panicstr is not None
         if self._is_run(line) and self.is_running:
             console.write(shown, style="bold")
@@ -188,6 +240,11 @@ class DdbstepApp(App[int]):
         out = self.session.execute(line)
         self._done(out, was_panicked, echo=shown)
         return out
+
+    def _note_refusal(self, error: str | None) -> None:
+        """The last command's refusal, for the recording (a comment there)."""
+        if error is not None and self.commands:
+            self.refused[len(self.commands) - 1] = error
 
     def _done(self, out: str, was_panicked: bool, echo: str | None = None) -> None:
         # The echoed line, the output and the panic's explanation in one
@@ -200,8 +257,12 @@ class DdbstepApp(App[int]):
             parts.append(("=> " + explain_panic(self.session.kernel), "bold red"))
         if parts:
             self.query_one(Console).write_parts(parts)
+        self._note_refusal(self.session.last_error)
+        self.timeline.sync(self.session.steps, self.session.kernel)
         self._record()
         self.refresh_view()
+        if self.demo:
+            self._show_narration()
 
     # -- long commands -----------------------------------------------------------
 
@@ -211,6 +272,8 @@ class DdbstepApp(App[int]):
         self._steps = 0
         work.break_in = self._break.is_set
         work.on_step = self._count
+        work.on_search = self._search_progress
+        self._searched = ""
         self.job = (work, line, was_panicked)
         self.query_one(StatusLine).progress = Progress(line)
         self._progress_timer = self.set_interval(0.1, self._show_progress)
@@ -223,10 +286,17 @@ class DdbstepApp(App[int]):
         self._steps += 1
         self._where = (ci, self.timeline.ticks[-1].func if self.timeline.ticks else "")
 
+    def _search_progress(self, states: int, transitions: int, depth: int, secs: float,
+                         best: int | None) -> None:
+        """Session.on_search in the worker thread: the explorer's figures."""
+        known = f", a panic in {best} steps known" if best is not None else ""
+        self._searched = f"{states:,} states, no panic in fewer than {depth} steps{known}"
+
     def _show_progress(self) -> None:
         if self.job is not None:
             ci, func = self._where
-            self.query_one(StatusLine).progress = Progress(self.job[1], self._steps, ci, func)
+            self.query_one(StatusLine).progress = Progress(self.job[1], self._steps, ci, func,
+                                                           self._searched)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -244,6 +314,7 @@ class DdbstepApp(App[int]):
             out = f"ddbstep: `{line}` did not finish: {event.worker.error!r}"
         work.break_in = None
         work.on_step = self.timeline
+        work.on_search = None
         self.session = work
         self._done(out, was_panicked)
         queued, self.pending = self.pending, []
@@ -277,8 +348,28 @@ class DdbstepApp(App[int]):
             self.call_after_refresh(self.query_one(Console).write,
                                     f"# {path}: ignored: {e}", "dim")
             return
-        self.set_keymap(keys)
+        known = {b.id for b in self._all_bindings() if b.id}
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for name in keys:
+            if name not in known:
+                where = next((i for i, text in enumerate(lines, 1)
+                              if re.match(rf"\s*\"?{re.escape(name)}\"?\s*=", text)), 1)
+                self.call_after_refresh(
+                    self.query_one(Console).write,
+                    f"# {path}:{where}: no key binding has the id {name!r} (ignored;"
+                    f" the ids: {', '.join(sorted(known))})", "bold red")
+        self.set_keymap({k: v for k, v in keys.items() if k in known})
         self.keymap_file = str(path)
+
+    def _all_bindings(self) -> list[Binding]:
+        """Every binding of the app and its widgets (what a keymap can name)."""
+        from tui.screens.help import HelpScreen as _Help
+        from tui.widgets.source_view import SourceView as _Source
+
+        out = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        for cls in (CommandInput, _Source, _Help):
+            out += [b for b in cls.BINDINGS if isinstance(b, Binding)]
+        return out
 
     def do_action(self, action: str) -> None:
         """An app action by name (the palette's entries of the app's own)."""
@@ -306,7 +397,7 @@ class DdbstepApp(App[int]):
         result = (f"panic on CPU {k.paniccpu}: {k.panicstr}" if k.panicstr is not None
                   else "no panic")
         Path(self.record).write_text(dump(
-            self.scenario, self.commands, self.scenario.fix,
+            self.scenario, self.commands, self.scenario.fix, refused=self.refused,
             panic=k.panicstr is not None, message=k.panicstr,
             title=f"Recorded on {self.scenario.name}: {len(self.commands)} commands, {result}",
             description=(f"A ddbstep session recorded with `ddbstep tui --record` on the"
@@ -322,10 +413,11 @@ class DdbstepApp(App[int]):
                     self.scenario.title, frame=s.frame,
                     breaks=frozenset((b.func, b.pc) for b in s.breaks),
                     pins=tuple((p, pinned_value(s, p)) for p in s.pins),
-                    srcdir=self.srcdir)
+                    srcdir=self.srcdir, ahead=plan_ahead(s))
 
     def refresh_view(self) -> None:
         v = self.view()
+        self.query_one(CpuPanel).panicked = v.kernel.panicstr is not None
         self.query_one(Console).set_prompt(self.session.prompt)
         self.query_one(StatusLine).view = v
         for pane in (CpuPanel, RaceView, SourceView, StackView, LwpTable):
@@ -366,6 +458,8 @@ class DdbstepApp(App[int]):
             self.query_one(f"#{pane_id}").border_title = title
         inp = self.query_one(CommandInput)
         inp.cursor_blink = self.blink
+        if not self.demo:
+            self.query_one(Console).write(WAY_IN, style="bold")
         narration = self.query_one("#narration", Static)
         narration.display = self.demo
         if self.demo:
@@ -414,7 +508,8 @@ class DdbstepApp(App[int]):
             self.screen.minimize()
             return
         target = self.focused
-        if target is None or isinstance(target, CommandInput):
+        if target is None or isinstance(target, CommandInput) or not target.allow_maximize:
+            # (The CPU panel does not zoom: it is on screen at every size.)
             target = self.query_one(Console)
         self.screen.maximize(target)
 
@@ -431,6 +526,10 @@ class DdbstepApp(App[int]):
         self.call_after_refresh(self._mode)
 
     def _mode(self) -> None:
+        if len(self.screen_stack) > 1:
+            # The palette or the help is up: the mode is the main screen's,
+            # and focus comes back where it was when it closes.
+            return
         typing = isinstance(self.focused, CommandInput)
         self.query_one(Console).keys_mode = not typing
         self.query_one(StatusLine).mode = "console" if typing else KEYS_MODE
@@ -454,22 +553,13 @@ class DdbstepApp(App[int]):
         scenario's own commands and narration when the scenario names one;
         else the same commands and no narration (it was written for the
         other kernel)."""
-        from engine.scenario import ScenarioError, load
-
         want = not self.fix
-        script: Scenario = self.demo_script
-        twin = self.demo_script.twin
-        if twin is not None:
-            try:
-                script = load(twin)
-            except ScenarioError:
-                script = self.demo_script
-        if script.fix != want or script is self.demo_script:
-            script = attrs.evolve(script, narration=())
+        script = self._twin(self.demo_script, want)
         self.demo_script = script
+        self.demo_at = 0
+        self._demo_before = None
         self.session.scenario = attrs.evolve(script, narration=())  # the machine to boot
         self.run_ddb(f"fix {'on' if want else 'off'}")
-        self.demo_at = 0
         self._show_narration()
 
     def action_assert_frame(self) -> None:
@@ -491,6 +581,7 @@ class DdbstepApp(App[int]):
         self.run_ddb(f"{'delete' if have else 'break'} {where}")
 
     def on_cpu_card_selected(self, event: CpuCard.Selected) -> None:
+        # (CpuPanel.FOCUS_ON_CLICK is off: typing stays where it was.)
         self.run_ddb(f"mach cpu {event.ci:#x}")
 
     @on(LwpTable.RowSelected)
@@ -541,6 +632,7 @@ class DdbstepApp(App[int]):
             return
         cmds = self.demo_script.commands
         if self.demo_at < len(cmds) and not self.running:
+            self._demo_before = self.session.kernel
             self.run_ddb(cmds[self.demo_at])
             self.demo_at += 1
         self._show_narration()
@@ -553,11 +645,12 @@ class DdbstepApp(App[int]):
         box = self.query_one("#narration", Static)
         n = len(cmds)
         kernel = "fixed kernel" if self.fix else "unfixed kernel"
-        if self.demo_at == 0:
+        if self.demo_at == 0 or self.demo_at > n:
             said = f"{self.demo_script.title} ({kernel})"
         else:
             i = self.demo_at - 1
-            said = f"[{i + 1}/{n}] `{cmds[i]}`: " + (words[i] if i < len(words) else "")
+            said = f"[{i + 1}/{n}] `{cmds[i]}`: " + (words[i] if i < len(words) and words[i]
+                                                     else self._what_changed())
         if self.demo_at < n:
             box.update(f"{said}\nSpace or Enter: run `{cmds[self.demo_at]}`")
         else:
@@ -565,6 +658,29 @@ class DdbstepApp(App[int]):
             box.update(f"{said}\n{verdict(self.session)}\n"
                        f"Press f to watch the same race {other} the fix, q to quit.")
 
+    def _what_changed(self) -> str:
+        """Narration from the model where the scenario has none for this
+        kernel: the race events of the command just run."""
+        from engine.events import race_events
+
+        s = self.session
+        before = self._demo_before
+        if before is None or before is s.kernel or self.running:
+            return ""
+        events = race_events(before, s.kernel, s.cpu)
+        return "; ".join(e.text for e in events) + "." if events else ""
+
     def action_screenshot_svg(self) -> None:
-        name = self.save_screenshot(path=".")
-        self.query_one(Console).write(f"# screenshot saved to {name}", style="dim")
+        """ctrl+s: an SVG of the screen in the current directory (or
+        $DDBSTEP_SHOTS), named after the scenario; the console says where."""
+        self.shots += 1
+        folder = Path(os.environ.get("DDBSTEP_SHOTS") or ".")
+        name = f"ddbstep-{self.scenario.name}-{os.getpid()}-{self.shots}.svg"
+        try:
+            path = self.save_screenshot(filename=name, path=str(folder))
+        except OSError as e:
+            self.query_one(Console).write(f"# screenshot not saved: {folder}: {e.strerror}",
+                                          style="bold red")
+            return
+        self.query_one(Console).write(f"# screenshot saved to {Path(path).resolve()}",
+                                      style="dim")

@@ -51,6 +51,9 @@ def palette_entries(ncpu: int) -> list[tuple[str, str, bool]]:
         line = f"show {name}"
         out.append((line, SHOW_DESCR.get(name, "ddb show"), line in NEEDS_ARG))
     out += [("c/a", "ddbstep: continue every CPU, interleaved ($seed, $tick)", False),
+            ("search/s", "ddbstep: the shortest panicking schedule from here (long;"
+                         " Ctrl-C stops it)", False),
+            ("follow/a", "ddbstep: walk the plan search found to the panic", False),
             ("show all lwps", SHOW_DESCR["lwps"], False)]
     out += [(f"mach cpu {i}", f"select CPU {i} (the one s, n, until and c drive)", False)
             for i in range(min(ncpu, 16))]

@@ -39,14 +39,26 @@ class View:
     breaks: frozenset[tuple[str, int]] = frozenset()  # (func, pc) of each breakpoint
     pins: tuple[tuple[str, str], ...] = ()  # (pinned line, what it prints now)
     srcdir: str | None = None  # a NetBSD source tree to show real lines from
+    ahead: tuple[Tick, ...] = ()  # the plan's steps still to come (`search`, `follow`)
 
 
 class Timeline:
-    """Collects every step the session takes (Session.on_step), bounded."""
+    """Collects every step the session takes (Session.on_step), bounded.
+
+    It is derived from the session's history: a tick's n is the session's
+    step count after it (Session.steps), and after each command sync()
+    brings the lanes to that count, so `undo` and `reboot` take them back
+    to what a fresh session given the remaining commands would show. The
+    lanes as they stood before each command are kept (mark),
+    one tuple of at most `keep` ticks each, by the kernel they stood at."""
 
     def __init__(self, keep: int = 600) -> None:
+        self.keep = keep
         self.ticks: deque[Tick] = deque(maxlen=keep)
         self.n = 0
+        # id(kernel) -> (the kernel, kept alive so the id stays its own; the
+        # lanes as they stood there)
+        self._saved: dict[int, tuple[Kernel, tuple[Tick, ...]]] = {}
 
     def __call__(self, before: Kernel, after: Kernel, ci: int) -> None:
         self.n += 1
@@ -55,8 +67,26 @@ class Timeline:
         self.ticks.append(Tick(self.n, ci, who(after, l), func,
                                tuple(diff_events(before, after, ci))))
 
+    def mark(self, steps: int, k: Kernel) -> None:
+        """Before a command: the session stands at `steps`, kernel k."""
+        if steps == self.n and id(k) not in self._saved:
+            self._saved[id(k)] = (k, tuple(self.ticks))
+
+    def sync(self, steps: int, k: Kernel) -> None:
+        """After a command: the session has taken `steps` transitions since
+        boot and stands at k. Where that is not where the lanes end (undo,
+        reboot, undo of a reboot): the lanes as they stood at k (a kernel is
+        a value: undo gives back the very object), else those up to steps."""
+        if steps != self.n:
+            kept = self._saved.get(id(k))
+            ticks = kept[1] if kept is not None and kept[0] is k else tuple(
+                t for t in self.ticks if t.n <= steps)
+            self.ticks = deque(ticks, maxlen=self.keep)
+        self.n = steps
+
     def clear(self) -> None:
         self.ticks.clear()
+        self._saved.clear()
         self.n = 0
 
 

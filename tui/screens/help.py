@@ -9,6 +9,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = """\
+[b]The race in three commands[/b]  (type them in the console)
+  search        find a schedule from here that panics (the explorer, Ctrl-C
+                stops it); it prints the race's events and becomes the plan
+  follow/a      walk the plan to the panic (follow: to its next race event;
+                the steps ahead show dimmed on the timeline; show plan)
+  bt            the panic's backtrace; k goes to the KASSERT's frame
+Or run `ddbstep demo`, which narrates a recorded race command by command.
+
 [b]ddbstep keys[/b]  (the console has the focus at start: type a ddb command, Enter)
 Escape closes this help.
 
@@ -26,8 +34,9 @@ Escape closes this help.
   <  >          up / down a frame (frame, up, down): source and locals follow
   k             at a panic: the frame whose KASSERT fired
   i  :  Enter   back to the console
-  ?             this help          q  quit
-  ctrl+s        save an SVG picture of the screen
+  ?             this help          q  quit (or type quit or exit)
+  ctrl+s        save an SVG picture of the screen in the current directory
+                (or $DDBSTEP_SHOTS); the console says where
 
 In the source pane (click it or Tab to it): up/down move a cursor, b or a
 click sets or deletes a breakpoint on a statement (* in the gutter).
@@ -37,9 +46,9 @@ Everywhere, the console included:
   F3 step   F4 next   (F11, F10 too)   F5 continue   F6 continue all
   F7 undo   F8 zoom
   F1 command palette (ctrl+p too, outside the console)
-  Ctrl-C        break into a running command (c, c/a, n, until, s,N) at the
-                next statement, as BREAK on a ddb console; undo takes the
-                whole command back
+  Ctrl-C        break into a running command (c, c/a, n, until, s,N,
+                search, follow) at the next statement, as BREAK on a ddb
+                console; undo takes the whole command back
 
 In the console: up/down or ctrl-p/ctrl-n for history, tab completes
 command names, show sub-commands and symbols after break/p/x, PgUp/PgDn

@@ -148,6 +148,10 @@ class Transcript(BaseStyle, RichLog):
         next refresh, a frame later), and again after that refresh, in case
         the layout has changed the pane's height (a panic adds status rows)."""
         follow = self.auto_scroll if scroll_end is None else scroll_end
+        if width is None and self._size_known:
+            # Wrapped as if the scrollbar were there: it appears once the
+            # transcript outgrows the pane, and would hide the last column.
+            width = max(10, self.size.width - 1)
         super().write(content, width, expand, shrink, scroll_end=follow, animate=animate)
         if follow and self._size_known:
             self.scroll_end(animate=False, immediate=True, x_axis=False)

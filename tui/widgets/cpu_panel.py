@@ -80,10 +80,17 @@ class CpuCard(TextPane):
 
 class CpuPanel(VerticalScroll, can_focus=True):
     """The grid of CPU cards. Focusable: it holds the focus when the console
-    lets go (the single-key mode)."""
+    lets go (the single-key mode). A click selects a CPU and leaves the
+    focus, and so where typing goes, as it was."""
+
+    FOCUS_ON_CLICK = False
 
     view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
     compact: reactive[bool] = reactive(False)
+    # After a panic on a small screen the status line says PANIC and holds
+    # the panic string: the CPU rows give up their border to the console,
+    # where `bt` prints the frame whose KASSERT fired.
+    panicked: reactive[bool] = reactive(False)
 
     def __init__(self, ncpu: int, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
@@ -103,13 +110,18 @@ class CpuPanel(VerticalScroll, can_focus=True):
         self._relayout()
         self.watch_view(self.view)
 
+    def watch_panicked(self) -> None:
+        self._relayout()
+
     def _relayout(self) -> None:
         cols = self.columns(self.content_size.width or 76)
         self.styles.grid_size_columns = cols
         rows = (self.ncpu + cols - 1) // cols
         card = 1 if self.compact else 3
+        bare = self.compact and self.panicked
+        self.set_class(bare, "bare")
         # Every CPU stays visible up to 8 of them; more scroll.
-        self.styles.height = min(rows, 8 if self.compact else 4) * card + 2
+        self.styles.height = min(rows, 8 if self.compact else 4) * card + (0 if bare else 2)
 
     def watch_view(self, view: View | None) -> None:
         if view is None:

@@ -167,10 +167,17 @@ class SourceView(TextPane, can_focus=True):
         name, pc = selected(view)
         if name != self.func:
             self.func, self.cursor, self.first = name, None, None
+        # As many rows as the pane shows (one at 80x24): the window must hold
+        # the current statement in the rows on screen.
         title, text, self.rows, self.first = source_text(
-            view, max(3, self.content_size.height or 20), self.cursor, self.first)
+            view, max(1, self.content_size.height or 20), self.cursor, self.first)
         self.set_title(title)
         self.set_text(text)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.view is not None:
+            self.first = None
+            self.watch_view(self.view)
 
     def action_cursor(self, delta: int) -> None:
         pcs = [p for p in self.rows if p >= 0]

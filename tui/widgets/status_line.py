@@ -24,6 +24,7 @@ class Progress:
     steps: int = 0
     cpu: int = 0
     func: str = ""
+    searched: str = ""  # the explorer's figures while `search` runs
 
 
 def status_text(view: View, progress: Progress | None, mode: str) -> Text:
@@ -37,7 +38,11 @@ def status_text(view: View, progress: Progress | None, mode: str) -> Text:
              style="bold black on green" if view.fix else "bold black on yellow")
     t.append(f"  db{{{view.cpu}}}", style="bold")
     t.append(f"  {mode}", style="dim")
-    if progress is not None:
+    if progress is not None and (progress.searched or not progress.steps):
+        t.append(f"  running `{progress.line}`: {progress.searched or 'searching'}",
+                 style="bold cyan")
+        t.append("  Ctrl-C breaks in", style="bold")
+    elif progress is not None:
         t.append(f"  running `{progress.line}`: {progress.steps:,} statements,"
                  f" cpu{progress.cpu} in {progress.func or '?'}", style="bold cyan")
         t.append("  Ctrl-C breaks in", style="bold")

@@ -4,7 +4,8 @@ Each column is one step; the lanes fill from the left and page by half a
 pane when full. A lane shows a letter for the LWP that ran on
 that CPU (legend below) and a mark for the race's events: T target set,
 B bind, A psref acquired, M spc_migrating set, > migrated, R psref
-released, ! KASSERT.
+released, ! KASSERT. The plan `search` found shows dimmed after the last
+step: the steps `follow` will take, with their events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tui.widgets.text_pane import TextPane
 
 MARK = {"target": "T", "bind": "B", "unbind": "b", "acquire": "A", "release": "R",
         "migrating": "M", "migrated": ">", "panic": "!"}
+AHEAD = "italic grey50"  # the plan's steps to come
 STYLE = {"T": "bold yellow", "B": "bold cyan", "b": "cyan", "A": "bold green",
          "R": "green", "M": "bold magenta", ">": "bold magenta", "!": "bold white on red"}
 
@@ -35,6 +37,9 @@ def timeline_text(view: View, width: int) -> Text:
         half = max(1, cols // 2)
         first = 0 if n <= cols else ((n - cols + half - 1) // half) * half
         ticks = [tick for tick in ticks[-cols:] if tick.n >= first]
+    ahead = list(view.ahead[:max(0, cols - len(ticks))])
+    nnow = len(ticks)
+    ticks = ticks + ahead
     letters: dict[str, str] = {}
     for tick in ticks:
         if tick.who not in letters:
@@ -45,6 +50,10 @@ def timeline_text(view: View, width: int) -> Text:
     mine: dict[int, list[tuple[int, str, str]]] = {}  # cpu -> (column, char, style)
     for i, tick in enumerate(ticks):
         marks = [MARK[e.kind] for e in tick.events if e.kind in MARK]
+        if i >= nnow:  # the plan ahead: dimmed, its marks too
+            mine.setdefault(tick.cpu, []).append(
+                (i, marks[-1] if marks else letters[tick.who], AHEAD))
+            continue
         mine.setdefault(tick.cpu, []).append(
             (i, marks[-1], STYLE.get(marks[-1], "")) if marks else (i, letters[tick.who], "dim"))
     for ci in range(len(k.cpus)):
@@ -72,6 +81,11 @@ def timeline_text(view: View, width: int) -> Text:
     for n, e in events:
         t.append(f"#{n:<6} cpu{e.cpu}  {MARK.get(e.kind, ' ')} {e.text}\n",
                  style=STYLE.get(MARK.get(e.kind, ""), ""))
+    nxt = next(((tick.n, e) for tick in view.ahead for e in tick.events), None)
+    if nxt is not None:
+        n, e = nxt
+        t.append(f"#{n:<6} cpu{e.cpu}  {MARK.get(e.kind, ' ')} next on the plan: {e.text}\n",
+                 style=AHEAD)
     if not ticks:
         t.append("no steps yet", style="dim")
     return t
