@@ -37,10 +37,6 @@ SEARCH_TICKS = 3
 SEARCH_STATES = 100_000
 SHORTEST_STATES = 50_000_000
 
-USAGE = ("usage: search [/s]  (ddbstep: a panicking schedule from here;"
-         " ddb's memory search `search ADDR VALUE` is not modeled)")
-
-
 def _transitions(plan: Plan, moves: range | list[int]) -> str:
     n = len(moves)
     stmts = sum(1 for i in moves if plan.moves[i].kind == "step")
@@ -81,7 +77,9 @@ def make_plan(k: Kernel, moves: list[tuple[str, int, str | None]], ticks: int, s
 
 def db_search_cmd(s: Session, cmd: Cmd) -> str:
     """search[/s] (model extension; with an address, ddb's search)."""
-    from engine.explore import explore
+    # (The explorer is loaded when first asked for: replay and the app start
+    # without it.)
+    from engine.explore import FIRST_STATES, FIRST_SWITCHES, SHORTEN_STATES, explore
 
     text = cmd.args.strip()
     mod = ""
@@ -115,7 +113,7 @@ def db_search_cmd(s: Session, cmd: Cmd) -> str:
         how = f"the shortest from here: no panic in fewer steps, {res.states} states"
     elif res.verdict == "panic":
         how = (f"found by fewest context switches, {res.states} states, then shortened"
-               f" within {SHORTEN} states a round: not proved the shortest")
+               f" within {SHORTEN_STATES} states a round: not proved the shortest")
     elif res.best_schedule:  # interrupted, or the state bound, after a find
         sched = res.best_schedule
         stopped = ("interrupted" if res.verdict == "interrupted"
@@ -126,7 +124,9 @@ def db_search_cmd(s: Session, cmd: Cmd) -> str:
                 " (nothing established)")
     else:
         return (f"{MARK} search: no panic found within {budget} states: a bound, not a proof"
-                f" ({res.states} states explored, {where}; `search/s` searches on)")
+                f" ({res.states} states of every schedule explored, after the fast search's"
+                f" up to {FIRST_STATES} states of at most {FIRST_SWITCHES} context switches;"
+                f" {where}; `search/s` searches on)")
     moves = [(mv.kind, mv.cpu, mv.dev) for mv, _, _ in sched]
     plan = make_plan(k, moves, ticks, res.states, proved)
     if plan is None or plan.kernels[-1].panicstr is None:
@@ -143,9 +143,6 @@ def db_search_cmd(s: Session, cmd: Cmd) -> str:
     out.append(f"{MARK} `follow` walks it to the next event, `follow/a` to the panic;"
                " `show plan` lists every step")
     return s.fmt("\n".join(out), wrap=False)
-
-
-SHORTEN = 20_000  # engine.explore.SHORTEN_STATES, said in the output
 
 
 def db_follow_cmd(s: Session, cmd: Cmd) -> str:
