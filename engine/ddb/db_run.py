@@ -153,6 +153,24 @@ class _Run:
             return True
         return False
 
+    def intr(self, ci: int, handler: str, ipl: int, **args: str) -> bool | None:
+        """One interrupt on ci; None if deliver() refuses it now, True if the
+        run must stop (a panic)."""
+        s = self.s
+        before = s.kernel
+        k = deliver(before, ci, handler, ipl, **args)
+        if k is before:
+            return None
+        s.kernel = k
+        s.steps += 1
+        if s.on_step is not None:
+            s.on_step(before, k, ci)
+        if k.panicstr is not None:
+            self.reason = "panic"
+            self.stop_cpu = k.paniccpu if k.paniccpu is not None else ci
+            return True
+        return False
+
     def _note_locks(self, before: Kernel, after: Kernel, ci: int) -> None:
         s = self.s
         if before.locks == after.locks:
@@ -420,28 +438,21 @@ def db_intr_cmd(s: Session, cmd: Cmd) -> str:
     return _interrupt(s, cmd, "slpdev_intr", IPL_VM, dev=dev)
 
 
-def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: object) -> str:
+def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: str) -> str:
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
     count = cmd.count if cmd.count is not None else 1
     run = _Run(s)
     for _ in range(count):
-        before = s.kernel
-        k = deliver(before, s.cpu, handler, ipl, **args)
-        if k is before:
+        stop = run.intr(s.cpu, handler, ipl, **args)
+        if stop is None:
             return _refused(s, handler, ipl, **args)
-        s.kernel = k
-        s.steps += 1
-        if s.on_step is not None:
-            s.on_step(before, k, s.cpu)
-        if k.panicstr is not None:
-            run.reason = "panic"
-            run.stop_cpu = k.paniccpu if k.paniccpu is not None else s.cpu
+        if stop:
             return run.finish()
     return ""
 
 
-def _refused(s: Session, handler: str, ipl: int, **args: object) -> str:
+def _refused(s: Session, handler: str, ipl: int, **args: str) -> str:
     """Why deliver() would not run the handler now: the IPL masks it, or
     the handler would spin on a spin mutex another CPU holds (named, with
     its holder, as `show mutexes` does)."""

@@ -26,7 +26,7 @@ from engine.ddb.db_plan import Plan, PlanMove
 from engine.ddb.db_run import MARK, _Run
 from engine.events import Event, race_events
 from engine.kernel import Kernel
-from engine.machine import FUNCS, deliver
+from engine.machine import FUNCS
 from engine.param import IPL_CLOCK, IPL_VM
 
 # The clock interrupts a search may add (explore's default: what sched_tick
@@ -190,20 +190,11 @@ def _one_move(s: Session, run: _Run, mv: PlanMove) -> bool:
     if s.break_in is not None and s.break_in():
         run.reason, run.stop_cpu = "breakin", s.cpu
         return True
-    before = s.kernel
     if mv.kind == "hardclock":
-        after = deliver(before, mv.cpu, "hardclock", IPL_CLOCK)
+        stop = run.intr(mv.cpu, "hardclock", IPL_CLOCK)
     else:
-        after = deliver(before, mv.cpu, "slpdev_intr", IPL_VM, dev=mv.dev)
-    s.kernel = after
-    s.steps += 1
-    if s.on_step is not None:
-        s.on_step(before, after, mv.cpu)
-    if after.panicstr is not None:
-        run.reason = "panic"
-        run.stop_cpu = after.paniccpu if after.paniccpu is not None else mv.cpu
-        return True
-    return False
+        stop = run.intr(mv.cpu, "slpdev_intr", IPL_VM, dev=mv.dev or "")
+    return bool(stop)  # (never None: the plan was replayed from this very kernel)
 
 
 def db_show_plan(s: Session, cmd: Cmd) -> str:
