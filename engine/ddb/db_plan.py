@@ -12,28 +12,22 @@ Invariant: while a session holds a plan, its kernel is plan.kernels[plan_at]
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from engine.events import Event
 from engine.kernel import Kernel
 
-
-@attrs.frozen
-class PlanMove:
-    """One transition of a plan: what `s`, `hardclock` or `intr DEV` would do."""
-
-    kind: str  # step, hardclock, intr
-    cpu: int
-    dev: str | None = None
+if TYPE_CHECKING:  # (the explorer is loaded only when `search` runs)
+    from engine.explore import Move
 
 
 @attrs.frozen(eq=False)
 class Plan:
-    moves: tuple[PlanMove, ...]
+    moves: tuple[Move, ...]  # the explorer's: a statement or an interrupt on one CPU
     kernels: tuple[Kernel, ...]  # kernels[i] before moves[i]; the last after all
     events: tuple[tuple[Event, ...], ...]  # the race events of each move
-    ticks: int  # the clock interrupts the search could add
-    states: int  # states the search kept to find it
     shortest: bool  # proved the shortest from its first kernel
 
     @property

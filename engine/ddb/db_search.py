@@ -20,14 +20,18 @@ to the end. A breakpoint, a watchpoint or a break-in stops it earlier.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
-from engine.ddb.db_plan import Plan, PlanMove
+from engine.ddb.db_plan import Plan
 from engine.ddb.db_run import MARK, _Run
 from engine.events import Event, race_events
 from engine.kernel import Kernel
 from engine.machine import FUNCS
-from engine.param import IPL_CLOCK, IPL_VM
+
+if TYPE_CHECKING:
+    from engine.explore import Move
 
 # The clock interrupts a search may add (explore's default: what sched_tick
 # needs for a kernel preemption at rrticks 1).
@@ -37,42 +41,31 @@ SEARCH_TICKS = 3
 SEARCH_STATES = 100_000
 SHORTEST_STATES = 50_000_000
 
-def _transitions(plan: Plan, moves: range | list[int]) -> str:
-    n = len(moves)
-    stmts = sum(1 for i in moves if plan.moves[i].kind == "step")
-    intr = n - stmts
-    return f"{n} steps" + (f" ({stmts} statements, {intr} interrupts)" if intr else "")
-
-
-def _event_lines(plan: Plan, frm: int = 0, to: int | None = None) -> list[str]:
-    out = []
-    for i in range(frm, len(plan.moves) if to is None else to):
-        for e in plan.events[i]:
-            out.append(f"  step {i + 1:<5} cpu{e.cpu}  {_EVENT[e.kind]:<10} {e.text}")
-    return out
-
-
 _EVENT = {"target": "target", "bind": "LP_BOUND", "unbind": "unbound", "acquire": "psref",
           "release": "release", "migrating": "migrating", "migrated": "migrated",
           "panic": "KASSERT", "switch": "switch"}
 
 
-def make_plan(k: Kernel, moves: list[tuple[str, int, str | None]], ticks: int, states: int,
-              shortest: bool) -> Plan | None:
+def _length(plan: Plan) -> str:
+    n = len(plan.moves)
+    intr = sum(1 for mv in plan.moves if mv.kind != "step")
+    return f"{n} steps" + (f" ({n - intr} statements, {intr} interrupts)" if intr else "")
+
+
+def make_plan(k: Kernel, moves: list[Move], shortest: bool) -> Plan | None:
     """The plan of moves from k: each applied as the session applies it."""
-    from engine.explore import apply, move
+    from engine.explore import apply
 
     kernels = [k]
     events: list[tuple[Event, ...]] = []
-    for kind, ci, dev in moves:
-        n = apply(k, move(kind, ci, dev))
+    for mv in moves:
+        n = apply(k, mv)
         if n is k:
             return None
-        events.append(tuple(race_events(k, n, ci)))
+        events.append(tuple(race_events(k, n, mv.cpu)))
         kernels.append(n)
         k = n
-    return Plan(tuple(PlanMove(kind, ci, dev) for kind, ci, dev in moves), tuple(kernels),
-                tuple(events), ticks, states, shortest)
+    return Plan(tuple(moves), tuple(kernels), tuple(events), shortest)
 
 
 def db_search_cmd(s: Session, cmd: Cmd) -> str:
@@ -127,18 +120,18 @@ def db_search_cmd(s: Session, cmd: Cmd) -> str:
                 f" ({res.states} states of every schedule explored, after the fast search's"
                 f" up to {FIRST_STATES} states of at most {FIRST_SWITCHES} context switches;"
                 f" {where}; `search/s` searches on)")
-    moves = [(mv.kind, mv.cpu, mv.dev) for mv, _, _ in sched]
-    plan = make_plan(k, moves, ticks, res.states, proved)
+    plan = make_plan(k, [mv for mv, _, _ in sched], proved)
     if plan is None or plan.kernels[-1].panicstr is None:
         raise DbError("ddbstep: search: the schedule found does not replay from here")
     s.plan, s.plan_at = plan, 0
     cpus = sorted({m.cpu for m in plan.moves})
-    out = [f"{MARK} search: a panic {_transitions(plan, range(len(plan.moves)))} ahead, on"
+    out = [f"{MARK} search: a panic {_length(plan)} ahead, on"
            f" cpu{plan.kernels[-1].paniccpu}; CPUs that move: "
            + ", ".join(f"cpu{c}" for c in cpus),
            f"{MARK} ({how}; {where})",
            f"{MARK} the race events on the way:"]
-    out += _event_lines(plan)
+    out += [f"  step {i + 1:<5} cpu{e.cpu}  {_EVENT[e.kind]:<10} {e.text}"
+            for i, events in enumerate(plan.events) for e in events]
     out.append(f"  panic: {plan.message}")
     out.append(f"{MARK} `follow` walks it to the next event, `follow/a` to the panic;"
                " `show plan` lists every step")
@@ -183,18 +176,18 @@ def db_follow_cmd(s: Session, cmd: Cmd) -> str:
     return run.finish() + "\n" + s.fmt("\n".join(said), wrap=False)
 
 
-def _one_move(s: Session, run: _Run, mv: PlanMove) -> bool:
+def _one_move(s: Session, run: _Run, mv: Move) -> bool:
     """One move of the plan through the run; True if the run must stop."""
     if mv.kind == "step":
         return run.one(mv.cpu)
     if s.break_in is not None and s.break_in():
         run.reason, run.stop_cpu = "breakin", s.cpu
         return True
-    if mv.kind == "hardclock":
-        stop = run.intr(mv.cpu, "hardclock", IPL_CLOCK)
-    else:
-        stop = run.intr(mv.cpu, "slpdev_intr", IPL_VM, dev=mv.dev or "")
-    return bool(stop)  # (never None: the plan was replayed from this very kernel)
+    from engine.explore import handler
+
+    func, ipl, args = handler(mv)
+    # (never None: the plan was replayed from this very kernel)
+    return bool(run.intr(mv.cpu, func, ipl, **args))
 
 
 def db_show_plan(s: Session, cmd: Cmd) -> str:
@@ -202,7 +195,7 @@ def db_show_plan(s: Session, cmd: Cmd) -> str:
     plan = s.plan
     if plan is None:
         return f"{MARK} no plan: `search` finds one from here"
-    out = [f"{MARK} plan: {_transitions(plan, range(len(plan.moves)))} to the panic,"
+    out = [f"{MARK} plan: {_length(plan)} to the panic,"
            f" {s.plan_at} walked ({'the shortest' if plan.shortest else 'not proved shortest'})"]
     for i, mv in enumerate(plan.moves):
         k = plan.kernels[i]
