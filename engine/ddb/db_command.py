@@ -201,11 +201,11 @@ class Session:
             else:
                 self.next = self.dot
         except DbError as e:
-            self._restore(snap)
+            self.restore(snap)
             self.last_error = str(e)
             return "\n".join(printed + [str(e)])
         except Exception as e:  # a model bug must not lose the session
-            self._restore(snap)
+            self.restore(snap)
             self.last_error = f"ddbstep: internal error in `{line}`: {type(e).__name__}: {e}"
             return self.last_error
         if entry.name != "undo" and (
@@ -256,8 +256,11 @@ class Session:
         self.prev_kernel = None
         self.plan, self.plan_at, self.steps = None, 0, 0
 
-    def _restore(self, snap: Snapshot) -> None:
-        self.kernel, self.cpu, self.breaks = snap.kernel, snap.cpu, snap.breaks
+    def restore(self, snap: Snapshot) -> None:
+        """Back to a snapshot (a refused command, undo). Breakpoints are
+        copied: their counts go down as they are hit."""
+        self.kernel, self.cpu = snap.kernel, snap.cpu
+        self.breaks = [attrs.evolve(b) for b in snap.breaks]
         self.watches = snap.watches
         self.plan, self.plan_at, self.steps = snap.plan, snap.plan_at, snap.steps
 

@@ -22,8 +22,6 @@ spin mutex gets one marked line naming the mutex and its holder.
 
 from __future__ import annotations
 
-import attrs
-
 from engine import machine, symtab
 from engine.amd64_trap import T_TRCTRAP, trap_print_lines
 from engine.ddb import db_access
@@ -102,11 +100,17 @@ def lock_holder_line(s: Session, name: str, spinner: int | None = None) -> str:
             f"{taken}")
 
 
-def spinning_on(k: Kernel, ci: int) -> list[str]:
-    """The spin mutexes ci's next step would find held elsewhere."""
+def spinning_on(k: Kernel, ci: int, handler: str | None = None, ipl: int = 0,
+                **args: str) -> list[str]:
+    """The spin mutexes ci's next step (or the interrupt handler, if named)
+    would find held elsewhere: it is run once with mutex_spin_enter()'s
+    probe on, on a copy of the state, and its result dropped."""
     machine.spin_probe = []
     try:
-        step(k, ci)
+        if handler is None:
+            step(k, ci)
+        else:
+            deliver(k, ci, handler, ipl, **args)
         return list(dict.fromkeys(machine.spin_probe))
     finally:
         machine.spin_probe = None
@@ -462,12 +466,7 @@ def _refused(s: Session, handler: str, ipl: int, **args: str) -> str:
         return f"{handler}: cpu{s.cpu} is stopped in ddb"
     if level >= ipl:
         return f"{handler}: cpu{s.cpu} is at ilevel {level:#x}: interrupt masked"
-    machine.spin_probe = []
-    try:
-        deliver(k, s.cpu, handler, ipl, **args)
-        held = list(dict.fromkeys(machine.spin_probe))
-    finally:
-        machine.spin_probe = None
+    held = spinning_on(k, s.cpu, handler, ipl, **args)
     if not held:
         return f"{handler}: cpu{s.cpu}: the handler cannot run now"
     return "\n".join(f"{handler}: refused: it would spin on cpu{s.cpu}: "
@@ -505,9 +504,7 @@ def db_undo_cmd(s: Session, cmd: Cmd) -> str:
     undone = []
     for _ in range(min(n, len(s.undo_stack))):
         snap = s.undo_stack.pop()
-        s.kernel, s.cpu, s.breaks = snap.kernel, snap.cpu, [attrs.evolve(b) for b in snap.breaks]
-        s.watches = snap.watches
-        s.plan, s.plan_at, s.steps = snap.plan, snap.plan_at, snap.steps
+        s.restore(snap)
         undone.append(snap.line)
     s.prev_kernel = None
     return f"undid {len(undone)}: " + "; ".join(reversed(undone))
