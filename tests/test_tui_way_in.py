@@ -214,3 +214,13 @@ def test_race_events_name_the_switches_of_the_lwps_the_race_is_about() -> None:
 
     k = boot(load("seed-race"))
     assert all(e.kind != "switch" for ci in range(4) for e in race_events(k, step(k, ci), ci))
+
+
+def test_the_status_line_says_searching_only_for_search() -> None:
+    from tui.widgets.status_line import Progress, status_text
+
+    view = make().view()
+    started = status_text(view, Progress("c"), "console").plain
+    assert "running `c`: 0 statements" in started and "searching" not in started
+    search = status_text(view, Progress("search", searched="searching"), "console").plain
+    assert "running `search`: searching" in search and "Ctrl-C breaks in" in search

@@ -31,7 +31,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from engine.ddb import db_run, db_search
-from engine.ddb.db_command import Session, lookup
+from engine.ddb.db_command import Entry, Session, lookup
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_table import TABLE
 from engine.events import explain_panic
@@ -198,17 +198,23 @@ class DdbstepApp(App[int]):
     def running(self) -> bool:
         return self.job is not None
 
-    def _is_run(self, line: str) -> bool:
-        """Would this line run statements for long (a worker's job)?"""
+    def _entry(self, line: str) -> Entry | None:
+        """The command table's entry a line would run (an empty line: the
+        last command's), or None."""
         m = re.match(r"\s*([A-Za-z_][A-Za-z_0-9]*)", line)
         if m is None:
-            entry = self.session.last_entry if not line.strip() else None
-            return entry is not None and entry.handler in RUNS
+            return self.session.last_entry if not line.strip() else None
         try:
-            entry = lookup(TABLE, m.group(1))
+            return lookup(TABLE, m.group(1))
         except DbError:
+            return None
+
+    def _is_run(self, line: str) -> bool:
+        """Would this line run statements for long (a worker's job)?"""
+        entry = self._entry(line)
+        if entry is None:
             return False
-        if entry.handler is db_run.db_single_step_cmd:
+        if entry.handler is db_run.db_single_step_cmd and line.strip():
             return "," in line  # one statement is quick; s,N is not
         return entry.handler in RUNS
 
@@ -273,9 +279,11 @@ class DdbstepApp(App[int]):
         work.break_in = self._break.is_set
         work.on_step = self._count
         work.on_search = self._search_progress
-        self._searched = ""
+        entry = self._entry(line)
+        self._searched = ("searching" if entry is not None
+                          and entry.handler is db_search.db_search_cmd else "")
         self.job = (work, line, was_panicked)
-        self.query_one(StatusLine).progress = Progress(line)
+        self.query_one(StatusLine).progress = Progress(line, searched=self._searched)
         self._progress_timer = self.set_interval(0.1, self._show_progress)
         self.run_worker(lambda: work.execute(line), thread=True, exclusive=True,
                         group="ddb", exit_on_error=False)

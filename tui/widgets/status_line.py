@@ -38,9 +38,8 @@ def status_text(view: View, progress: Progress | None, mode: str) -> Text:
              style="bold black on green" if view.fix else "bold black on yellow")
     t.append(f"  db{{{view.cpu}}}", style="bold")
     t.append(f"  {mode}", style="dim")
-    if progress is not None and (progress.searched or not progress.steps):
-        t.append(f"  running `{progress.line}`: {progress.searched or 'searching'}",
-                 style="bold cyan")
+    if progress is not None and progress.searched:
+        t.append(f"  running `{progress.line}`: {progress.searched}", style="bold cyan")
         t.append("  Ctrl-C breaks in", style="bold")
     elif progress is not None:
         t.append(f"  running `{progress.line}`: {progress.steps:,} statements,"
