@@ -39,7 +39,7 @@ def _find(x: Ctx) -> Flow:
 
 
 def _affinity(x: Ctx) -> Flow:
-    # kcset: the one CPU the caller asked for (cpuctl-like: to_cpu).
+    # kcset: the one CPU the caller asked for (schedctl -A: to_cpu).
     x.lwp(x.v("t")).l_affinity = (x.l.arg("to_cpu"),)
     return None
 
@@ -122,7 +122,7 @@ kfunc(
 )
 
 kfunc(
-    "setaffinity_user", "usr.sbin/cpuctl",
+    "setaffinity_user", "usr.sbin/schedctl",
     S(1, "error = _sched_setaffinity(pid, lid, sizeof(cset), cset);",
       lambda x: call("syscall", ret="error", code=SYS__sched_setaffinity), label="call"),
     S(2, "for (;;) pause();", lambda x: Goto("loop"), label="loop"),

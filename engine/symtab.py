@@ -153,12 +153,26 @@ def lookup(name: str) -> tuple[str, int] | None:
 
 
 def lookup_addr(addr: int) -> tuple[str, int] | None:
+    """The statement at addr. A function's own address is its first
+    modeled statement: the prologue before it (doifioctl+0x7c) is code the
+    model does not run, so a CPU entering the function arrives there."""
     for func in FUNCS:
         e = entry(func)
         if "addr" not in e:
             continue
+        if addr == e["addr"] and FUNCS[func].stmts:
+            return func, 0
         offs = offsets(func)
         for pc, o in enumerate(offs):
             if e["addr"] + o == addr:
                 return func, pc
+    return None
+
+
+def function_at(addr: int) -> str | None:
+    """The modeled function whose code holds addr, if any."""
+    for func in FUNCS:
+        e = entry(func)
+        if "addr" in e and e["addr"] <= addr < e["addr"] + int(e.get("size", 0)):
+            return func
     return None

@@ -584,9 +584,12 @@ class DdbstepApp(App[int]):
     def _toggle_break(self, event: SourceView.ToggleBreak) -> None:
         from engine import symtab
 
-        where = symtab.sym(event.func, event.pc).removeprefix("netbsd:")
-        have = any((b.func, b.pc) == (event.func, event.pc) for b in self.session.breaks)
-        self.run_ddb(f"{'delete' if have else 'break'} {where}")
+        have = [b for b in self.session.breaks if (b.func, b.pc) == (event.func, event.pc)]
+        if have:
+            # by the address it was set at: `break doifioctl` stands on +0x7c
+            self.run_ddb(f"delete {have[0].pc_addr:#x}")
+        else:
+            self.run_ddb(f"break {symtab.sym(event.func, event.pc).removeprefix('netbsd:')}")
 
     def on_cpu_card_selected(self, event: CpuCard.Selected) -> None:
         # (CpuPanel.FOCUS_ON_CLICK is off: typing stays where it was.)

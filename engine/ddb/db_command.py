@@ -34,7 +34,7 @@ from engine.scenario import Scenario
 class Breakpoint:
     """struct db_breakpoint: an address, and the statement it stands on."""
 
-    func: str  # "" when pc_addr is no modeled statement (it never hits)
+    func: str  # the statement a run stops at (db_break_cmd refuses any other address)
     pc: int
     count: int
     init_count: int

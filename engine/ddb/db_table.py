@@ -7,7 +7,7 @@ model has nothing for say so.
 
 from __future__ import annotations
 
-from engine import symtab
+from engine import callgraph, symtab
 from engine.ddb import db_access, db_examine, db_proc, db_run, db_search, db_trace
 from engine.ddb.db_command import (
     Breakpoint,
@@ -42,9 +42,27 @@ def db_break_cmd(s: Session, cmd: Cmd) -> str:
         return "Already set."
     count = cmd.count if cmd.count is not None else 1
     where = symtab.lookup_addr(addr)
-    func, pc = where if where is not None else ("", -1)
+    if where is None:
+        # A real ddb plants int3 anywhere; the model only stops between
+        # its statements, so a breakpoint elsewhere could never fire.
+        raise DbError(_unreachable(s, addr))
+    func, pc = where
+    if (why := callgraph.why_no_stop(func)) is not None:
+        raise DbError(f"{db_run.MARK} {why}")
     s.breaks = [Breakpoint(func, pc, count, count, addr)] + s.breaks
     return ""
+
+
+def _unreachable(s: Session, addr: int) -> str:
+    """Why no run can stop at addr: it is no modeled statement's address."""
+    name = db_examine.db_printsym(s, addr)
+    func = symtab.function_at(addr)
+    if func is None:
+        return f"{db_run.MARK} {addr:#x} is not in modeled code: no run stops there"
+    offs = ", ".join(f"+{o:#x}" for o in symtab.offsets(func)[:6])
+    more = ", ..." if len(symtab.offsets(func)) > 6 else ""
+    return (f"{db_run.MARK} no modeled statement of {func} starts at {name}"
+            f" (they start at {offs}{more}): no run stops there")
 
 
 def db_delete_cmd(s: Session, cmd: Cmd) -> str:
