@@ -259,6 +259,7 @@ kfunc(
     S(490, "ci->ci_want_resched = ci->ci_data.cpu_softints; "
       "spc->spc_flags &= ~SPCF_SWITCHCLEAR; spc->spc_curpriority = lwp_eprio(newl); "
       "return newl;", _nx_done, label="done"),
+    inline=True,
 )
 
 

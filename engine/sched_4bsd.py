@@ -81,6 +81,7 @@ kfunc(
       "pri = imax(pri, 0);", _rp_pri),
     S(390, "if (pri != l->l_priority) lwp_changepri(l, pri);", _rp_change),
     S(392, "}", lambda x: Ret()),
+    inline=True,
 )
 
 

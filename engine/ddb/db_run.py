@@ -279,15 +279,21 @@ def db_single_step_cmd(s: Session, cmd: Cmd) -> str:
 
 
 def _kind(k: Kernel, ci: int) -> str | None:
-    """inst_call() / inst_return() of ci's next statement."""
+    """inst_call() / inst_return() of ci's next statement. A static inline
+    function (curlwp_bind, if_put, nextlwp ...) is compiled into its caller:
+    entering or leaving it is no call or ret instruction."""
     flow = next_flow(k, ci)
     if isinstance(flow, Call):
-        return None if machine.FUNCS[flow.func].atomic else "call"
+        if machine.FUNCS[flow.func].atomic or symtab.is_inline(flow.func):
+            return None
+        return "call"
     if isinstance(flow, Switch):
         return "switch"  # cpu_switchto(): a call that returns in another LWP
     if isinstance(flow, Ret):
         l = k.curlwp(ci)
-        return None if l.stack[-1].ret == INTR or len(l.stack) < 2 else "return"
+        if l.stack[-1].ret == INTR or len(l.stack) < 2 or symtab.is_inline(l.stack[-1].func):
+            return None
+        return "return"
     return None
 
 
