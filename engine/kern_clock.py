@@ -65,8 +65,22 @@ def _hc_callout(x: Ctx) -> Flow:
         x.set("balanced", True)
         if (k.hardclock_ticks - k.config.boot_ticks) % balance_period(k) == 0:
             sched_balance(k, x.ci)
-    for l in x.k.lwps:
-        if l.l_timeout is not None and l.l_stat == LSSLEEP and l.l_timeout <= x.k.hardclock_ticks:
+    if not x.v("ticked", False):
+        # ticks = ++cc->cc_ticks (kern_timeout.c l.668): this CPU's wheel
+        # only. A callout runs on the CPU whose wheel holds it, the one that
+        # scheduled it (callout_schedule_locked, l.357-371), so only this
+        # CPU's pending callouts come one tick nearer. The model keeps the
+        # ticks left (c_time - cc_ticks), stopped at 0 while it waits for
+        # its softint, rather than each CPU's cc_ticks.
+        x.set("ticked", True)
+        for l in k.lwps:
+            if l.l_timeout is not None and l.l_timeout[0] == x.ci and l.l_timeout[1] > 0:
+                x.lwp(l.idx).l_timeout = (x.ci, l.l_timeout[1] - 1)
+    for l in k.lwps:
+        # callout_softclock() runs what is due on this CPU's cc_todo
+        # (here, inside the clock interrupt): sleepq_timeout(l).
+        if (l.l_timeout is not None and l.l_timeout == (x.ci, 0)
+                and l.l_stat == LSSLEEP):
             return call("sleepq_timeout", l=l.idx)
     return Goto("done")
 

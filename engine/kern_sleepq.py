@@ -62,7 +62,9 @@ def _enqueue(x: Ctx) -> Flow:
 def _block_timo(x: Ctx) -> Flow:
     timo = x.v("timo", 0)
     if timo:
-        x.l.l_timeout = x.k.hardclock_ticks + timo
+        # callout_schedule_locked(): a callout not pending moves to the
+        # calling CPU's wheel (tryenter of its cc_lock never fails here).
+        x.l.l_timeout = (x.ci, timo)
     return None
 
 

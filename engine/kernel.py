@@ -95,7 +95,9 @@ class Lwp:
     l_dopreempt: int
     l_ctxswtch: int
     l_blcnt: int
-    l_timeout: int | None  # hardclock tick at which sleepq_timeout fires
+    # l_timeout_ch while pending: (index of c_cpu, the CPU whose callout
+    # wheel holds it; ticks left, c_time - cc_ticks). None when not pending.
+    l_timeout: tuple[int, int] | None
     addr: int
     kstack: int  # KSTACK_LOWEST_ADDR(l)
     program: str

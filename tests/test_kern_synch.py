@@ -99,6 +99,26 @@ def test_kpause_timeout_wakes_lwp0_from_the_clock() -> None:
         if k.curlwp(1).idx != 2:
             break
     assert (k.lwps[2].l_stat, k.lwps[2].l_wmesg) == (LSSLEEP, "uvm")
-    for _ in range(k.config.hz):
+    assert k.lwps[2].l_timeout == (1, k.config.hz)  # on CPU 1's wheel: kpause(hz)
+
+
+def test_a_timed_sleep_callout_fires_on_the_cpu_that_scheduled_it() -> None:
+    """kern_timeout.c l.357-371: callout_schedule_locked() moves a callout
+    that is not pending to curcpu()'s wheel; l.668: each CPU's
+    callout_hardclock() advances only its own cc_ticks. lwp0 kpause()s on
+    CPU 1: CPU 0's clock never wakes it, CPU 1's does after hz ticks."""
+    k = boot(load("seed-race"))
+    for _ in range(200):
+        k = step(k, 1)
+        if k.curlwp(1).idx != 2:
+            break
+    for _ in range(2 * k.config.hz):
         k = deliver(k, 0, "hardclock", IPL_CLOCK)
+    assert k.lwps[2].l_stat == LSSLEEP
+    assert k.lwps[2].l_timeout == (1, k.config.hz)
+    for _ in range(k.config.hz - 1):
+        k = deliver(k, 1, "hardclock", IPL_CLOCK)
+    assert k.lwps[2].l_stat == LSSLEEP
+    k = deliver(k, 1, "hardclock", IPL_CLOCK)
     assert k.lwps[2].l_stat == LSRUN
+    assert k.lwps[2].l_timeout is None

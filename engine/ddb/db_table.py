@@ -153,12 +153,20 @@ def db_dmesg_cmd(s: Session, cmd: Cmd) -> str:
 
 
 def db_show_callout(s: Session, cmd: Cmd) -> str:
+    """db_show_callout() (kern_timeout.c l.795-826): each CPU's wheel in
+    bucket order. The model keeps a callout's ticks left, not each CPU's
+    cc_ticks: the bucket is computed as if cc_ticks were hardclock_ticks
+    (exact for the primary CPU, whose hardclock advances both)."""
     k = s.kernel
     out = [f"hardclock_ticks now: {k.hardclock_ticks}", "    ticks  wheel               arg  func"]
+    rows = []
     for l in k.lwps:
         if l.l_timeout is not None:
-            out.append("%9d %2d/%-4d %16x  %s" % (
-                l.l_timeout - k.hardclock_ticks, 0, l.l_timeout & 0xFF, l.addr, "sleepq_timeout"))
+            cpu, left = l.l_timeout
+            bucket = (k.hardclock_ticks + left) & 0xFF  # BUCKET(): wheel 0 for rel <= 256
+            rows.append((bucket, cpu, "%9d %2d/%-4d %16x  %s" % (
+                left, 0, bucket, l.addr, "sleepq_timeout")))
+    out += [row for _, _, row in sorted(rows)]
     return s.fmt("\n".join(out))
 
 
