@@ -11,7 +11,7 @@ from __future__ import annotations
 from engine import symtab
 from engine.kernel import Kernel, Lwp
 from engine.machine import HALT, Ctx, Flow, Ret, S, kfunc
-from engine.param import T_BPTFLT
+from engine.param import PSL_T, T_BPTFLT
 
 trap_type = {
     0: "privileged instruction fault", 1: "breakpoint trap",
@@ -35,6 +35,10 @@ def trap_print_lines(k: Kernel, ci: int, l: Lwp, trapno: int, rip: int) -> list[
     trace trap the next instruction to run.
     """
     regs = symtab.trapframe(k, ci, l)
+    if trapno == T_TRCTRAP:
+        # The trace trap of a single step: the frame was saved with
+        # PSL_T still set, db_clear_single_step() runs only after.
+        regs["rflags"] |= PSL_T
     p = k.proc(l)
     return [
         f"fatal {trap_type[trapno]} in supervisor mode",

@@ -137,6 +137,21 @@ IPL_CLOCK = IPL_SCHED
 T_BPTFLT = 1
 SYS_ioctl = 54
 
+# x86 psl.h: the trace flag. ddb single-steps with db_set_single_step(),
+# tf_rflags |= PSL_T (amd64 db_machdep.h l.75); the #DB frame keeps it.
+PSL_T = 0x00000100
+
+# ci_flags (x86 cpu.h l.314-323)
+CPUF_BSP = 0x0001
+CPUF_AP = 0x0002
+CPUF_SP = 0x0004
+CPUF_PRIMARY = 0x0008
+CPUF_SYNCTSC = 0x0800
+CPUF_PRESENT = 0x1000
+CPUF_RUNNING = 0x2000
+CPUF_PAUSE = 0x4000
+CPUF_GO = 0x8000
+
 # amd64 param.h: the u-area holds the pcb, then the kernel stack.
 USPACE = 0x4000
 

@@ -145,8 +145,11 @@ def test_show_proc_layout(s: Session) -> None:
     """db_show_proc() (db_proc.c l.264-340): l_priority, not the effective one."""
     out = s.execute("show proc 0t15571").splitlines()
     assert out[0].startswith("tcpdump: pid 15571 proc ")
-    assert out[1] == "> lwp 1 ffffe40025abc480 pcb ffff80003335c000"
-    assert out[2] == "    stat 7 flags 40000 cpu 0 pri 43"
+    # Its first line is exactly 80 columns: db_putchar() ends the line after
+    # the 80th character (db_output.c l.153-159), then the "\n" ends another.
+    assert len(out[0]) == 80 and out[1] == ""
+    assert out[2] == "> lwp 1 ffffe40025abc480 pcb ffff80003335c000"
+    assert out[3] == "    stat 7 flags 40000 cpu 0 pri 43"
     assert s.execute("show proc").startswith("usage: show proc [/a] [/p] address|pid")
     # proc0: PK_SYSTEM|PK_NOCLDWAIT
     assert s.execute("show proc 0").splitlines()[0].endswith("flags 20002")
@@ -322,7 +325,7 @@ def test_watch_stops_at_the_store_on_the_cpu_that_made_it(s: Session) -> None:
     """Acceptance 3. db_watchpoint_cmd() (db_watch.c): watch addr[,size],
     size 4 by default; db_list_watchpoints(); db_trap() says "Watchpoint"."""
     target = 0xFFFFE40025ABC480 + 0xD8  # &tcpdump->l_target_cpu
-    assert s.execute(f"watch {target:#x},8") == ""
+    assert s.execute(f"watch {target:#x} 8") == ""
     assert s.execute("show watches") == (
         " Map        Address  Size\n*0xffffffff80f6b4a8  ffffe40025abc558  8")
     drive(s, "mach cpu 1")

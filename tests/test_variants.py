@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import replay
@@ -57,8 +59,10 @@ def test_variant_panics_from_victim_cpu_to_target_cpu(
     pad = " " * (8 - len(head) % 8)
     assert f"{head}{pad}netbsd:breakpoint+0x10: leave\ndb{{{target}}}> bt\n" in out
     frames = [line.split("(")[0] for line in out.split(f"db{{{target}}}> bt\n")[1].splitlines()]
-    assert frames == ["breakpoint", "vpanic", "kern_assert", "psref_release", "doifioctl",
-                      "sys_ioctl", "syscall", "--- syscall "]
+    assert frames[:-1] == ["breakpoint", "vpanic", "kern_assert", "psref_release", "doifioctl",
+                           "sys_ioctl", "syscall", "--- syscall "]
+    # db_trace.c l.308-311: the user pc the syscall came from, no 0x.
+    assert re.fullmatch(r"7f[0-9a-f]{10}:", frames[-1])
     # Same interleaving with the fix: no panic.
     fixed = replay.run(sc, race_commands(sched, victim, target), fix=True)
     assert fixed.session.kernel.panicstr is None

@@ -113,6 +113,7 @@ class Snapshot:
     plan: Plan | None = None
     plan_at: int = 0
     steps: int = 0
+    ddb_cpu: int = 0
 
 
 @attrs.define
@@ -122,6 +123,10 @@ class Session:
     scenario: Scenario
     kernel: Kernel
     cpu: int = 0
+    # ddb_cpu (amd64 db_interface.c): the CPU that trapped into ddb, where
+    # the last run stopped; the others are paused (CPUF_PAUSE). `mach cpu`
+    # selects another CPU's registers, it does not move ddb.
+    ddb_cpu: int = 0
     breaks: list[Breakpoint] = attrs.field(factory=list)  # newest first, as db_breakpoint_list
     watches: list[Watchpoint] = attrs.field(factory=list)  # newest first
     vars: dict[str, int] = attrs.field(factory=lambda: dict(DEFAULT_VARS))
@@ -184,7 +189,8 @@ class Session:
         line = line.rstrip("\r\n")
         printed: list[str] = []
         snap = Snapshot(line, self.kernel, self.cpu, [attrs.evolve(b) for b in self.breaks],
-                        list(self.watches), self.plan, self.plan_at, self.steps)
+                        list(self.watches), self.plan, self.plan_at, self.steps,
+                        self.ddb_cpu)
         before = self.kernel
         self.last_error = None
         try:
@@ -263,6 +269,7 @@ class Session:
         self.breaks = [attrs.evolve(b) for b in snap.breaks]
         self.watches = snap.watches
         self.plan, self.plan_at, self.steps = snap.plan, snap.plan_at, snap.steps
+        self.ddb_cpu = snap.ddb_cpu
 
 
 def lookup(table: dict[str, Entry], word: str) -> Entry:

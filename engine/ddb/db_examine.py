@@ -381,7 +381,8 @@ def db_examine_cmd(s: Session, cmd: Cmd) -> str:
             lines.append(cur)
             cur = ""
 
-    for _ in range(max(count, 0)):
+    while count > 0:  # while (--count >= 0)
+        count -= 1
         size, width = 4, 12
         for c in s.examine_fmt:
             if not cur:
@@ -429,7 +430,7 @@ def db_examine_cmd(s: Session, cmd: Cmd) -> str:
                 end_line(force=True)  # db_disasm() ends its line
                 continue
             elif c == "m":
-                addr = _hexdump(s, addr, size, emit)
+                addr, count = _hexdump(s, addr, size, count, emit)
                 end_line(force=True)
                 continue
             if cur:
@@ -459,12 +460,28 @@ def _disasm(s: Session, addr: int, emit: object) -> int:
     return int(symtab.entry(func)["addr"]) + int(symtab.entry(func).get("size", 4 * (nxt + 1)))
 
 
-def _hexdump(s: Session, addr: int, size: int, emit: object) -> int:
+def _hexdump(s: Session, addr: int, size: int, count: int, emit: object) -> tuple[int, int]:
+    """db_examine()'s 'm' (db_examine.c): size bytes for each count, up to
+    16 a line ("this loops modify's count extra times"), the columns trued
+    up with tabs, then the bytes as characters. Returns (addr, count left)."""
     assert callable(emit)
-    data = [db_access.db_get_value(s.kernel, addr + i, 1) for i in range(16)]
-    hexes = "".join(f"{b:02x}" + (" " if (i + 1) % 4 == 0 else "") for i, b in enumerate(data))
-    emit(hexes + "\t" + "".join(chr(b) if 0x20 <= b <= 0x7E else "." for b in data))
-    return addr + 16
+    nbytes = 0
+    hexes = ""
+    while True:
+        for _ in range(size):
+            hexes += f"{db_access.db_get_value(s.kernel, addr + nbytes, 1):02x}"
+            nbytes += 1
+            if nbytes % 4 == 0:
+                hexes += " "
+        if nbytes == 16:  # while ((bytes != 16) && count--)
+            break
+        count -= 1
+        if count < 0:
+            break
+    data = [db_access.db_get_value(s.kernel, addr + i, 1) for i in range(nbytes)]
+    tabs = "\t" * max(0, 4 - nbytes // 4 + 1)  # for (i = 4; i >= (bytes / 4); i--)
+    emit(hexes + tabs + "".join(chr(b) if 0x20 <= b <= 0x7E else "." for b in data))
+    return addr + nbytes, count
 
 
 # -- set ----------------------------------------------------------------------------------

@@ -12,6 +12,13 @@ from engine.kern_synch import allproc
 from engine.kernel import Kernel, Lwp
 from engine.machine import where
 from engine.param import (
+    CPUF_AP,
+    CPUF_BSP,
+    CPUF_GO,
+    CPUF_PAUSE,
+    CPUF_PRESENT,
+    CPUF_PRIMARY,
+    CPUF_RUNNING,
     LP_NAMES,
     LS_NAMES,
     LW_NAMES,
@@ -19,6 +26,18 @@ from engine.param import (
     SPCF_NAMES,
     bits,
 )
+
+
+def ci_flags(s: Session, ci: int) -> int:
+    """ci_flags (x86 cpu.h l.314-323) as x86 cpu.c sets them: the boot
+    processor PRESENT|PRIMARY (l.413), BSP (l.446), RUNNING (l.682); an
+    application processor AP (l.764), PRESENT (l.863), GO (l.811), RUNNING
+    (l.679); every CPU but the one in ddb is PAUSEd (db_interface.c l.291)."""
+    flags = (CPUF_PRESENT | CPUF_PRIMARY | CPUF_BSP | CPUF_RUNNING if ci == 0
+             else CPUF_AP | CPUF_PRESENT | CPUF_GO | CPUF_RUNNING)
+    if ci != s.ddb_cpu:
+        flags |= CPUF_PAUSE
+    return flags
 
 
 def db_mach_cpu(s: Session, cmd: Cmd) -> str:
@@ -34,8 +53,7 @@ def db_mach_cpu(s: Session, cmd: Cmd) -> str:
             cur = k.lwps[c.ci_curlwp].addr
             # Every CPU attaches as cpuN (ci_dev is set): no "BOOT" row.
             out.append("%#x\t%s\t%d\t%x\t%x\t%#10x\t%#10x" % (
-                c.addr, f"cpu{c.ci_index}", c.ci_index,
-                0xf if c.ci_index == 0 else 0x7, 0, cur, cur))
+                c.addr, f"cpu{c.ci_index}", c.ci_index, ci_flags(s, c.ci_index), 0, cur, cur))
         return s.fmt("\n".join(out))
     n = cmd.addr - (1 << 64) if cmd.addr >> 63 else cmd.addr
     if n < 0:

@@ -215,7 +215,7 @@ class _Run:
         if self.reason is None and self.steps >= s.vars["maxsteps"]:
             self.reason = "maxsteps"
         out = list(s.kernel.msgbuf[self.msg_start:]) + self.lines
-        s.cpu = self.stop_cpu
+        s.cpu = s.ddb_cpu = self.stop_cpu
         k = s.kernel
         l = k.curlwp(s.cpu)
         rip = symtab.rip(l)
@@ -388,8 +388,17 @@ class SplitMix64:
 def db_continue_cmd(s: Session, cmd: Cmd) -> str:
     """c / c/c (STEP_CONTINUE / STEP_COUNT); c/a (model extension): every CPU."""
     if s.kernel.panicstr is not None:
-        # continuing after a panic lets panic() go on to reboot
-        return "rebooting...\n" + (_refuse_after_panic(s) or "")
+        # Continuing after a panic returns from db_panic(): vpanic() calls
+        # cpu_reboot(RB_AUTOBOOT|RB_NOSYNC|RB_DUMP) (subr_prf.c l.297-300,
+        # 335), which dumps (amd64 machdep.c l.725-726, dodumpsys l.1211)
+        # and prints "rebooting..." (l.764).
+        return "\n".join([
+            "",
+            f"dumping to dev {symtab.md('dumpdev_major')},{symtab.md('dumpdev_minor')}"
+            f" (offset={symtab.md('dumplo')}, size={symtab.md('dumpsize')}):",
+            f"{MARK} the dump itself is not modeled: no pages are written",
+            "rebooting...",
+            _refuse_after_panic(s) or ""])
     run = _Run(s, counting="c" in cmd.modifiers)
     ncpu = len(s.kernel.cpus)
     limit = s.vars["maxsteps"]

@@ -87,27 +87,40 @@ def db_show_breaks(s: Session, cmd: Cmd) -> str:
 
 
 def db_watchpoint_cmd(s: Session, cmd: Cmd) -> str:
-    """db_watchpoint_cmd() (db_watch.c): `watch addr[,size]`, size 4 by
-    default; a field path (model extension) watches that field."""
+    """db_watchpoint_cmd() (db_watch.c l.183-196): `watch addr [size]`, the
+    size the expression after the address, 4 if none. db_command() has
+    already taken `,N` as the count, which this command ignores (its help
+    text says "address[,size]" all the same). A field path (model
+    extension) watches that field, its size by default.
+
+    How it stops is the model's (help, README): after the exact store, on
+    the CPU that made it. 2018 amd64 has no debug-register watchpoints:
+    db_set_watchpoints() write-protects the pages and the fault's trap
+    path never reports a watchpoint (IS_WATCHPOINT_TRAP needs code bits
+    trap() does not pass)."""
     from engine.ddb.db_examine import db_expression
 
     addr = cmd.addr & 0xFFFFFFFFFFFFFFFF
-    size = cmd.count
+    size = None
     if cmd.field is not None:
         base, name = cmd.field
         addr = db_access.field_address(s.kernel, base, name)
         hit = db_access.field_at(s.kernel, addr)
-        if size is None and hit is not None:
+        if hit is not None:
             size = hit[3]
-    if size is None and cmd.lexer is not None:
+    if cmd.lexer is not None:
         more = db_expression(s, cmd.lexer)
-        size = more[0] if more is not None else None
+        if more is not None:
+            size = more[0]
     size = 4 if size is None else size
     if db_access.object_at(s.kernel, addr) is None:
         raise DbError(f"ddbstep: {addr:#x} is not modeled memory: nothing there to watch")
     if any(w.loaddr == addr and w.hiaddr == addr + size for w in s.watches):
         return "Already set."
     s.watches = [Watchpoint(addr, addr + size)] + s.watches
+    if cmd.count is not None:
+        return (f"{db_run.MARK} ,{cmd.count} is ddb's count, which watch ignores: "
+                f"watching {size} bytes (the size goes after the address: watch ADDR SIZE)")
     return ""
 
 
@@ -213,6 +226,9 @@ ddbstep extensions (not in NetBSD's ddb; type them in full):
   show all lwps     every LWP and each CPU's run queue and spc_migrating
   show psref        every passive reference: target, psref_cpu, holder
   show mutexes      each modeled spin mutex and the CPU and LWP holding it
+  watch ADDR [SIZE] ddb's command, stopping the model's way: after the exact
+                    store, on the CPU that made it ("Watchpoint in ...");
+                    2018 amd64 write-protects the page and never says so
   $seed $tick $maxsteps    variables of c/a and of every run command
   $searchstates     the state bound of search's full search
   curlwp curcpu() curproc  names in expressions; EXPR->field reads a field

@@ -3,7 +3,7 @@
 Frames are the LWP's modeled kernel stack, innermost first: each prints
 `func() at netbsd:func+off` with the statement's offset (a return address
 for callers); inline functions have no frame; the walk stops after
-syscall with `--- syscall (number N) ---`.
+syscall with `--- syscall (number N) ---` and the user pc it came from.
 """
 
 from __future__ import annotations
@@ -15,25 +15,41 @@ from engine.kernel import Frame, Kernel, Lwp
 from engine.machine import FUNCS
 
 
-def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535) -> list[str]:
-    out = []
+def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535, switched: bool = False) -> list[str]:
+    """db_stack_trace_print()'s lines for l, at most count frames.
+
+    switched: l is not running, and the walk starts at the pcb_rbp that
+    cpu_switchto() saved: in the function that called mi_switch().
+    """
+    out: list[str] = []
     frames = symtab.kernel_frames(l)
     if not frames:
         # In user space: ddb shows the user pc and nothing else.
         func, pc, _ = symtab.resolve(l)
         return [f"{symtab.sym(func, pc)}:"]
-    for func, pc in frames[:count]:
+    if switched and frames[0][0] == "mi_switch":
+        frames = frames[1:]
+    for func, pc in frames:
+        if count <= 0:
+            return out
         out.append(f"{func}() at {symtab.sym(func, pc)}")
         if func == "syscall":
             code = next(fr.get("code") for fr in l.stack if fr.func == "syscall")
+            # db_nextframe() (amd64 db_machdep.c l.139-146) prints the trap
+            # line and takes tf_rip; the next frame is in user space and a
+            # kernel-only walk stops (db_trace.c l.294-297), then prints
+            # where the trap came from: db_printsym(callpc) ":" (l.308-311).
             out.append(f"--- syscall (number {code}) ---")
-            break
-    else:
-        # The outermost modeled function may have a caller the model runs
-        # nothing of (lwp0: main() -> uvm_scheduler()): its return address.
-        caller = symtab._table().get("caller", {}).get(frames[-1][0])
-        if caller is not None and len(out) < count:
-            out.append(f"{caller['func']}() at netbsd:{caller['func']}+{caller['ret']:#x}")
+            user = [fr for fr in l.stack if FUNCS[fr.func].user]
+            if user:
+                out.append(f"{symtab.sym(user[-1].func, user[-1].pc)}:")
+            return out
+        count -= 1
+    # The outermost modeled function may have a caller the model runs
+    # nothing of (lwp0: main() -> uvm_scheduler()): its return address.
+    caller = symtab._table().get("caller", {}).get(frames[-1][0])
+    if caller is not None and count > 0:
+        out.append(f"{caller['func']}() at netbsd:{caller['func']}+{caller['ret']:#x}")
     return out
 
 
@@ -66,11 +82,8 @@ def db_stack_trace_cmd(s: Session, cmd: Cmd) -> str:
         head += f"lid {l.l_lid} at {symtab.rsp(l):#x}\n"
     elif cmd.have_addr:
         raise DbError("ddbstep: trace from a frame address is not modeled: use /t PID or /a LWP")
-    frames = db_stack_trace(k, l, 65535)
     running = any(c.ci_curlwp == l.idx for c in k.cpus)
-    if not running and frames and frames[0].startswith("mi_switch() at"):
-        frames = frames[1:]
-    return head + "\n".join(frames[:count])
+    return head + "\n".join(db_stack_trace(k, l, count, switched=not running))
 
 
 # -- frame selection (model extensions, as gdb's frame / up / down) ----------------------
