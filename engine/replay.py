@@ -64,7 +64,7 @@ def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = 
                 out.append(text)
 
     do(commands)
-    ok, why = check(sc, s, "")
+    ok, why = check(sc, s, "\n".join(out))
     do(then)
     return Result("\n".join(out) + "\n", s, ok, why)
 
@@ -104,13 +104,24 @@ def quiet_verdict(s: Session) -> str:
     return "; ".join(parts) or "no psref was taken"
 
 
+# Lines that say a replay did not do what its commands meant: a run that
+# went on until $maxsteps cut it, a name ddb did not know. A scenario's
+# [expect] allow = [...] names the ones it means to print.
+SUSPECT = ("stopped after $maxsteps", "Symbol not found")
+
+
 def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
     k = s.kernel
     exp = sc.expect
-    panic, message = exp.panic, exp.message
+    panic, message, allow = exp.panic, exp.message, exp.allow
     if k.config.fix != sc.fix:
         # --fix changed the kernel the scenario was written for.
-        panic, message = exp.panic_with_fix, exp.message_with_fix
+        panic, message, allow = exp.panic_with_fix, exp.message_with_fix, exp.allow_with_fix
+    for line in transcript.splitlines():
+        for phrase in SUSPECT:
+            if phrase in line and not any(a in line for a in allow):
+                return False, (f"the replay printed {line.strip()!r} and its [expect]"
+                               " does not allow it")
     if panic is True and k.panicstr is None:
         return False, "expected a panic, the kernel did not panic"
     if panic is False and k.panicstr is not None:

@@ -64,6 +64,10 @@ class Expect:
     message: str | None = None
     panic_with_fix: bool | None = None
     message_with_fix: str | None = None
+    # What the replay may print that otherwise fails it (engine.replay.
+    # SUSPECT): a run cut at $maxsteps, a name ddb does not know.
+    allow: tuple[str, ...] = ()
+    allow_with_fix: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -117,6 +121,7 @@ _REPLAY = {"commands": (list, True), "narration": (list, False)}
 _EXPECT = {
     "panic": (bool, False), "message": (str, False),
     "panic_with_fix": (bool, False), "message_with_fix": (str, False),
+    "allow": (list, False), "allow_with_fix": (list, False),
 }
 _TOP = {
     "scenario": (dict, True), "kernel": (dict, True), "lwp": (list, True),
@@ -364,8 +369,12 @@ def load_text(text: str, path: str) -> Scenario:
     expect = Expect()
     if "expect" in raw:
         ex = c.table(raw["expect"], _EXPECT, "expect")
+        for key in ("allow", "allow_with_fix"):
+            if not all(isinstance(a, str) and a and "\n" not in a for a in ex.get(key, [])):
+                raise c.fail(f"{key} must be single-line strings", "expect", 0, key)
         expect = Expect(ex.get("panic"), ex.get("message"),
-                        ex.get("panic_with_fix"), ex.get("message_with_fix"))
+                        ex.get("panic_with_fix"), ex.get("message_with_fix"),
+                        tuple(ex.get("allow", [])), tuple(ex.get("allow_with_fix", [])))
 
     return Scenario(
         path=path, title=sc["title"], description=sc["description"], ncpu=ncpu,
