@@ -17,11 +17,8 @@ from __future__ import annotations
 import types
 from functools import cache
 
+from engine.intr import HANDLERS
 from engine.machine import FUNCS
-
-# The handlers the machine delivers as interrupts (engine.explore.handler;
-# ddb's `hardclock` and `intr`): each runs atomically on curlwp's stack.
-HANDLERS = ("hardclock", "slpdev_intr")
 
 
 def _names(fn: object, seen: set[types.CodeType]) -> set[str]:

@@ -36,6 +36,7 @@ from typing import Any
 
 import attrs
 
+from engine import intr
 from engine.footprint import (
     KNOWN,
     Discipline,
@@ -48,7 +49,7 @@ from engine.footprint import (
 from engine.init_main import boot
 from engine.kernel import FP_MASK, Kernel
 from engine.machine import FUNCS, deliver, step
-from engine.param import IPL_CLOCK, IPL_VM, LSONPROC, LSRUN, LSSLEEP, LW_IDLE
+from engine.param import LSONPROC, LSRUN, LSSLEEP, LW_IDLE
 from engine.scenario import MAX_CPUS, Scenario
 from engine.stepcache import StepCache
 
@@ -95,24 +96,16 @@ class Result:
     shortest: bool = False
 
 
-def devices_waited_on(k: Kernel) -> list[str]:
-    names = {i.if_xname for i in k.ifnets}
-    return sorted({l.l_wchan for l in k.lwps if l.l_stat == LSSLEEP and l.l_wchan in names})
-
-
 def interrupts(k: Kernel, ticks: int) -> list[tuple[Move, int]]:
-    """The interrupts that may come now, each with the clock budget after it."""
-    out = [(move("hardclock", ci), ticks - 1) for ci in range(len(k.cpus))] if ticks else []
-    for dev in devices_waited_on(k):
-        out += [(move("intr", ci, dev), ticks) for ci in range(len(k.cpus))]
-    return out
+    """The interrupts that may come now (engine.intr), each with the clock
+    budget after it: a clock interrupt spends a tick."""
+    return [(move(kind, ci, dev), ticks - 1 if kind == "hardclock" else ticks)
+            for kind, ci, dev in intr.pending(k, list(range(len(k.cpus))), clock=ticks > 0)]
 
 
 def handler(mv: Move) -> tuple[str, int, dict[str, str]]:
     """An interrupt move's handler, its IPL and its arguments."""
-    if mv.kind == "hardclock":
-        return "hardclock", IPL_CLOCK, {}
-    return "slpdev_intr", IPL_VM, {"dev": mv.dev or ""}
+    return intr.handler(mv.kind, mv.dev)
 
 
 def moves(k: Kernel, ticks: int) -> Iterator[tuple[Move, Kernel, int]]:
@@ -198,8 +191,6 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
     With a step cache (k0 interned in it), the walks use it, and a cache
     for each weaker discipline shares its structures.
     """
-    from engine.ddb.db_run import SplitMix64
-
     d = start or Discipline()
     if sc is not None and sc.d != d:
         sc = StepCache(d, sc)
@@ -208,7 +199,7 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
         if calm >= quiet:
             break
         calm += 1
-        rng = SplitMix64(r + 1)
+        rng = intr.SplitMix64(r + 1)
         k, t = k0, ticks
         for _ in range(length):
             try:
@@ -1195,8 +1186,6 @@ def torture(k0: Kernel, runs: int, seed: int, ticks: int = 3,
             progress: Callable[[int, int, float], None] | None = None) -> TortureResult:
     """Random schedules, like the report's torture tests; deterministic for a seed.
     progress(runs done, panics, seconds) is called about every 2 seconds."""
-    from engine.ddb.db_run import SplitMix64
-
     t0 = time.perf_counter()
     panics, first, message = 0, None, None
     schedule: list[tuple[Move, Kernel, Kernel]] = []
@@ -1206,7 +1195,7 @@ def torture(k0: Kernel, runs: int, seed: int, ticks: int = 3,
             told = time.perf_counter()
             progress(r, panics, told - t0)
         run_seed = seed + r
-        rng = SplitMix64(run_seed * 0x9E3779B1 + 1)
+        rng = intr.SplitMix64(run_seed * 0x9E3779B1 + 1)
         k, t = k0, ticks
         path: list[tuple[Move, Kernel, Kernel]] = []
         for _ in range(max_steps):

@@ -11,7 +11,8 @@ import re
 
 import attrs
 
-from engine.ddb.db_command import Session
+from engine import scenario
+from engine.ddb.db_command import Session, check_command
 from engine.scenario import Scenario
 
 PROMPT = re.compile(r"^db\{\d+\}> ?(.*)$")
@@ -38,11 +39,28 @@ def script_lines(text: str) -> list[tuple[int, str]]:
     return [(n, line) for n, line in lines if not line.lstrip().startswith("#")]
 
 
+def load(name_or_path: str) -> Scenario:
+    """engine.scenario.load(), then every [replay] command checked against
+    ddb's table: `FILE:LINE: No such command: brake` (ScenarioError)."""
+    return check_commands(scenario.load(name_or_path))
+
+
+def load_text(text: str, path: str) -> Scenario:
+    """engine.scenario.load_text(), its commands checked as load() does."""
+    return check_commands(scenario.load_text(text, path))
+
+
+def check_commands(sc: Scenario) -> Scenario:
+    for line, cmd in zip(sc.command_lines, sc.commands, strict=True):
+        err = check_command(cmd)
+        if err is not None:
+            raise scenario.ScenarioError(f"{sc.path}:{line}: {err}")
+    return sc
+
+
 def check_script(path: str, text: str) -> str | None:
     """FILE:LINE: ddb's word for the first line that names no command, or
     None (a script is checked whole before it runs, as a scenario is)."""
-    from engine.ddb.db_command import check_command
-
     for n, line in script_lines(text):
         err = check_command(line)
         if err is not None:

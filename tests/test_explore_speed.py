@@ -201,8 +201,8 @@ def test_the_first_panic_is_shortened_before_the_shortest_search() -> None:
 
 
 def test_the_key_set_is_a_set() -> None:
-    from engine.ddb.db_run import SplitMix64
     from engine.explore import KeySet
+    from engine.intr import SplitMix64
 
     rng = SplitMix64(7)
     keys = [0, 1, 2, 1 << 63, (1 << 64) - 1] + [rng.next() for _ in range(5000)]

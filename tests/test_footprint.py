@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.ddb.db_run import SplitMix64
 from engine.explore import discover, moves
 from engine.footprint import Discipline, independent, traced_deliver, traced_step
 from engine.init_main import boot
+from engine.intr import SplitMix64
 from engine.machine import deliver, step
 from engine.param import IPL_CLOCK
 from engine.scenario import load

@@ -31,9 +31,10 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from engine.ddb import db_run, db_search
-from engine.ddb.db_command import Entry, Session, lookup
+from engine.ddb.db_command import Session
 from engine.ddb.db_lex import DbError
-from engine.ddb.db_table import TABLE
+from engine.ddb.db_session import Entry
+from engine.ddb.db_table import TABLE, lookup
 from engine.events import explain_panic
 from engine.kernel import Kernel
 from engine.scenario import Scenario, dump
@@ -175,7 +176,8 @@ class DdbstepApp(App[int]):
     def _twin(scenario: Scenario, fix: bool) -> Scenario:
         """The scenario's twin written for the kernel `fix` asks for, or the
         scenario itself without its narration (written for the other one)."""
-        from engine.scenario import ScenarioError, load
+        from engine.replay import load
+        from engine.scenario import ScenarioError
 
         if scenario.twin is not None:
             try:

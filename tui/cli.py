@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine import replay
-from engine.scenario import Scenario, ScenarioError, bundled, load, load_text
+from engine.replay import load, load_text
+from engine.scenario import Scenario, ScenarioError, bundled
 
 
 def _version() -> str:

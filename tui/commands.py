@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -66,10 +66,8 @@ class DdbCommands(Provider):
 
     @property
     def ddb_app(self) -> DdbstepApp:
-        from tui.app import DdbstepApp
-
-        assert isinstance(self.app, DdbstepApp)
-        return self.app
+        # The app type only annotates: tui.app imports this module.
+        return cast("DdbstepApp", self.app)
 
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = self.ddb_app

@@ -1,4 +1,4 @@
-"""db_command.c: the command table, the parser and the session.
+"""db_command.c: the command loop, the parser and the session.
 
 One interpreter for everything: a line in, the text ddb prints out. A
 command is `name[/modifiers] [args] [,count]`, names match by unique prefix
@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import attrs
 
+from engine.ddb.db_examine import db_expression
 from engine.ddb.db_lex import (
     DbError,
     Lexer,
@@ -25,95 +26,20 @@ from engine.ddb.db_lex import (
 )
 from engine.ddb.db_output import db_format
 from engine.ddb.db_plan import Plan, plan_index
+from engine.ddb.db_session import (  # noqa: F401  (the types, for callers of db_command)
+    DEFAULT_VARS,
+    EXTRA_VARS,
+    Breakpoint,
+    Cmd,
+    Entry,
+    Handler,
+    Snapshot,
+    Watchpoint,
+)
+from engine.ddb.db_table import TABLES, check_command, db_read_command, lookup  # noqa: F401
 from engine.init_main import boot
 from engine.kernel import Kernel
 from engine.scenario import Scenario
-
-
-@attrs.define
-class Breakpoint:
-    """struct db_breakpoint: an address, and the statement it stands on."""
-
-    func: str  # the statement a run stops at (db_break_cmd refuses any other address)
-    pc: int
-    count: int
-    init_count: int
-    pc_addr: int = 0
-
-
-@attrs.define
-class Cmd:
-    """A parsed command line: db_command()'s (addr, have_addr, count, modif)."""
-
-    name: str
-    modifiers: str
-    args: str  # the raw text after the command (commands that parse their own)
-    count: int | None  # None: no `,count` (ddb's -1)
-    line: str
-    addr: int = 0
-    have_addr: bool = False
-    # The model extension ADDR->field: the (struct address, field) the
-    # address expression ended on, if it did.
-    field: tuple[int, str] | None = None
-    lexer: Lexer | None = None  # CS_OWN / CS_MORE commands read on from here
-
-
-Handler = Callable[["Session", Cmd], str]
-
-
-@attrs.define
-class Entry:
-    """struct db_command: a name, its function and its CS_ flags."""
-
-    name: str
-    handler: Handler
-    extra: bool = False  # a model extension, not in NetBSD's ddb
-    norepeat: bool = False  # CS_NOREPEAT
-    own: bool = False  # CS_OWN: parses its own arguments
-    more: bool = False  # CS_MORE: reads on after [addr][,count]
-    set_dot: bool = False  # CS_SET_DOT
-    sub: str | None = None  # CS_SHOW / CS_MACH: a sub-table; "all": CS_COMPAT
-
-
-DEFAULT_VARS = {
-    "radix": 16,
-    "maxoff": 0x10000000,
-    "maxwidth": 80,  # db_max_width: ddb wraps its output here (0 turns it off)
-    "lines": 24,
-    "tabstops": 8,
-    "onpanic": 1,
-    "fromconsole": 1,
-    "tee_msgbuf": 0,
-    "panicstackframes": 65535,
-    "dumpstack": 1,
-    # model extensions (help lists them apart)
-    "seed": 0,  # c/a: 0 = round-robin, else a seeded random interleaving
-    "tick": 50,  # c/a: statements per CPU between clock interrupts
-    "maxsteps": 100000,  # run commands stop after this many statements
-    "searchstates": 100000,  # search: the full search's state bound
-}
-EXTRA_VARS = ("seed", "tick", "maxsteps", "searchstates")
-
-
-@attrs.define
-class Watchpoint:
-    """struct db_watchpoint: [loaddr, hiaddr) of modeled memory."""
-
-    loaddr: int
-    hiaddr: int
-
-
-@attrs.define
-class Snapshot:
-    line: str
-    kernel: Kernel
-    cpu: int
-    breaks: list[Breakpoint]
-    watches: list[Watchpoint]
-    plan: Plan | None = None
-    plan_at: int = 0
-    steps: int = 0
-    ddb_cpu: int = 0
 
 
 @attrs.define
@@ -272,43 +198,8 @@ class Session:
         self.ddb_cpu = snap.ddb_cpu
 
 
-def lookup(table: dict[str, Entry], word: str) -> Entry:
-    """db_cmd_search_table(): an exact match, else a unique prefix.
-
-    Model extensions must be typed in full, so that they never change how
-    a prefix of ddb's own commands resolves.
-    """
-    if word in table:
-        return table[word]
-    hits = [e for name, e in table.items() if name.startswith(word) and not e.extra]
-    if len(hits) == 1:
-        return hits[0]
-    if not hits:
-        raise DbError(f"No such command: {word}")
-    raise DbError(f"Ambiguous command: {word}")
-
-
-def db_read_command(lx: Lexer, printed: list[str]) -> Entry | None:
-    """db_read_command(): the command and its sub-commands (show, machine)."""
-    from engine.ddb.db_table import TABLES, cmd_list
-
-    table = TABLES["base"]
-    while True:
-        entry = lookup(table, lx.tok_string)
-        if entry.sub is None:
-            return entry
-        if entry.sub != "all":
-            table = TABLES[entry.sub]
-        if lx.read_token() != tIDENT:
-            printed.append(cmd_list(table))
-            lx.flush()
-            return None
-
-
 def db_command(s: Session, line: str, printed: list[str]) -> tuple[Cmd, Entry] | None:
     """db_command(): parse one line; None when nothing is left to run."""
-    from engine.ddb.db_examine import db_expression
-
     lx = Lexer(line, s.vars["radix"], printed)
     t = lx.read_token()
     if t in (tEOL, tCOMMA):
@@ -330,8 +221,6 @@ def db_command(s: Session, line: str, printed: list[str]) -> tuple[Cmd, Entry] |
         cmd = Cmd(entry.name, "", "", count, line, addr=s.next, have_addr=False, lexer=lx)
         return cmd, entry
     if t == tEXCL:
-        from engine.ddb.db_table import TABLES
-
         entry = TABLES["base"]["call"]
         return Cmd("call", "", lx.rest(), None, line, lexer=lx), entry
     if t != tIDENT:
@@ -393,19 +282,3 @@ def _extra_count(s: Session, text: str) -> tuple[str, int | None]:
     if not count.strip():
         raise DbError("Count missing")
     return args.strip(), s.number(count)
-
-
-def check_command(line: str) -> str | None:
-    """What ddb would say about the command NAME of line, or None if it names
-    one (a scenario's [replay] is checked with this when it loads)."""
-    try:
-        lx = Lexer(line, 16)
-        t = lx.read_token()
-        if t in (tEOL, tCOMMA, tEXCL):
-            return None
-        if t != tIDENT:
-            return "?"
-        db_read_command(lx, [])  # a missing sub-command only lists the table
-        return None
-    except DbError as e:
-        return str(e)

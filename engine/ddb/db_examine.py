@@ -15,9 +15,10 @@ the address it points to, so paths chain: curlwp->l_cpu->ci_index).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine import symtab
 from engine.ddb import db_access
-from engine.ddb.db_command import EXTRA_VARS, Cmd, Session
 from engine.ddb.db_lex import (
     DbError,
     Lexer,
@@ -42,7 +43,11 @@ from engine.ddb.db_lex import (
     tSLASH,
     tSTAR,
 )
+from engine.ddb.db_session import EXTRA_VARS, Cmd
 from engine.machine import FUNCS
+
+if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
 
 MASK = 0xFFFFFFFFFFFFFFFF
 

@@ -4,9 +4,11 @@ layouts) and the model extras show lwp, show all lwps, show psref.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine import symtab
-from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
+from engine.ddb.db_session import Cmd
 from engine.kern_runq import spc_maxpriority
 from engine.kern_synch import allproc
 from engine.kernel import Kernel, Lwp
@@ -26,6 +28,9 @@ from engine.param import (
     SPCF_NAMES,
     bits,
 )
+
+if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
 
 
 def ci_flags(s: Session, ci: int) -> int:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.ddb.db_access import wchan
-from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
+from engine.ddb.db_session import Cmd
 from engine.kern_synch import allproc
 from engine.kernel import Lwp
 from engine.param import LP_RUNNING, LSONPROC, LSSLEEP
+
+if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
 
 PS_USAGE = """usage: show all procs [/a] [/l] [/n] [/w]
 \t/a == show process address info

@@ -22,15 +22,20 @@ spin mutex gets one marked line naming the mutex and its holder.
 
 from __future__ import annotations
 
-from engine import machine, symtab
+from typing import TYPE_CHECKING
+
+from engine import intr, machine, symtab
 from engine.amd64_trap import T_TRCTRAP, trap_print_lines
 from engine.ddb import db_access
-from engine.ddb.db_command import Cmd, Session, Watchpoint
 from engine.ddb.db_lex import DbError
+from engine.ddb.db_session import Cmd, Watchpoint
 from engine.kern_idle import idle_quiescent
 from engine.kernel import Kernel
 from engine.machine import INTR, Call, Ret, Switch, deliver, next_flow, step, where
-from engine.param import IPL_CLOCK, IPL_VM, LSSLEEP, T_BPTFLT
+from engine.param import LSSLEEP, T_BPTFLT
+
+if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
 
 MARK = "[ddbstep]"
 
@@ -350,39 +355,20 @@ def quiescent(k: Kernel) -> bool:
     return not any(l.l_stat == LSSLEEP for l in k.lwps)
 
 
-def sleepers_on_devices(k: Kernel) -> list[str]:
-    names = {i.if_xname for i in k.ifnets}
-    return sorted({l.l_wchan for l in k.lwps if l.l_stat == LSSLEEP and l.l_wchan in names})
-
-
 def interrupts(k: Kernel, cpus: list[int]) -> Kernel:
-    """The clock on each CPU, then the device interrupts that have sleepers."""
-    for ci in cpus:
-        k = deliver(k, ci, "hardclock", IPL_CLOCK)
-    for dev in sleepers_on_devices(k):
+    """The clock on each CPU, then each waited-on device's interrupt on the
+    first of cpus that takes it (engine.intr)."""
+    for _, ci, _ in intr.pending(k, cpus, devices=False):
+        func, ipl, args = intr.handler("hardclock")
+        k = deliver(k, ci, func, ipl, **args)
+    for dev in intr.devices_waited_on(k):
+        func, ipl, args = intr.handler("intr", dev)
         for ci in cpus:
-            n = deliver(k, ci, "slpdev_intr", IPL_VM, dev=dev)
+            n = deliver(k, ci, func, ipl, **args)
             if n is not k:
                 k = n
                 break
     return k
-
-
-class SplitMix64:
-    """A seeded generator that is the same on every Python."""
-
-    def __init__(self, seed: int) -> None:
-        self.state = seed & 0xFFFFFFFFFFFFFFFF
-
-    def next(self) -> int:
-        self.state = (self.state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def below(self, n: int) -> int:
-        return self.next() % n
 
 
 def db_continue_cmd(s: Session, cmd: Cmd) -> str:
@@ -416,7 +402,7 @@ def db_continue_cmd(s: Session, cmd: Cmd) -> str:
         return run.finish()
 
     order = [(s.cpu + i) % ncpu for i in range(ncpu)]
-    rng = SplitMix64(s.vars["seed"]) if s.vars["seed"] else None
+    rng = intr.SplitMix64(s.vars["seed"]) if s.vars["seed"] else None
     tick = max(1, s.vars["tick"])
     rounds = 0
     while run.steps < limit:
@@ -444,7 +430,8 @@ def db_continue_cmd(s: Session, cmd: Cmd) -> str:
 
 def db_hardclock_cmd(s: Session, cmd: Cmd) -> str:
     """hardclock[,n]: n clock interrupts on the selected CPU (model extra)."""
-    return _interrupt(s, cmd, "hardclock", IPL_CLOCK)
+    func, ipl, args = intr.handler("hardclock")
+    return _interrupt(s, cmd, func, ipl, **args)
 
 
 def db_intr_cmd(s: Session, cmd: Cmd) -> str:
@@ -454,7 +441,8 @@ def db_intr_cmd(s: Session, cmd: Cmd) -> str:
         raise DbError("usage: intr DEVICE[,count]  (e.g. intr wm0)")
     if dev not in {i.if_xname for i in s.kernel.ifnets}:
         raise DbError(f"intr: no such device: {dev}")
-    return _interrupt(s, cmd, "slpdev_intr", IPL_VM, dev=dev)
+    func, ipl, args = intr.handler("intr", dev)
+    return _interrupt(s, cmd, func, ipl, **args)
 
 
 def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: str) -> str:

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_plan import Plan
 from engine.ddb.db_run import MARK, _Run
+from engine.ddb.db_session import Cmd
 from engine.events import Event, race_events
 from engine.kernel import Kernel
 from engine.machine import FUNCS
 
 if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
     from engine.explore import Move
 
 # The clock interrupts a search may add (explore's default: what sched_tick

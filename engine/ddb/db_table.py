@@ -7,18 +7,11 @@ model has nothing for say so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine import callgraph, symtab
 from engine.ddb import db_access, db_examine, db_proc, db_run, db_search, db_trace
-from engine.ddb.db_command import (
-    Breakpoint,
-    Cmd,
-    Entry,
-    Handler,
-    Session,
-    Watchpoint,
-    lookup,
-)
-from engine.ddb.db_lex import DbError
+from engine.ddb.db_lex import DbError, Lexer, tCOMMA, tEOL, tEXCL, tIDENT
 from engine.ddb.db_model import (
     db_mach_cpu,
     db_show_all_lwps,
@@ -28,6 +21,10 @@ from engine.ddb.db_model import (
     db_show_sched_qs,
 )
 from engine.ddb.db_output import db_format
+from engine.ddb.db_session import Breakpoint, Cmd, Entry, Handler, Watchpoint
+
+if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
 
 
 def _unmodeled(s: Session, cmd: Cmd) -> str:
@@ -246,9 +243,6 @@ def db_help_cmd(s: Session, cmd: Cmd) -> str:
     """db_help_print_cmd(): the base list, or a sub-table's."""
     lx = cmd.lexer
     assert lx is not None
-    from engine.ddb.db_command import db_read_command
-    from engine.ddb.db_lex import tIDENT
-
     if lx.read_token() != tIDENT:
         return RACE_HELP + "\n\n" + cmd_list(TABLE) + "\n\n" + EXTENSIONS_HELP
     printed: list[str] = []
@@ -270,8 +264,6 @@ def db_pin_cmd(s: Session, cmd: Cmd) -> str:
     """pin [LINE] (model extension): a ddb line (p, x, show ...) whose output
     the app shows after every command; alone, the pinned lines and what
     they print now."""
-    from engine.ddb.db_command import check_command
-
     line = cmd.args.strip()
     if not line:
         if not s.pins:
@@ -471,3 +463,53 @@ NEEDS_ARG = frozenset({
     "show proc", "show lwp", "show lock", "show map", "show buf", "show files", "show mount",
     "show object", "show page", "show pool", "show vnode", "show vnode_lock", "show vmem",
 })
+
+
+# -- the table's lookup (db_command.c db_cmd_search_table, db_read_command) --------
+
+
+def lookup(table: dict[str, Entry], word: str) -> Entry:
+    """db_cmd_search_table(): an exact match, else a unique prefix.
+
+    Model extensions must be typed in full, so that they never change how
+    a prefix of ddb's own commands resolves.
+    """
+    if word in table:
+        return table[word]
+    hits = [e for name, e in table.items() if name.startswith(word) and not e.extra]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise DbError(f"No such command: {word}")
+    raise DbError(f"Ambiguous command: {word}")
+
+
+def db_read_command(lx: Lexer, printed: list[str]) -> Entry | None:
+    """db_read_command(): the command and its sub-commands (show, machine)."""
+    table = TABLES["base"]
+    while True:
+        entry = lookup(table, lx.tok_string)
+        if entry.sub is None:
+            return entry
+        if entry.sub != "all":
+            table = TABLES[entry.sub]
+        if lx.read_token() != tIDENT:
+            printed.append(cmd_list(table))
+            lx.flush()
+            return None
+
+
+def check_command(line: str) -> str | None:
+    """What ddb would say about the command NAME of line, or None if it names
+    one (a scenario's [replay] is checked with this when it loads)."""
+    try:
+        lx = Lexer(line, 16)
+        t = lx.read_token()
+        if t in (tEOL, tCOMMA, tEXCL):
+            return None
+        if t != tIDENT:
+            return "?"
+        db_read_command(lx, [])  # a missing sub-command only lists the table
+        return None
+    except DbError as e:
+        return str(e)

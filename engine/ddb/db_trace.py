@@ -8,11 +8,16 @@ syscall with `--- syscall (number N) ---` and the user pc it came from.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine import symtab
-from engine.ddb.db_command import Cmd, Session
 from engine.ddb.db_lex import DbError
+from engine.ddb.db_session import Cmd
 from engine.kernel import Frame, Kernel, Lwp
 from engine.machine import FUNCS
+
+if TYPE_CHECKING:
+    from engine.ddb.db_command import Session
 
 
 def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535, switched: bool = False) -> list[str]:
