@@ -30,11 +30,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from engine.ddb import db_run, db_search
-from engine.ddb.db_command import Session
-from engine.ddb.db_lex import DbError
-from engine.ddb.db_session import Entry
-from engine.ddb.db_table import TABLE, lookup
+from engine.ddb.db_command import Session, parse
 from engine.events import explain_panic
 from engine.kernel import Kernel
 from engine.scenario import Scenario, dump
@@ -50,10 +46,6 @@ from tui.widgets.stack_view import StackView
 from tui.widgets.status_line import Progress, StatusLine
 from tui.widgets.timeline import TimelineView
 
-# The commands that may run for long: they go to a worker.
-RUNS = {db_run.db_single_step_cmd, db_run.db_trace_until_matching_cmd,
-        db_run.db_trace_until_call_cmd, db_run.db_continue_cmd,
-        db_search.db_search_cmd, db_search.db_follow_cmd}
 PANES = ("source", "stack", "lwps", "timeline")  # what the compact layout cycles through
 KEYS_MODE = "single keys: s n c a b u 0-9 . i or : to type"
 # What the first screen says, at every size: the way to the race.
@@ -200,25 +192,16 @@ class DdbstepApp(App[int]):
     def running(self) -> bool:
         return self.job is not None
 
-    def _entry(self, line: str) -> Entry | None:
-        """The command table's entry a line would run (an empty line: the
-        last command's), or None."""
-        m = re.match(r"\s*([A-Za-z_][A-Za-z_0-9]*)", line)
-        if m is None:
-            return self.session.last_entry if not line.strip() else None
-        try:
-            return lookup(TABLE, m.group(1))
-        except DbError:
-            return None
-
     def _is_run(self, line: str) -> bool:
-        """Would this line run statements for long (a worker's job)?"""
-        entry = self._entry(line)
-        if entry is None:
+        """Would this line run statements for long (a worker's job)? The
+        command table's row says, for the line as the parser reads it."""
+        parsed = parse(self.session, line)
+        if parsed is None:
             return False
-        if entry.handler is db_run.db_single_step_cmd and line.strip():
-            return "," in line  # one statement is quick; s,N is not
-        return entry.handler in RUNS
+        cmd, entry = parsed
+        if entry.count_runs:
+            return cmd.count not in (None, 1)  # one statement is quick; s,N is not
+        return entry.runs
 
     def run_ddb(self, line: str) -> str:
         """Run one ddb line exactly as typed; show it and update every pane.
@@ -281,9 +264,8 @@ class DdbstepApp(App[int]):
         work.break_in = self._break.is_set
         work.on_step = self._count
         work.on_search = self._search_progress
-        entry = self._entry(line)
-        self._searched = ("searching" if entry is not None
-                          and entry.handler is db_search.db_search_cmd else "")
+        parsed = parse(self.session, line)
+        self._searched = "searching" if parsed is not None and parsed[1].name == "search" else ""
         self.job = (work, line, was_panicked)
         self.query_one(StatusLine).progress = Progress(line, searched=self._searched)
         self._progress_timer = self.set_interval(0.1, self._show_progress)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from engine.ddb.db_table import DESCR, NEEDS_ARG, SHOW, SHOW_DESCR, TABLE
+from engine.ddb.db_table import palette_lines
 
 if TYPE_CHECKING:
     from tui.app import DdbstepApp
@@ -38,23 +38,9 @@ ACTIONS = (
 
 
 def palette_entries(ncpu: int) -> list[tuple[str, str, bool]]:
-    """(command line, description, prefill rather than run)."""
-    out: list[tuple[str, str, bool]] = []
-    for name, e in TABLE.items():
-        if e.sub is not None:
-            continue
-        descr, arg = DESCR.get(name, ("", ""))
-        out.append((name, f"{descr} {arg}".strip(), name in NEEDS_ARG))
-    for name, e in SHOW.items():
-        if e.sub is not None:
-            continue
-        line = f"show {name}"
-        out.append((line, SHOW_DESCR.get(name, "ddb show"), line in NEEDS_ARG))
-    out += [("c/a", "ddbstep: continue every CPU, interleaved ($seed, $tick)", False),
-            ("search/s", "ddbstep: the shortest panicking schedule from here (long;"
-                         " Ctrl-C stops it)", False),
-            ("follow/a", "ddbstep: walk the plan search found to the panic", False),
-            ("show all lwps", SHOW_DESCR["lwps"], False)]
+    """(command line, description, prefill rather than run): the command
+    table's rows (engine.ddb.db_table.palette_lines), then the CPUs."""
+    out = palette_lines()
     out += [(f"mach cpu {i}", f"select CPU {i} (the one s, n, until and c drive)", False)
             for i in range(min(ncpu, 16))]
     return out

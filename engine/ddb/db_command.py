@@ -274,6 +274,16 @@ def db_command(s: Session, line: str, printed: list[str]) -> tuple[Cmd, Entry] |
     return cmd, entry
 
 
+def parse(s: Session, line: str) -> tuple[Cmd, Entry] | None:
+    """What line would run, parsed on a fork (s is untouched): the app asks
+    this, not a regex, whether a line runs long. None if ddb refuses it or
+    nothing would run."""
+    try:
+        return db_command(s.fork(), line, [])
+    except DbError:
+        return None
+
+
 def _extra_count(s: Session, text: str) -> tuple[str, int | None]:
     """A model extension's `args[,count]`."""
     if "," not in text:

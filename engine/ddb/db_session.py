@@ -53,16 +53,32 @@ Handler = Callable[["Session", Cmd], str]
 
 @attrs.define
 class Entry:
-    """struct db_command: a name, its function and its CS_ flags."""
+    """struct db_command (DDB_ADD_CMD): a name, its function, its CS_ flags,
+    its description and argument text; then what the model adds. Help,
+    the app's palette, completion, `pin` and the app's choice of a worker
+    all read these fields, nothing else."""
 
     name: str
     handler: Handler
+    descr: str = ""  # cmd_descr: db_command.c's words; ddbstep's for the extensions
+    args: str = ""  # cmd_arg: the argument text help shows
     extra: bool = False  # a model extension, not in NetBSD's ddb
     norepeat: bool = False  # CS_NOREPEAT
     own: bool = False  # CS_OWN: parses its own arguments
     more: bool = False  # CS_MORE: reads on after [addr][,count]
     set_dot: bool = False  # CS_SET_DOT
     sub: str | None = None  # CS_SHOW / CS_MACH: a sub-table; "all": CS_COMPAT
+    # -- the model's own facts --
+    runs: bool = False  # may run many statements: the app gives it a worker
+    count_runs: bool = False  # ... but alone (no ,count) it runs one: no worker
+    prefill: bool = False  # its useful forms take an argument: the palette prefills it
+    address: bool = False  # its argument is an address: completion offers symbols
+    # The model's forms of one of ddb's own commands, for help's list of
+    # extensions: (usage, what it does), e.g. ("search[/s]", "alone: ...").
+    forms: tuple[tuple[str, str], ...] = ()
+    # Lines the palette offers besides the command itself, ready to run:
+    # (line, what it does), e.g. ("c/a", "continue every CPU ...").
+    palette: tuple[tuple[str, str], ...] = ()
 
 
 DEFAULT_VARS = {

@@ -198,40 +198,37 @@ The race in three commands (ddbstep):
   follow/a          walk it to the panic (follow: to its next race event)
   bt                the panic's backtrace"""
 
-EXTENSIONS_HELP = """\
-ddbstep extensions (not in NetBSD's ddb; type them in full):
-  search[/s]        alone: a panicking schedule from the state as it is, or
-                    a proof that none is reachable, or the bound searched;
-                    /s the shortest (long; Ctrl-C stops it). It becomes the
-                    plan. (ddb's `search ADDR VALUE` memory search is not
-                    modeled.)
-  follow[/a][,n]    walk the plan to its next race event (n events; /a to
-                    the end); a command that leaves the plan ends it
-  show plan         the plan's steps, walked and ahead
-  undo[,n]          take back the last n commands (state, CPU, breakpoints),
-                    a reboot or a fix included
-  fix [on|off]      reboot with mi_switch's LP_BOUND guard in or reverted
-  frame [N], up [N], down [N]
-                    select a frame of the selected CPU's stack (as gdb); the
-                    app's source pane and locals follow it
-  pin LINE, unpin N a p/x/show line the app re-runs after every command
-  reboot            boots the scenario again (ddb's command; undo takes it back)
-  hardclock[,n]     n clock interrupts on the selected CPU
-  intr DEV[,n]      DEV's interrupt on the selected CPU (a synthetic driver)
-  c/a               continue every CPU, interleaved ($seed, $tick)
-  show lwp [PID.LID|ADDR]   one LWP: l_pflag, l_target_cpu, l_cpu, its psref
-  show all lwps     every LWP and each CPU's run queue and spc_migrating
-  show psref        every passive reference: target, psref_cpu, holder
-  show mutexes      each modeled spin mutex and the CPU and LWP holding it
-  watch ADDR [SIZE] ddb's command, stopping the model's way: after the exact
-                    store, on the CPU that made it ("Watchpoint in ...");
-                    2018 amd64 write-protects the page and never says so
+# What help says after the extensions' rows: not commands.
+EXTENSIONS_NOTES = """\
   $seed $tick $maxsteps    variables of c/a and of every run command
   $searchstates     the state bound of search's full search
   curlwp curcpu() curproc  names in expressions; EXPR->field reads a field
   db{N}>            the prompt follows `mach cpu N`, and s, n, until and c
                     drive the selected CPU alone while the others stay
                     paused (in ddb, mach cpu only switches registers)"""
+
+
+def extensions_help() -> str:
+    """ddbstep's extensions, from the table's rows, then the notes."""
+    out = ["ddbstep extensions (not in NetBSD's ddb; type them in full):"]
+    for use, text in extension_lines():
+        words = text.split()
+        lines: list[str] = []
+        cur = ""
+        for w in words:
+            if cur and len(cur) + 1 + len(w) > 56:
+                lines.append(cur)
+                cur = w
+            else:
+                cur = f"{cur} {w}" if cur else w
+        lines.append(cur)
+        if len(use) >= 18:
+            out.append(f"  {use}")
+            out += [f"{'':20}{x}" for x in lines]
+        else:
+            out.append(f"  {use:<18}{lines[0]}")
+            out += [f"{'':20}{x}" for x in lines[1:]]
+    return "\n".join(out) + "\n" + EXTENSIONS_NOTES
 
 
 def cmd_list(table: dict[str, Entry]) -> str:
@@ -244,7 +241,7 @@ def db_help_cmd(s: Session, cmd: Cmd) -> str:
     lx = cmd.lexer
     assert lx is not None
     if lx.read_token() != tIDENT:
-        return RACE_HELP + "\n\n" + cmd_list(TABLE) + "\n\n" + EXTENSIONS_HELP
+        return RACE_HELP + "\n\n" + cmd_list(TABLE) + "\n\n" + extensions_help()
     printed: list[str] = []
     db_read_command(lx, printed)
     return "\n".join(printed)  # without DDB_VERBOSE_HELP: nothing more
@@ -272,10 +269,8 @@ def db_pin_cmd(s: Session, cmd: Cmd) -> str:
     err = check_command(line)
     if err is not None:
         raise DbError(err)
-    runs = (db_run.db_single_step_cmd, db_run.db_continue_cmd,
-            db_run.db_trace_until_call_cmd, db_run.db_trace_until_matching_cmd)
     word = line.split()[0].split("/")[0].split(",")[0]
-    if word in ("pin", "unpin") or (word and lookup(TABLE, word).handler in runs):
+    if word in ("pin", "unpin") or (word and lookup(TABLE, word).runs):
         raise DbError("ddbstep: pin shows values: pin p, x or show lines, not run commands")
     s.pins = s.pins + [line]
     return f"{len(s.pins) - 1}: {line} => {pinned_value(s, line)}"
@@ -303,8 +298,9 @@ def db_call_cmd(s: Session, cmd: Cmd) -> str:
     return "ddbstep: call: the model cannot call kernel functions"
 
 
-def _e(name: str, handler: Handler, **flags: object) -> Entry:
-    return Entry(name, handler, **flags)  # type: ignore[arg-type]
+def _e(name: str, handler: Handler, descr: str = "", args: str = "",
+       **flags: object) -> Entry:
+    return Entry(name, handler, descr, args, **flags)  # type: ignore[arg-type]
 
 
 def _sub(name: str) -> Handler:
@@ -313,156 +309,187 @@ def _sub(name: str) -> Handler:
     return never
 
 
-# db_command_table[] (db_command.c 1.160), in its order.
+_BREAK = ("Set a breakpoint at address", "[/u] address[,count].")
+_CONT = ("Continue execution.", "[/c]")
+_DELETE = ("Delete a breakpoint.", "address | #number")
+_EXAMINE = ("Display the address locations.", "[/modifier] address[,count]")
+_NEXT = "Stop at the matching return instruction."
+_PRINT = ("Print address according to the format.", "[/axzodurc] address [address ...]")
+_STEP = ("Single-step count times.", "[/p] [,count]")
+_WRITE = ("Write the expressions at succeeding locations.", "[/bhl] address expression")
+
+# db_command_table[] (db_command.c 1.160), in its order, each with its
+# cmd_descr and cmd_arg (ddbstep's words where 1.160 has none); then the
+# model's extensions. One row holds every fact about a command.
 TABLE: dict[str, Entry] = {e.name: e for e in [
-    _e("b", db_break_cmd), _e("break", db_break_cmd),
-    _e("bt", db_trace.db_stack_trace_cmd),
-    _e("c", db_run.db_continue_cmd), _e("call", db_call_cmd, own=True),
-    _e("callout", db_show_callout),
-    _e("continue", db_run.db_continue_cmd),
-    _e("d", db_delete_cmd), _e("delete", db_delete_cmd), _e("dmesg", db_dmesg_cmd),
-    _e("dwatch", db_deletewatch_cmd),
-    _e("examine", db_examine.db_examine_cmd, set_dot=True),
-    _e("exit", db_run.db_continue_cmd),
-    _e("help", db_help_cmd, own=True, norepeat=True), _e("kill", _unmodeled, own=True),
-    _e("machine", _sub("machine"), sub="machine"),
-    _e("match", db_run.db_trace_until_matching_cmd),
-    _e("next", db_run.db_trace_until_matching_cmd),
-    _e("p", db_examine.db_print_cmd), _e("print", db_examine.db_print_cmd),
-    _e("ps", db_proc.db_show_all_procs), _e("quit", db_run.db_continue_cmd),
-    _e("reboot", db_run.db_reboot_cmd, own=True), _e("s", db_run.db_single_step_cmd),
-    _e("search", db_search.db_search_cmd, own=True, set_dot=True),
-    _e("set", db_examine.db_set_cmd, own=True), _e("show", _sub("show"), sub="show"),
-    _e("sifting", _unmodeled, own=True), _e("step", db_run.db_single_step_cmd),
-    _e("sync", _unmodeled, own=True), _e("trace", db_trace.db_stack_trace_cmd),
-    _e("until", db_run.db_trace_until_call_cmd),
-    _e("w", _unmodeled, more=True, set_dot=True),
-    _e("watch", db_watchpoint_cmd, more=True),
-    _e("whatis", _unmodeled), _e("write", _unmodeled, more=True, set_dot=True),
-    _e("x", db_examine.db_examine_cmd, set_dot=True),
-    _e("undo", db_run.db_undo_cmd, extra=True),
-    _e("hardclock", db_run.db_hardclock_cmd, extra=True),
-    _e("intr", db_run.db_intr_cmd, extra=True),
-    _e("fix", db_run.db_fix_cmd, extra=True),
-    _e("frame", db_trace.db_frame_cmd, extra=True),
-    _e("up", db_trace.db_up_cmd, extra=True),
-    _e("down", db_trace.db_down_cmd, extra=True),
-    _e("pin", db_pin_cmd, extra=True),
-    _e("unpin", db_unpin_cmd, extra=True),
-    _e("follow", db_search.db_follow_cmd, extra=True),
+    _e("b", db_break_cmd, *_BREAK, prefill=True, address=True),
+    _e("break", db_break_cmd, *_BREAK, prefill=True, address=True),
+    _e("bt", db_trace.db_stack_trace_cmd, "Show backtrace.", "See help trace."),
+    _e("c", db_run.db_continue_cmd, *_CONT, runs=True,
+       forms=(("c/a", "continue every CPU, interleaved ($seed, $tick)"),),
+       palette=(("c/a", "continue every CPU, interleaved ($seed, $tick)"),)),
+    _e("call", db_call_cmd, "Call the function", "address[(expression[,...])]", own=True,
+       prefill=True),
+    _e("callout", db_show_callout, "List all used callout functions."),
+    _e("continue", db_run.db_continue_cmd, *_CONT, runs=True),
+    _e("d", db_delete_cmd, *_DELETE, prefill=True, address=True),
+    _e("delete", db_delete_cmd, *_DELETE, prefill=True, address=True),
+    _e("dmesg", db_dmesg_cmd, "Show kernel message buffer.", "[count]"),
+    _e("dwatch", db_deletewatch_cmd, "Delete the watchpoint.", "address", prefill=True,
+       address=True),
+    _e("examine", db_examine.db_examine_cmd, *_EXAMINE, set_dot=True, prefill=True,
+       address=True),
+    _e("exit", db_run.db_continue_cmd, *_CONT, runs=True),
+    _e("help", db_help_cmd, "Display help about commands", "Use other commands as arguments.",
+       own=True, norepeat=True),
+    _e("kill", _unmodeled, "Send a signal to the process", "pid[,signal_number]", own=True,
+       prefill=True),
+    _e("machine", _sub("machine"), "Architecture specific functions.", sub="machine"),
+    _e("match", db_run.db_trace_until_matching_cmd, _NEXT, "See help next", runs=True),
+    _e("next", db_run.db_trace_until_matching_cmd, _NEXT, "[/p]", runs=True),
+    _e("p", db_examine.db_print_cmd, *_PRINT, prefill=True, address=True),
+    _e("print", db_examine.db_print_cmd, *_PRINT, prefill=True, address=True),
+    _e("ps", db_proc.db_show_all_procs, "Print all processes.", "See show all procs"),
+    _e("quit", db_run.db_continue_cmd, *_CONT, runs=True),
+    _e("reboot", db_run.db_reboot_cmd,
+       "Reboot (ddbstep: boot the scenario again; undo takes it back)", own=True,
+       forms=(("reboot", "boots the scenario again (ddb's command; undo takes it back)"),)),
+    _e("s", db_run.db_single_step_cmd, *_STEP, runs=True, count_runs=True),
+    _e("search", db_search.db_search_cmd,
+       "ddbstep: alone, find a panicking schedule from here (ddb: search memory"
+       " from address for value, not modeled)", "[/s]", own=True, set_dot=True, runs=True,
+       forms=(("search[/s]", "alone: a panicking schedule from the state as it is, or a"
+               " proof that none is reachable, or the bound searched; /s the shortest"
+               " (long; Ctrl-C stops it). It becomes the plan. (ddb's `search ADDR VALUE`"
+               " memory search is not modeled.)"),),
+       palette=(("search/s", "the shortest panicking schedule from here (long; Ctrl-C"
+                 " stops it)"),)),
+    _e("set", db_examine.db_set_cmd, "Set the named variable", "$variable [=] expression",
+       own=True, prefill=True),
+    _e("show", _sub("show"), "Show kernel stats.", sub="show"),
+    _e("sifting", _unmodeled, "Search the symbol tables ", "[/F] string", own=True,
+       prefill=True),
+    _e("step", db_run.db_single_step_cmd, *_STEP, runs=True, count_runs=True),
+    _e("sync", _unmodeled, "Force a crash dump, and then reboot.", own=True),
+    _e("trace", db_trace.db_stack_trace_cmd, "Stack trace from frame-address.",
+       "[/u[l]] [frame-address][,count]"),
+    _e("until", db_run.db_trace_until_call_cmd,
+       "Stop at the next call or return instruction.", "[/p]", runs=True, address=True),
+    _e("w", _unmodeled, *_WRITE, more=True, set_dot=True, prefill=True),
+    _e("watch", db_watchpoint_cmd, "Set a watchpoint for a region. ", "address[,size]",
+       more=True, prefill=True, address=True,
+       forms=(("watch ADDR [SIZE]", "ddb's command, stopping the model's way: after the"
+               " exact store, on the CPU that made it (\"Watchpoint in ...\"); 2018 amd64"
+               " write-protects the page and never says so"),)),
+    _e("whatis", _unmodeled, "Describe what an address is", "address", prefill=True,
+       address=True),
+    _e("write", _unmodeled, *_WRITE, more=True, set_dot=True, prefill=True),
+    _e("x", db_examine.db_examine_cmd, *_EXAMINE, set_dot=True, prefill=True, address=True),
+    _e("undo", db_run.db_undo_cmd, "take back the last n commands (state, CPU, breakpoints),"
+       " a reboot or a fix included", "[,n]", extra=True),
+    _e("hardclock", db_run.db_hardclock_cmd, "n clock interrupts on the selected CPU", "[,n]",
+       extra=True),
+    _e("intr", db_run.db_intr_cmd, "DEV's interrupt on the selected CPU (a synthetic driver)",
+       " DEV[,n]", extra=True, prefill=True),
+    _e("fix", db_run.db_fix_cmd, "reboot with mi_switch's LP_BOUND guard in or reverted",
+       " [on|off]", extra=True),
+    _e("frame", db_trace.db_frame_cmd, "select a frame of the selected CPU's stack (as gdb);"
+       " the app's source pane and locals follow it", " [N]", extra=True),
+    _e("up", db_trace.db_up_cmd, "select the caller's frame", " [N]", extra=True),
+    _e("down", db_trace.db_down_cmd, "select the callee's frame", " [N]", extra=True),
+    _e("pin", db_pin_cmd, "a p/x/show line the app re-runs after every command", " LINE",
+       extra=True, prefill=True),
+    _e("unpin", db_unpin_cmd, "drop pinned line N", " N", extra=True, prefill=True),
+    _e("follow", db_search.db_follow_cmd, "walk the plan to its next race event (n events;"
+       " /a to the end); a command that leaves the plan ends it", "[/a][,n]", extra=True,
+       runs=True, palette=(("follow/a", "walk the plan search found to the panic"),)),
 ]}
 
 # db_show_cmds[] (db_command.c 1.160) as amd64 GENERIC compiles it (INET;
 # no AIO, MQUEUE or KERNHIST), in its order; then the model's extensions.
 SHOW: dict[str, Entry] = {e.name: e for e in [
-    _e("callout", db_show_callout), _e("pages", _unmodeled),
-    _e("proc", db_proc.db_show_proc), _e("procs", db_proc.db_show_all_procs),
-    _e("pools", _unmodeled), _e("locks", db_lock_print_cmd),
+    _e("callout", db_show_callout, "List all used callout functions."),
+    _e("pages", _unmodeled, "List all used memory pages."),
+    _e("proc", db_proc.db_show_proc, "Print process information.", prefill=True),
+    _e("procs", db_proc.db_show_all_procs, "List all processes."),
+    _e("pools", _unmodeled, "Show all pools"),
+    _e("locks", db_lock_print_cmd, "Show all held locks"),
     _e("all", _sub("all"), sub="all"),
-    _e("routes", _unmodeled), _e("breaks", db_show_breaks), _e("buf", _unmodeled),
-    _e("devices", _unmodeled), _e("event", _unmodeled), _e("files", _unmodeled),
-    _e("lock", db_lock_print_cmd), _e("lockstats", db_lock_print_cmd),
-    _e("map", _unmodeled), _e("socket", _unmodeled), _e("module", _unmodeled),
-    _e("mount", _unmodeled), _e("mbuf", _unmodeled), _e("ncache", _unmodeled),
-    _e("object", _unmodeled), _e("page", _unmodeled), _e("panic", db_show_panic),
-    _e("pool", _unmodeled), _e("registers", db_show_registers),
-    _e("sched_qs", db_show_sched_qs), _e("uvmexp", _unmodeled),
-    _e("vnode", _unmodeled), _e("vnode_lock", _unmodeled), _e("vmem", _unmodeled),
-    _e("vmems", _unmodeled), _e("watches", db_listwatch_cmd),
-    _e("lwp", db_show_lwp, extra=True), _e("lwps", db_show_all_lwps, extra=True),
-    _e("psref", db_show_psref, extra=True), _e("mutexes", db_mutexes_cmd, extra=True),
-    _e("plan", db_search.db_show_plan, extra=True),
+    _e("routes", _unmodeled),
+    _e("breaks", db_show_breaks, "Display all breaks."),
+    _e("buf", _unmodeled, "Print the struct buf at address.", prefill=True),
+    _e("devices", _unmodeled),
+    _e("event", _unmodeled, "Print all the non-zero evcnt(9) event counters."),
+    _e("files", _unmodeled, "Print the files open by process at address", prefill=True),
+    _e("lock", db_lock_print_cmd, prefill=True),
+    _e("lockstats", db_lock_print_cmd, "Print statistics of locks"),
+    _e("map", _unmodeled, "Print the vm_map at address.", prefill=True),
+    _e("socket", _unmodeled),
+    _e("module", _unmodeled, "Print kernel modules"),
+    _e("mount", _unmodeled, "Print the mount structure at address.", prefill=True),
+    _e("mbuf", _unmodeled),
+    _e("ncache", _unmodeled, "Dump the namecache list."),
+    _e("object", _unmodeled, "Print the vm_object at address.", prefill=True),
+    _e("page", _unmodeled, "Print the vm_page at address.", prefill=True),
+    _e("panic", db_show_panic, "Print the current panic string"),
+    _e("pool", _unmodeled, "Print the pool at address.", prefill=True),
+    _e("registers", db_show_registers, "Display the register set."),
+    _e("sched_qs", db_show_sched_qs, "Print the state of the scheduler's run queues."),
+    _e("uvmexp", _unmodeled, "Print a selection of UVM counters and statistics."),
+    _e("vnode", _unmodeled, "Print the vnode at address.", prefill=True),
+    _e("vnode_lock", _unmodeled, "Print the vnode having that address as v_lock.",
+       prefill=True),
+    _e("vmem", _unmodeled, "Print the vmem usage.", prefill=True),
+    _e("vmems", _unmodeled, "Show all vmems."),
+    _e("watches", db_listwatch_cmd, "Display all watchpoints."),
+    _e("lwp", db_show_lwp, "one LWP: l_pflag, l_target_cpu, l_cpu, its psref",
+       " [PID.LID|ADDR]", extra=True, prefill=True),
+    _e("lwps", db_show_all_lwps, "every LWP and each CPU's run queue and spc_migrating",
+       extra=True),
+    _e("psref", db_show_psref, "every passive reference: target, psref_cpu, holder",
+       extra=True),
+    _e("mutexes", db_mutexes_cmd, "each modeled spin mutex and the CPU and LWP holding it",
+       extra=True),
+    _e("plan", db_search.db_show_plan, "the plan's steps, walked and ahead", extra=True),
 ]}
 
 # db_machine_command_table[] (amd64 db_interface.c).
-MACHINE: dict[str, Entry] = {"cpu": _e("cpu", db_mach_cpu)}
+MACHINE: dict[str, Entry] = {"cpu": _e("cpu", db_mach_cpu, "switch to another cpu", "cpu-no")}
 
 TABLES: dict[str, dict[str, Entry]] = {"base": TABLE, "show": SHOW, "machine": MACHINE}
 
 
-# db_command.c 1.160's cmd_descr (and cmd_arg) of each entry; ddbstep's own
-# words for the entries 1.160 leaves without one and for the extensions.
-DESCR: dict[str, tuple[str, str]] = {
-    "b": ("Set a breakpoint at address", "[/u] address[,count]."),
-    "break": ("Set a breakpoint at address", "[/u] address[,count]."),
-    "bt": ("Show backtrace.", "See help trace."),
-    "c": ("Continue execution.", "[/c]"),
-    "call": ("Call the function", "address[(expression[,...])]"),
-    "callout": ("List all used callout functions.", ""),
-    "continue": ("Continue execution.", "[/c]"),
-    "d": ("Delete a breakpoint.", "address | #number"),
-    "delete": ("Delete a breakpoint.", "address | #number"),
-    "dmesg": ("Show kernel message buffer.", "[count]"),
-    "dwatch": ("Delete the watchpoint.", "address"),
-    "examine": ("Display the address locations.", "[/modifier] address[,count]"),
-    "exit": ("Continue execution.", "[/c]"),
-    "help": ("Display help about commands", "Use other commands as arguments."),
-    "kill": ("Send a signal to the process", "pid[,signal_number]"),
-    "machine": ("Architecture specific functions.", ""),
-    "match": ("Stop at the matching return instruction.", "See help next"),
-    "next": ("Stop at the matching return instruction.", "[/p]"),
-    "p": ("Print address according to the format.", "[/axzodurc] address [address ...]"),
-    "print": ("Print address according to the format.", "[/axzodurc] address [address ...]"),
-    "ps": ("Print all processes.", "See show all procs"),
-    "quit": ("Continue execution.", "[/c]"),
-    "reboot": ("Reboot (ddbstep: boot the scenario again; undo takes it back)", ""),
-    "s": ("Single-step count times.", "[/p] [,count]"),
-    "search": ("ddbstep: alone, find a panicking schedule from here (ddb: search memory"
-               " from address for value, not modeled)", "[/s]"),
-    "set": ("Set the named variable", "$variable [=] expression"),
-    "show": ("Show kernel stats.", ""),
-    "sifting": ("Search the symbol tables ", "[/F] string"),
-    "step": ("Single-step count times.", "[/p] [,count]"),
-    "sync": ("Force a crash dump, and then reboot.", ""),
-    "trace": ("Stack trace from frame-address.", "[/u[l]] [frame-address][,count]"),
-    "until": ("Stop at the next call or return instruction.", "[/p]"),
-    "w": ("Write the expressions at succeeding locations.", "[/bhl] address expression"),
-    "watch": ("Set a watchpoint for a region. ", "address[,size]"),
-    "whatis": ("Describe what an address is", "address"),
-    "write": ("Write the expressions at succeeding locations.", "[/bhl] address expression"),
-    "x": ("Display the address locations.", "[/modifier] address[,count]"),
-    "undo": ("ddbstep: take back the last commands", "[,count]"),
-    "hardclock": ("ddbstep: clock interrupts on the selected CPU", "[,count]"),
-    "intr": ("ddbstep: a device interrupt on the selected CPU", "DEVICE[,count]"),
-    "fix": ("ddbstep: reboot with mi_switch's LP_BOUND guard in or reverted", "[on|off]"),
-    "frame": ("ddbstep: select a frame of the selected CPU's stack", "[N]"),
-    "up": ("ddbstep: select the caller's frame", "[N]"),
-    "down": ("ddbstep: select the callee's frame", "[N]"),
-    "pin": ("ddbstep: re-run a p/x/show line after every command", "LINE"),
-    "unpin": ("ddbstep: drop a pinned line", "N"),
-    "follow": ("ddbstep: walk the plan search found to its next race event", "[/a] [,count]"),
-}
-SHOW_DESCR: dict[str, str] = {
-    "callout": "List all used callout functions.", "pages": "List all used memory pages.",
-    "proc": "Print process information.", "procs": "List all processes.",
-    "pools": "Show all pools", "locks": "Show all held locks", "breaks": "Display all breaks.",
-    "buf": "Print the struct buf at address.",
-    "event": "Print all the non-zero evcnt(9) event counters.",
-    "files": "Print the files open by process at address",
-    "lockstats": "Print statistics of locks", "map": "Print the vm_map at address.",
-    "module": "Print kernel modules", "mount": "Print the mount structure at address.",
-    "ncache": "Dump the namecache list.", "object": "Print the vm_object at address.",
-    "page": "Print the vm_page at address.", "panic": "Print the current panic string",
-    "pool": "Print the pool at address.", "registers": "Display the register set.",
-    "sched_qs": "Print the state of the scheduler's run queues.",
-    "uvmexp": "Print a selection of UVM counters and statistics.",
-    "vnode": "Print the vnode at address.",
-    "vnode_lock": "Print the vnode having that address as v_lock.",
-    "vmem": "Print the vmem usage.", "vmems": "Show all vmems.",
-    "watches": "Display all watchpoints.",
-    "lwp": "ddbstep: one LWP, l_pflag decoded, l_target_cpu, its psrefs",
-    "lwps": "ddbstep: every LWP and each CPU's run queue and spc_migrating",
-    "psref": "ddbstep: every passive reference and where its holder runs",
-    "mutexes": "ddbstep: each held spin mutex and its holder",
-    "plan": "ddbstep: the schedule search found, walked and ahead",
-}
-# Entries whose useful forms take an argument: the palette prefills them.
-NEEDS_ARG = frozenset({
-    "b", "break", "d", "delete", "dwatch", "examine", "p", "print", "set", "watch", "x",
-    "search", "sifting", "w", "write", "whatis", "kill", "intr", "pin", "unpin", "call",
-    "show proc", "show lwp", "show lock", "show map", "show buf", "show files", "show mount",
-    "show object", "show page", "show pool", "show vnode", "show vnode_lock", "show vmem",
-})
+def usage(prefix: str, e: Entry) -> str:
+    """How help and the palette name an entry: `show lwp [PID.LID|ADDR]`."""
+    return f"{prefix}{e.name}{e.args}" if e.extra else f"{prefix}{e.name}"
+
+
+def palette_lines() -> list[tuple[str, str, bool]]:
+    """(line, what it does, prefill rather than run) of every command, then
+    the forms its rows offer: the app's command palette."""
+    out: list[tuple[str, str, bool]] = []
+    for prefix, table in (("", TABLE), ("show ", SHOW)):
+        for e in table.values():
+            if e.sub is not None:
+                continue
+            mark = "ddbstep: " if e.extra else ""
+            text = f"{mark}{e.descr} {e.args.strip()}".strip() if not prefix else (
+                f"{mark}{e.descr}" if e.descr else "ddb show")
+            out.append((prefix + e.name, text, e.prefill))
+    for table in (TABLE, SHOW):
+        for e in table.values():
+            out += [(line, f"ddbstep: {text}", False) for line, text in e.palette]
+    return out
+
+
+def extension_lines() -> list[tuple[str, str]]:
+    """(usage, what it does) in table order: each extension's row, and the
+    model's forms of ddb's own commands (c/a, search alone, watch's stop)."""
+    out: list[tuple[str, str]] = []
+    for prefix, table in (("", TABLE), ("show ", SHOW)):
+        for e in table.values():
+            out += [(usage(prefix, e), e.descr)] if e.extra else list(e.forms)
+    return out
 
 
 # -- the table's lookup (db_command.c db_cmd_search_table, db_read_command) --------

@@ -23,12 +23,8 @@ from textual.reactive import Reactive, reactive
 from textual.strip import Strip
 from textual.widgets import Input, Label, RichLog
 
-from engine.ddb.db_table import SHOW, TABLE
+from engine.ddb.db_table import TABLES
 from tui.widgets.text_pane import BaseStyle
-
-# Commands whose argument is an address: tab completes symbol names there.
-SYMBOL_ARG = ("b", "break", "d", "delete", "p", "print", "x", "examine", "watch", "dwatch",
-              "until", "whatis")
 
 
 def symbols() -> list[str]:
@@ -41,13 +37,14 @@ def complete(text: str) -> tuple[str, list[str]]:
     """Tab completion: (new text, candidates when ambiguous)."""
     words = text.split(" ")
     command = words[0].split("/")[0]
+    base, show = TABLES["base"], TABLES["show"]
     if len(words) == 1:
-        pool, prefix, head = list(TABLE), words[0], ""
+        pool, prefix, head = list(base), words[0], ""
     elif len(words) == 2 and words[0] in ("show", "sh", "sho"):
-        pool, prefix, head = list(SHOW), words[1], words[0] + " "
+        pool, prefix, head = list(show), words[1], words[0] + " "
     elif len(words) == 3 and words[0] in ("show", "sh", "sho") and words[1] == "all":
-        pool, prefix, head = list(SHOW), words[2], " ".join(words[:2]) + " "
-    elif len(words) >= 2 and command in SYMBOL_ARG:
+        pool, prefix, head = list(show), words[2], " ".join(words[:2]) + " "
+    elif len(words) >= 2 and command in base and base[command].address:
         # the last word, after any operator: a symbol of the kernel's table
         last = words[-1]
         cut = max(last.rfind(c) for c in "+-*(,") + 1
