@@ -26,72 +26,103 @@ class ScenarioError(Exception):
     """A scenario that cannot be used; str() is `FILE[:LINE]: message`."""
 
 
+def key(typ: type, required: bool = False, *, table: str | None = None,
+        default: Any = None, lo: int | None = None, hi: int | None = None,
+        out_of_range: str = "{key} out of range", hexa: bool = False) -> Any:
+    """An attrs field that is a scenario file key: its TOML type, whether it
+    is required, its range [lo, hi] and the words when a value is outside
+    it ({key}, {v}, {lo}, {hi}); hexa: dump writes it in hex. The tables'
+    key lists, the unknown-key check and dump() are built from these."""
+    meta = {"toml": (typ, required), "table": table, "range": (lo, hi, out_of_range),
+            "hex": hexa}
+    # Every field has a default: a required key's is never used (the
+    # loader refuses a file without it), it only keeps attrs' order free.
+    return attrs.field(default=default, metadata=meta)
+
+
 @attrs.frozen
 class LwpSpec:
-    pid: int
-    lid: int
-    comm: str
-    cpu: int
-    program: str
-    name: str | None = None
-    addr: int | None = None
-    kstack: int | None = None
-    priority: int | None = None
-    ifname: str | None = None
-    sleep: bool = False
-    bind: bool = True
-    target: str | None = None
-    to_cpu: int | None = None
-    rticks: int | None = None
-    rticksum: int | None = None
-    slpticks: int | None = None
-    slpticksum: int | None = None
-    slptime: int | None = None
-    batch: bool | None = None
+    """One [[lwp]]."""
+
+    pid: int = key(int, True, lo=0, hi=99999, out_of_range="pid {v} out of range ({lo}-{hi})")
+    lid: int = key(int, True, lo=1, hi=65535, out_of_range="lid {v} out of range ({lo}-{hi})")
+    comm: str = key(str, True)
+    cpu: int = key(int, True)
+    program: str = key(str, True)
+    name: str | None = key(str)
+    addr: int | None = key(int, lo=1, hi=2**64 - 1, hexa=True)
+    kstack: int | None = key(int, lo=1, hi=2**64 - 1, hexa=True)
+    priority: int | None = key(int, lo=0, hi=223, out_of_range="priority out of range (0-223)")
+    ifname: str | None = key(str)
+    sleep: bool = key(bool, default=False)
+    bind: bool = key(bool, default=True)
+    target: str | None = key(str)
+    to_cpu: int | None = key(int)
+    rticks: int | None = key(int, lo=0, hi=2**31 - 1)
+    rticksum: int | None = key(int, lo=0, hi=2**31 - 1)
+    slpticks: int | None = key(int, lo=0, hi=2**31 - 1)
+    slpticksum: int | None = key(int, lo=0, hi=2**31 - 1)
+    slptime: int | None = key(int, lo=0, hi=2**31 - 1)
+    batch: bool | None = key(bool)
 
 
 @attrs.frozen
 class CpuSpec:
-    index: int
-    cr2: int = 0
+    """One [[cpu]]."""
+
+    index: int = key(int, True)
+    cr2: int = key(int, default=0, lo=0, hi=2**64 - 1, hexa=True)
+
+
+@attrs.frozen
+class IfaceSpec:
+    """One [[interface]]."""
+
+    name: str = key(str, True)
 
 
 @attrs.frozen
 class Expect:
-    """What the replay must end in; the *_with_fix keys apply under --fix."""
+    """[expect]: what the replay must end in; the *_with_fix keys apply
+    under --fix."""
 
-    panic: bool | None = None
-    message: str | None = None
-    panic_with_fix: bool | None = None
-    message_with_fix: str | None = None
+    panic: bool | None = key(bool)
+    message: str | None = key(str)
+    panic_with_fix: bool | None = key(bool)
+    message_with_fix: str | None = key(str)
     # What the replay may print that otherwise fails it (engine.replay.
     # SUSPECT): a run cut at $maxsteps, a name ddb does not know.
-    allow: tuple[str, ...] = ()
-    allow_with_fix: tuple[str, ...] = ()
+    allow: tuple[str, ...] = key(list, default=())
+    allow_with_fix: tuple[str, ...] = key(list, default=())
 
 
 @attrs.frozen
 class Scenario:
     path: str
-    title: str
-    description: str
-    ncpu: int
-    fix: bool
-    srcroot: str
-    hz: int
-    rrticks: int
-    hardclock_ticks: int
-    lwps: tuple[LwpSpec, ...]
-    cpus: tuple[CpuSpec, ...]
-    interfaces: tuple[str, ...]
-    commands: tuple[str, ...]
-    narration: tuple[str, ...]
-    expect: Expect
+    title: str = key(str, True, table="scenario")
+    description: str = key(str, True, table="scenario")
+    ncpu: int = key(int, True, table="kernel", lo=1, hi=MAX_CPUS,
+                    out_of_range="ncpu {v} out of range ({lo}-{hi})")
+    fix: bool = key(bool, True, table="kernel")
+    srcroot: str = key(str, True, table="kernel")
+    hz: int = key(int, table="kernel", default=100, lo=1, hi=10000,
+                  out_of_range="hz {v} out of range ({lo}-{hi})")
+    # The kernel's own: sched_4bsd.c l.537, rrticks = hz / 10 (by hand below).
+    rrticks: int = key(int, table="kernel", default=10, lo=1, hi=1000,
+                       out_of_range="rrticks {v} out of range ({lo}-{hi})")
+    hardclock_ticks: int = key(int, table="kernel", default=1000, lo=0, hi=2**31 - 1)
+    lwps: tuple[LwpSpec, ...] = ()
+    cpus: tuple[CpuSpec, ...] = ()
+    interfaces: tuple[str, ...] = ("wm0",)
+    commands: tuple[str, ...] = key(list, True, table="replay")
+    narration: tuple[str, ...] = key(list, table="replay", default=())
+    expect: Expect = Expect()
     # The scenario that plays the same race on the other kernel, with its own
     # commands and narration (the demo's `f` ending plays it).
-    twin: str | None = None
-    srcdir: str | None = None  # a NetBSD source tree for the app's source pane
-    net_mpsafe: bool = False  # options NET_MPSAFE: wm(4) with WM_MPSAFE, no kernel lock
+    twin: str | None = key(str, table="scenario")
+    srcdir: str | None = key(str, table="kernel")  # a NetBSD tree for the app's source pane
+    # options NET_MPSAFE: wm(4) with WM_MPSAFE, no kernel lock
+    net_mpsafe: bool = key(bool, table="kernel", default=False)
     # The file line of each command (engine.replay.load checks the commands).
     command_lines: tuple[int, ...] = attrs.field(default=(), eq=False)
 
@@ -100,31 +131,32 @@ class Scenario:
         return Path(self.path).stem
 
 
+def _ranges(c: _Checker, cls: type, t: Mapping[str, Any], name: str, index: int = 0,
+            table: str | None = None) -> None:
+    """Each key of t that has a range in cls's fields, inside it."""
+    for f in attrs.fields(cls):
+        if f.metadata.get("table") != table or f.name not in t:
+            continue
+        lo, hi, words = f.metadata["range"]
+        v = t[f.name]
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise c.fail(words.format(key=f.name, v=v, lo=lo, hi=hi), name, index, f.name)
+
+
+def _spec(cls: type, table: str | None = None) -> dict[str, tuple[type, bool]]:
+    """A table's keys -> (TOML type, required), from the class's fields."""
+    return {f.name: f.metadata["toml"] for f in attrs.fields(cls)
+            if "toml" in f.metadata and f.metadata["table"] == table}
+
+
 # key -> (type, required) for each table
-_SCENARIO = {"title": (str, True), "description": (str, True), "twin": (str, False)}
-_KERNEL = {
-    "ncpu": (int, True), "fix": (bool, True), "srcroot": (str, True), "srcdir": (str, False),
-    "hz": (int, False), "rrticks": (int, False), "hardclock_ticks": (int, False),
-    "net_mpsafe": (bool, False),
-}
-_LWP = {
-    "pid": (int, True), "lid": (int, True), "comm": (str, True), "cpu": (int, True),
-    "program": (str, True), "name": (str, False), "addr": (int, False),
-    "kstack": (int, False), "priority": (int, False), "ifname": (str, False),
-    "sleep": (bool, False), "bind": (bool, False),
-    "target": (str, False), "to_cpu": (int, False),
-    "rticks": (int, False), "rticksum": (int, False),
-    "slpticks": (int, False), "slpticksum": (int, False), "slptime": (int, False),
-    "batch": (bool, False),
-}
-_CPU = {"index": (int, True), "cr2": (int, False)}
-_IFACE = {"name": (str, True)}
-_REPLAY = {"commands": (list, True), "narration": (list, False)}
-_EXPECT = {
-    "panic": (bool, False), "message": (str, False),
-    "panic_with_fix": (bool, False), "message_with_fix": (str, False),
-    "allow": (list, False), "allow_with_fix": (list, False),
-}
+_SCENARIO = _spec(Scenario, "scenario")
+_KERNEL = _spec(Scenario, "kernel")
+_LWP = _spec(LwpSpec)
+_CPU = _spec(CpuSpec)
+_IFACE = _spec(IfaceSpec)
+_REPLAY = _spec(Scenario, "replay")
+_EXPECT = _spec(Expect)
 _TOP = {
     "scenario": (dict, True), "kernel": (dict, True), "lwp": (list, True),
     "cpu": (list, False), "interface": (list, False), "replay": (dict, False),
@@ -239,19 +271,12 @@ def load_text(text: str, path: str) -> Scenario:
 
     sc = c.table(raw["scenario"], _SCENARIO, "scenario")
     kn = c.table(raw["kernel"], _KERNEL, "kernel")
+    _ranges(c, Scenario, kn, "kernel", table="kernel")
     ncpu = kn["ncpu"]
-    if not 1 <= ncpu <= MAX_CPUS:
-        raise c.fail(f"ncpu {ncpu} out of range (1-{MAX_CPUS})", "kernel", 0, "ncpu")
     hz = kn.get("hz", 100)
-    if not 1 <= hz <= 10000:
-        raise c.fail(f"hz {hz} out of range (1-10000)", "kernel", 0, "hz")
     # The kernel's own: sched_4bsd.c l.537, rrticks = hz / 10.
     rrticks = kn.get("rrticks", max(1, hz // 10))
-    if not 1 <= rrticks <= 1000:
-        raise c.fail(f"rrticks {rrticks} out of range (1-1000)", "kernel", 0, "rrticks")
     ticks = kn.get("hardclock_ticks", 1000)
-    if not 0 <= ticks < 2**31:
-        raise c.fail("hardclock_ticks out of range", "kernel", 0, "hardclock_ticks")
 
     ifaces: list[str] = []
     for i, t in enumerate(raw.get("interface", [])):
@@ -277,10 +302,8 @@ def load_text(text: str, path: str) -> Scenario:
         label = f"[[lwp]] #{i + 1}"
         t = c.table(t, _LWP, "lwp", i, label)
         pid, lid = t["pid"], t["lid"]
-        if not 0 <= pid <= 99999:
-            raise c.fail(f"pid {pid} out of range (0-99999)", "lwp", i, "pid")
-        if not 1 <= lid <= 65535:
-            raise c.fail(f"lid {lid} out of range (1-65535)", "lwp", i, "lid")
+        for k in ("pid", "lid"):
+            _ranges(c, LwpSpec, {k: t[k]}, "lwp", i)
         if (pid, lid) in seen:
             raise c.fail(f"duplicate LWP {pid}.{lid} (first at [[lwp]] #{seen[(pid, lid)] + 1})",
                          "lwp", i, "lid")
@@ -321,22 +344,8 @@ def load_text(text: str, path: str) -> Scenario:
         elif "target" in t or "to_cpu" in t:
             raise c.fail(f"'target' and 'to_cpu' are for program 'setaffinity', not '{prog}'",
                          "lwp", i, "target" if "target" in t else "to_cpu")
-        if "priority" in t and not 0 <= t["priority"] < 224:
-            raise c.fail("priority out of range (0-223)", "lwp", i, "priority")
-        for key in ("rticks", "rticksum", "slpticks", "slpticksum", "slptime"):
-            if key in t and not 0 <= t[key] < 2**31:
-                raise c.fail(f"{key} out of range", "lwp", i, key)
-        for key in ("addr", "kstack"):
-            if key in t and not 0 < t[key] < 2**64:
-                raise c.fail(f"{key} out of range", "lwp", i, key)
-        lwps.append(LwpSpec(
-            pid=pid, lid=lid, comm=comm, cpu=t["cpu"], program=prog, name=t.get("name"),
-            addr=t.get("addr"), kstack=t.get("kstack"), priority=t.get("priority"),
-            ifname=ifname, sleep=t.get("sleep", False), bind=t.get("bind", True),
-            target=t.get("target"), to_cpu=t.get("to_cpu"), rticks=t.get("rticks"),
-            rticksum=t.get("rticksum"), slpticks=t.get("slpticks"),
-            slpticksum=t.get("slpticksum"), slptime=t.get("slptime"), batch=t.get("batch"),
-        ))
+        _ranges(c, LwpSpec, t, "lwp", i)
+        lwps.append(LwpSpec(**{**t, "ifname": ifname}))
 
     cpus: list[CpuSpec] = []
     for i, t in enumerate(raw.get("cpu", [])):
@@ -346,10 +355,8 @@ def load_text(text: str, path: str) -> Scenario:
                          "cpu", i, "index")
         if any(s.index == t["index"] for s in cpus):
             raise c.fail(f"duplicate [[cpu]] index {t['index']}", "cpu", i, "index")
-        cr2 = t.get("cr2", 0)
-        if not 0 <= cr2 < 2**64:
-            raise c.fail("cr2 out of range", "cpu", i, "cr2")
-        cpus.append(CpuSpec(t["index"], cr2))
+        _ranges(c, CpuSpec, t, "cpu", i)
+        cpus.append(CpuSpec(**t))
 
     commands: list[str] = []
     narration: list[str] = []
@@ -374,15 +381,12 @@ def load_text(text: str, path: str) -> Scenario:
         for key in ("allow", "allow_with_fix"):
             if not all(isinstance(a, str) and a and "\n" not in a for a in ex.get(key, [])):
                 raise c.fail(f"{key} must be single-line strings", "expect", 0, key)
-        expect = Expect(ex.get("panic"), ex.get("message"),
-                        ex.get("panic_with_fix"), ex.get("message_with_fix"),
-                        tuple(ex.get("allow", [])), tuple(ex.get("allow_with_fix", [])))
+        given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                 for k, v in ex.items()}
+        expect = Expect(**given)
 
     return Scenario(
-        path=path, title=sc["title"], description=sc["description"], ncpu=ncpu,
-        twin=sc.get("twin"),
-        fix=kn["fix"], srcroot=kn["srcroot"], hz=hz, rrticks=rrticks, srcdir=kn.get("srcdir"),
-        hardclock_ticks=ticks, net_mpsafe=kn.get("net_mpsafe", False),
+        path=path, **sc, **{**kn, "hz": hz, "rrticks": rrticks, "hardclock_ticks": ticks},
         lwps=tuple(lwps), cpus=tuple(cpus),
         interfaces=tuple(ifaces), commands=tuple(commands), narration=tuple(narration),
         expect=expect, command_lines=command_lines,
@@ -420,45 +424,56 @@ def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _value(f: attrs.Attribute[Any], v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v:#x}" if f.metadata.get("hex") else str(v)
+    return _toml_str(v)
+
+
+def _keys(obj: Any, table: str | None = None, always: tuple[str, ...] = (),
+          **over: Any) -> list[str]:
+    """`key = value` of obj's file keys in field order, default values left
+    out (a required key, and those named in always, are always written)."""
+    out = []
+    for f in attrs.fields(type(obj)):
+        if "toml" not in f.metadata or f.metadata["table"] != table:
+            continue
+        if f.metadata["toml"][0] is list:
+            continue  # arrays are written by their tables' own code
+        v = over.get(f.name, getattr(obj, f.name))
+        if v is None or (not f.metadata["toml"][1] and f.name not in always
+                         and v == f.default):
+            continue
+        out.append(f"{f.name} = {_value(f, v)}")
+    return out
+
+
 def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
          panic: bool | None, message: str | None, title: str | None = None,
          description: str | None = None, refused: dict[int, str] | None = None) -> str:
     """A scenario file that replays `commands` on sc's machine (for --record,
     explore --emit): its own title and description when given. refused:
-    index -> ddb's error, for lines written as comments (they ran nothing)."""
-    out = ["[scenario]", f"title = {_toml_str(title or sc.title)}",
-           f"description = {_toml_str(description or sc.description)}", "", "[kernel]",
-           f"ncpu = {sc.ncpu}", f"fix = {'true' if fix else 'false'}",
-           f"srcroot = {_toml_str(sc.srcroot)}", f"hz = {sc.hz}", f"rrticks = {sc.rrticks}",
-           f"hardclock_ticks = {sc.hardclock_ticks}"]
-    if sc.net_mpsafe:
-        out += ["net_mpsafe = true"]
+    index -> ddb's error, for lines written as comments (they ran nothing).
+    Every key comes from the classes' fields, as the loader reads them."""
+    out = ["[scenario]"] + _keys(sc, "scenario", title=title or sc.title,
+                                  description=description or sc.description, twin=None)
+    # hz, rrticks and hardclock_ticks are written even at their defaults:
+    # rrticks' default depends on hz.
+    out += ["", "[kernel]"] + _keys(sc, "kernel", ("hz", "rrticks", "hardclock_ticks"),
+                                    fix=fix)
     out += [""]
     for c in sc.cpus:
-        out += ["[[cpu]]", f"index = {c.index}", f"cr2 = {c.cr2:#x}", ""]
+        out += ["[[cpu]]"] + _keys(c) + [""]
     for name in sc.interfaces:
-        out += ["[[interface]]", f"name = {_toml_str(name)}", ""]
+        out += ["[[interface]]"] + _keys(IfaceSpec(name)) + [""]
     for lw in sc.lwps:
-        out += ["[[lwp]]"]
-        for f in attrs.fields(LwpSpec):
-            v = getattr(lw, f.name)
-            if v is None or (f.name == "sleep" and not v) or (f.name == "bind" and v):
-                continue
-            if isinstance(v, bool):
-                out.append(f"{f.name} = {'true' if v else 'false'}")
-            elif isinstance(v, int):
-                out.append(f"{f.name} = {v:#x}" if f.name in ("addr", "kstack") else
-                           f"{f.name} = {v}")
-            else:
-                out.append(f"{f.name} = {_toml_str(v)}")
-        out.append("")
+        out += ["[[lwp]]"] + _keys(lw) + [""]
     refused = refused or {}
     out += ["[replay]", "commands = ["] + [
         f"  # {_toml_str(c)} refused: {refused[i]}".replace("\n", " ") if i in refused
         else f"  {_toml_str(c)}," for i, c in enumerate(commands)] + ["]", ""]
     if panic is not None:
-        out += ["[expect]", f"panic = {'true' if panic else 'false'}"]
-        if message is not None:
-            out.append(f"message = {_toml_str(message)}")
-        out.append("")
+        out += ["[expect]"] + _keys(Expect(panic=panic, message=message)) + [""]
     return "\n".join(out)
