@@ -1,4 +1,4 @@
-"""The style gates the brief sets: ruff clean everywhere, mypy clean on engine/."""
+"""The style gates: ruff clean everywhere, mypy clean on engine/ and tui/."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_ruff_is_clean() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_mypy_is_clean_on_engine() -> None:
+def test_mypy_is_clean_on_engine_and_tui() -> None:
     proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -191,7 +191,7 @@ async def test_demo_fix_narrates_only_what_the_fixed_kernel_does() -> None:
         assert app.fix and app.scenario.fix
         boot_cpu = {l.idx: l.l_cpu for l in app.session.kernel.lwps}
         said: list[str] = []
-        for _ in range(len(app.demo_script.commands) + 1):
+        for _ in range(len(app.demo_state.script.commands) + 1):
             await pilot.press("space")
             await app.settle()
             await pilot.pause()

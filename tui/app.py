@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import re
 import threading
 from pathlib import Path
 
@@ -32,9 +31,11 @@ from textual.worker import Worker, WorkerState
 
 from engine.ddb.db_command import Session, parse
 from engine.events import explain_panic
-from engine.kernel import Kernel
-from engine.scenario import Scenario, dump
+from engine.scenario import Scenario
 from tui.commands import DdbCommands
+from tui.demo import Demo, twin
+from tui.keymap import keymap_path, read_keymap
+from tui.record import recording
 from tui.screens.help import HelpScreen
 from tui.view import Tick, Timeline, View, who
 from tui.widgets.console import CommandInput, Console
@@ -45,6 +46,7 @@ from tui.widgets.source_view import SourceView
 from tui.widgets.stack_view import StackView
 from tui.widgets.status_line import Progress, StatusLine
 from tui.widgets.timeline import TimelineView
+from tui.widgets.view_pane import ViewPane
 
 PANES = ("source", "stack", "lwps", "timeline")  # what the compact layout cycles through
 KEYS_MODE = "single keys: s n c a b u 0-9 . i or : to type"
@@ -132,7 +134,7 @@ class DdbstepApp(App[int]):
         if demo and fix is not None and fix != scenario.fix:
             # `demo --fix` tells the other kernel's story: the twin scenario's
             # commands and narration, where the scenario names one.
-            scenario = self._twin(scenario, fix)
+            scenario = twin(scenario, fix)
         self.scenario = scenario
         # A NetBSD source tree for the source pane: --src, else $DDBSTEP_SRC,
         # else the scenario's [kernel] srcdir. Transcripts never depend on it.
@@ -146,9 +148,7 @@ class DdbstepApp(App[int]):
         self.commands: list[str] = []  # since the start: the recorded script
         self.refused: dict[int, str] = {}  # index in commands -> ddb's refusal
         self.transcript: list[str] = []  # what `ddbstep replay` of them prints
-        self.demo_at = 0
-        self.demo_script = scenario  # what the demo plays (the twin after `f`)
-        self._demo_before: Kernel | None = None  # the kernel before the demo's last command
+        self.demo_state = Demo(scenario)  # what the demo plays (the twin after `f`)
         self.compact_pane = "source"
         # A long command in its worker: (fork, line, was it panicked before).
         self.job: tuple[Session, str, bool] | None = None
@@ -163,22 +163,6 @@ class DdbstepApp(App[int]):
     @property
     def fix(self) -> bool:
         return self.session.kernel.config.fix
-
-    @staticmethod
-    def _twin(scenario: Scenario, fix: bool) -> Scenario:
-        """The scenario's twin written for the kernel `fix` asks for, or the
-        scenario itself without its narration (written for the other one)."""
-        from engine.replay import load
-        from engine.scenario import ScenarioError
-
-        if scenario.twin is not None:
-            try:
-                twin = load(scenario.twin)
-            except ScenarioError:
-                twin = None
-            if twin is not None and twin.fix == fix:
-                return twin
-        return attrs.evolve(scenario, narration=())
 
     # -- the engine side -------------------------------------------------------
 
@@ -317,41 +301,14 @@ class DdbstepApp(App[int]):
                 break
 
     def _load_keymap(self) -> None:
-        """Keys from $XDG_CONFIG_HOME/ddbstep/keymap.toml (binding id = "keys"):
-
-            [keys]
-            step_everywhere = "f3,f8"
-            continue = "space"
-
-        A bad file is reported on the console and ignored."""
-        import tomllib
-
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
-            os.path.expanduser("~"), ".config")
-        path = Path(base) / "ddbstep" / "keymap.toml"
-        if not path.is_file():
-            return
-        try:
-            keys = tomllib.loads(path.read_text(encoding="utf-8")).get("keys", {})
-            if not isinstance(keys, dict) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
-                raise ValueError("[keys] must map binding ids to key strings")
-        except (OSError, ValueError, tomllib.TOMLDecodeError) as e:
-            self.call_after_refresh(self.query_one(Console).write,
-                                    f"# {path}: ignored: {e}", "dim")
-            return
-        known = {b.id for b in self._all_bindings() if b.id}
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for name in keys:
-            if name not in known:
-                where = next((i for i, text in enumerate(lines, 1)
-                              if re.match(rf"\s*\"?{re.escape(name)}\"?\s*=", text)), 1)
-                self.call_after_refresh(
-                    self.query_one(Console).write,
-                    f"# {path}:{where}: no key binding has the id {name!r} (ignored;"
-                    f" the ids: {', '.join(sorted(known))})", "bold red")
-        self.set_keymap({k: v for k, v in keys.items() if k in known})
-        self.keymap_file = str(path)
+        """Keys from keymap.toml (tui/keymap.py); what is wrong, on the console."""
+        path = keymap_path()
+        keys, notes = read_keymap(path, {b.id for b in self._all_bindings() if b.id})
+        for text, style in notes:
+            self.call_after_refresh(self.query_one(Console).write, text, style)
+        if keys is not None:
+            self.set_keymap(keys)
+            self.keymap_file = str(path)
 
     def _all_bindings(self) -> list[Binding]:
         """Every binding of the app and its widgets (what a keymap can name)."""
@@ -383,19 +340,9 @@ class DdbstepApp(App[int]):
     # -- the view -----------------------------------------------------------------
 
     def _record(self) -> None:
-        if not self.record:
-            return
-        k = self.session.kernel
-        result = (f"panic on CPU {k.paniccpu}: {k.panicstr}" if k.panicstr is not None
-                  else "no panic")
-        Path(self.record).write_text(dump(
-            self.scenario, self.commands, self.scenario.fix, refused=self.refused,
-            panic=k.panicstr is not None, message=k.panicstr,
-            title=f"Recorded on {self.scenario.name}: {len(self.commands)} commands, {result}",
-            description=(f"A ddbstep session recorded with `ddbstep tui --record` on the"
-                         f" machine of {self.scenario.name} (\"{self.scenario.title}\"),"
-                         f" booted {'with' if self.scenario.fix else 'without'} the fix."
-                         f" It ended in: {result}.")))
+        if self.record:
+            Path(self.record).write_text(recording(
+                self.scenario, self.commands, self.refused, self.session.kernel))
 
     def view(self) -> View:
         from engine.ddb.db_table import pinned_value
@@ -411,14 +358,11 @@ class DdbstepApp(App[int]):
         v = self.view()
         self.query_one(CpuPanel).panicked = v.kernel.panicstr is not None
         self.query_one(Console).set_prompt(self.session.prompt)
-        self.query_one(StatusLine).view = v
-        for pane in (CpuPanel, RaceView, SourceView, StackView, LwpTable):
-            widget = self.query_one(pane)
-            if widget.display or pane in (CpuPanel, RaceView):
-                widget.view = v
-        tl = self.query_one(TimelineView)
-        if tl.display:
-            tl.view = v
+        # Attributes down: every pane gets the View; a hidden one (the
+        # compact layout's other panes, the timeline) waits until it shows.
+        for pane in self.query("*").results(ViewPane):
+            if pane.display or isinstance(pane, (StatusLine, CpuPanel, RaceView)):
+                pane.view = v
 
     # -- layout ------------------------------------------------------------------
 
@@ -541,15 +485,9 @@ class DdbstepApp(App[int]):
         self.run_ddb(line)
 
     def _demo_other_kernel(self) -> None:
-        """The demo's `f`: the same race on the other kernel, with the twin
-        scenario's own commands and narration when the scenario names one;
-        else the same commands and no narration (it was written for the
-        other kernel)."""
+        """The demo's `f`: the same race on the other kernel (tui/demo.py)."""
         want = not self.fix
-        script = self._twin(self.demo_script, want)
-        self.demo_script = script
-        self.demo_at = 0
-        self._demo_before = None
+        script = self.demo_state.other_kernel(want)
         self.session.scenario = attrs.evolve(script, narration=())  # the machine to boot
         self.run_ddb(f"fix {'on' if want else 'off'}")
         self._show_narration()
@@ -625,45 +563,16 @@ class DdbstepApp(App[int]):
         if not self.demo:
             self.action_focus_input()
             return
-        cmds = self.demo_script.commands
-        if self.demo_at < len(cmds) and not self.running:
-            self._demo_before = self.session.kernel
-            self.run_ddb(cmds[self.demo_at])
-            self.demo_at += 1
+        line = self.demo_state.next_command()
+        if line is not None and not self.running:
+            self.demo_state.before = self.session.kernel
+            self.run_ddb(line)
+            self.demo_state.at += 1
         self._show_narration()
 
     def _show_narration(self) -> None:
-        """Beside the output: what the command just run shows, then the next."""
-        from engine.replay import verdict
-
-        cmds, words = self.demo_script.commands, self.demo_script.narration
-        box = self.query_one("#narration", Static)
-        n = len(cmds)
-        kernel = "fixed kernel" if self.fix else "unfixed kernel"
-        if self.demo_at == 0 or self.demo_at > n:
-            said = f"{self.demo_script.title} ({kernel})"
-        else:
-            i = self.demo_at - 1
-            said = f"[{i + 1}/{n}] `{cmds[i]}`: " + (words[i] if i < len(words) and words[i]
-                                                     else self._what_changed())
-        if self.demo_at < n:
-            box.update(f"{said}\nSpace or Enter: run `{cmds[self.demo_at]}`")
-        else:
-            other = "without" if self.fix else "with"
-            box.update(f"{said}\n{verdict(self.session)}\n"
-                       f"Press f to watch the same race {other} the fix, q to quit.")
-
-    def _what_changed(self) -> str:
-        """Narration from the model where the scenario has none for this
-        kernel: the race events of the command just run."""
-        from engine.events import race_events
-
-        s = self.session
-        before = self._demo_before
-        if before is None or before is s.kernel or self.running:
-            return ""
-        events = race_events(before, s.kernel, s.cpu)
-        return "; ".join(e.text for e in events) + "." if events else ""
+        self.query_one("#narration", Static).update(
+            self.demo_state.narration(self.session, self.running))
 
     def action_screenshot_svg(self) -> None:
         """ctrl+s: an SVG of the screen in the current directory (or

@@ -70,6 +70,21 @@ spc_migrating, > migrated, R released, ! KASSERT), the console.
 
 
 class HelpScreen(ModalScreen[None]):
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+
+    HelpScreen #help-box {
+        width: 84;
+        height: auto;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="close_help")]
 
     def compose(self) -> ComposeResult:

@@ -164,6 +164,38 @@ class Transcript(BaseStyle, RichLog):
 class Console(Vertical):
     """Transcript above, prompt and input below."""
 
+    DEFAULT_CSS = """
+    Console #transcript {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+        overflow-x: hidden;
+    }
+
+    Console #prompt-line {
+        height: 1;
+    }
+
+    Console #prompt {
+        width: auto;
+        text-style: bold;
+    }
+
+    Console #command {
+        border: none;
+        height: 1;
+        padding: 0;
+    }
+
+    /* Single-key mode: the input dims and says how to come back. */
+    Console.keys-mode #prompt-line {
+        opacity: 50%;
+    }
+
+    Console.keys-mode #command {
+        text-style: italic;
+    }
+    """
+
     ALLOW_MAXIMIZE = True
     keys_mode: reactive[bool] = reactive(False)
     KEEP = 5000  # transcript lines kept for re-wrapping

@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from engine.kernel import Kernel
 from tui.view import View, where, who
 from tui.widgets.text_pane import TextPane
+from tui.widgets.view_pane import ViewPane
 
 CARD_WIDTH = {True: 37, False: 29}  # compact, roomy: cells a card takes, its gap included
 
@@ -78,14 +79,41 @@ class CpuCard(TextPane):
         self.set_class(k.paniccpu == self.ci, "panicked")
 
 
-class CpuPanel(VerticalScroll, can_focus=True):
+class CpuPanel(ViewPane, VerticalScroll, can_focus=True):
     """The grid of CPU cards. Focusable: it holds the focus when the console
     lets go (the single-key mode). A click selects a CPU and leaves the
     focus, and so where typing goes, as it was."""
 
+    DEFAULT_CSS = """
+    CpuPanel {
+        layout: grid;
+        grid-gutter: 0 1;
+        border: round $primary;
+    }
+
+    /* panicked on a small screen: no border (see panicked below). */
+    CpuPanel.bare {
+        border: none;
+    }
+
+    CpuCard {
+        height: 3;
+        background: $surface;
+    }
+
+    CpuCard.selected {
+        background: $primary 40%;
+        text-style: bold;
+    }
+
+    CpuCard.panicked {
+        background: $error;
+        color: $text;
+    }
+    """
+
     FOCUS_ON_CLICK = False
 
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
     compact: reactive[bool] = reactive(False)
     # After a panic on a small screen the status line says PANIC and holds
     # the panic string: the CPU rows give up their border to the console,

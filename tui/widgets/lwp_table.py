@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from engine.kernel import Kernel, Lwp
 from engine.param import LP_BOUND, LP_NAMES, LS_NAMES, LW_NAMES, bits
 from tui.view import View
+from tui.widgets.view_pane import ViewPane
 
 COLUMNS = ("pid.lid", "comm", "l_stat", "l_cpu", "l_flag", "l_pflag", "l_target_cpu")
 
@@ -26,8 +26,15 @@ def cells(k: Kernel, l: Lwp) -> tuple[str, ...]:
     )
 
 
-class LwpTable(DataTable[Text]):
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
+class LwpTable(ViewPane, DataTable[Text]):
+
+    DEFAULT_CSS = """
+    LwpTable {
+        border: round $secondary;
+        /* Scrolls with the keys; a scrollbar would be repainted on every step. */
+        scrollbar-size: 0 0;
+    }
+    """
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

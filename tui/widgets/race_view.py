@@ -10,12 +10,12 @@ and l_stat; the role letters say why the row is there.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
 
 from engine.kernel import Kernel, Lwp
 from engine.param import LP_BOUND, LP_NAMES, LS_NAMES, bits
 from tui.view import View
 from tui.widgets.text_pane import TextPane
+from tui.widgets.view_pane import ViewPane
 
 LEGEND = "P holds a psref  T l_target_cpu set  M in spc_migrating  * selected CPU's curlwp"
 
@@ -86,11 +86,21 @@ def race_text(view: View) -> Text:
     return t
 
 
-class RaceView(TextPane):
+class RaceView(ViewPane, TextPane):
     """Height: auto, one row per race LWP and per psref."""
 
+    DEFAULT_CSS = """
+    RaceView {
+        height: auto;
+        max-height: 12;
+        padding: 0 1;
+        border: round $warning;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
     AUTO_HEIGHT = True
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def watch_view(self, view: View | None) -> None:
         if view is None:

@@ -18,13 +18,13 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
-from textual.reactive import reactive
 
 from engine import symtab
 from engine.kern_synch import FIX_OFF, FIX_ON
 from engine.machine import FUNCS, Func
 from tui.view import View
 from tui.widgets.text_pane import TextPane
+from tui.widgets.view_pane import ViewPane
 
 
 def selected(view: View) -> tuple[str, int]:
@@ -136,8 +136,17 @@ def _real_text(view: View, func: Func, pc: int, real: tuple[str, ...], rows: int
     return f"{func.name}()  {func.file} (real source){frame}", t, row_pcs, first
 
 
-class SourceView(TextPane, can_focus=True):
+class SourceView(ViewPane, TextPane, can_focus=True):
     """The source around the selected frame's statement."""
+
+    DEFAULT_CSS = """
+    SourceView {
+        border: round $secondary;
+        /* One statement a row: a long one is cut, not folded into the next. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
 
     ALLOW_MAXIMIZE = True
     BINDINGS = [
@@ -145,7 +154,6 @@ class SourceView(TextPane, can_focus=True):
         Binding("down", "cursor(1)", "Down", show=False, id="source_down"),
         Binding("b", "toggle_break", "Breakpoint", id="source_break"),
     ]
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     @dataclass
     class ToggleBreak(Message):

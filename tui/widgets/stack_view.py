@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
 
 from engine import symtab
 from engine.ddb.db_trace import db_stack_trace
 from tui.view import View
 from tui.widgets.text_pane import TextPane
+from tui.widgets.view_pane import ViewPane
 
 
 def _value(v: object) -> str:
@@ -39,9 +39,17 @@ def stack_text(view: View) -> Text:
     return t
 
 
-class StackView(TextPane, can_focus=True):
+class StackView(ViewPane, TextPane, can_focus=True):
+
+    DEFAULT_CSS = """
+    StackView {
+        border: round $secondary;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
     ALLOW_MAXIMIZE = True
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def watch_view(self, view: View | None) -> None:
         if view is None:

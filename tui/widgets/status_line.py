@@ -7,6 +7,8 @@ panic explained in one line. It grows by rows (it wraps), never by hiding.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 from rich.text import Text
 from textual.reactive import reactive
@@ -14,6 +16,7 @@ from textual.widget import Widget
 
 from engine.events import explain_panic
 from tui.view import View
+from tui.widgets.view_pane import ViewPane
 
 
 @attrs.frozen
@@ -60,14 +63,22 @@ def panic_text(view: View) -> Text:
     return t
 
 
-class StatusLine(Widget):
+class StatusLine(ViewPane, Widget):
     """The app's first rows (height: auto)."""
 
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
+    DEFAULT_CSS = """
+    StatusLine {
+        height: auto;
+        max-height: 6;
+        padding: 0 1;
+        background: $boost;
+    }
+    """
+
     progress: reactive[Progress | None] = reactive(None, always_update=True)
     mode: reactive[str] = reactive("console")
 
-    def __init__(self, **kw: object) -> None:
+    def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self._first = Text()
         self._rest = Text()

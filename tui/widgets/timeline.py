@@ -13,10 +13,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.reactive import reactive
 
 from tui.view import View
 from tui.widgets.text_pane import TextPane
+from tui.widgets.view_pane import ViewPane
 
 MARK = {"target": "T", "bind": "B", "unbind": "b", "acquire": "A", "release": "R",
         "migrating": "M", "migrated": ">", "panic": "!"}
@@ -98,12 +98,27 @@ class TimelineText(TextPane):
     AUTO_HEIGHT = True
 
 
-class TimelineView(VerticalScroll, can_focus=True):
+class TimelineView(ViewPane, VerticalScroll, can_focus=True):
     """Scrolls from the keyboard (up/down, PgUp/PgDn) when focused; lays
     its lanes out again for the new width on a resize."""
 
+    DEFAULT_CSS = """
+    TimelineView {
+        border: round $secondary;
+        padding: 0 1;
+    }
+
+    TimelineText {
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+
+    TimelineView:focus {
+        border: round $accent;
+    }
+    """
+
     ALLOW_MAXIMIZE = True
-    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def compose(self) -> ComposeResult:
         yield TimelineText(id="timeline-text")
