@@ -770,7 +770,7 @@ def _asleep_after(mv: Move, fp: Footprint, chain: list[Footprint],
     unless mv sleeps in v'; then v' was reached by an edge larger than mv,
     and so on: the moves grow, so this ends, with u reached at c. So every
     state is stored, at its least cost, whether or not the move that would
-    have reached it sleeps (tests/test_explore_speed.py compares every
+    have reached it sleeps (tests/explore/test_explore_speed.py compares every
     state's cost with and without). Where x's edge ends in a panic, s.x
     is the cheaper panic (a panic state has no moves). A move whose edge
     was not computed from s (a chain known to end where it has been)

@@ -7,7 +7,7 @@ deterministic statements read the same values in the same order and write
 the same values: so the transition's result is looked up, not computed,
 keyed by (CPU, its cpu_info, its curlwp) and checked against the values of
 the rest of its reads. Nothing is approximated: every count the search
-makes is the same with and without the cache (tests/test_explore.py).
+makes is the same with and without the cache (tests/explore/test_explore.py).
 
 Structures are interned: equal values share one object (with its key and
 hash computed once), so a key is a pair of object ids, and a field written

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from engine.ddb.db_command import Session
 from engine.scenario import Scenario, load, load_text
+
+# The project's root, wherever a test file sits below tests/.
+ROOT = Path(__file__).resolve().parent.parent
+# The real 2018 tree the model cites: $NETBSD_SRC (.ci/run sets it), else
+# the shared copy beside the project (what the README's test command finds).
+SHARED_SRC = ROOT.parent / "shared" / "reference" / "netbsd-src" / "post"
+
+
+def netbsd_tree() -> Path | None:
+    """The NetBSD tree to check against, or None if there is none."""
+    named = os.environ.get("NETBSD_SRC")
+    if named:
+        return Path(named)  # named: it must be there (a test fails if not)
+    return SHARED_SRC if SHARED_SRC.is_dir() else None
+
+
+@pytest.fixture
+def netbsd_src() -> Path:
+    """The tree, for the tests that need it: only they skip without one."""
+    tree = netbsd_tree()
+    if tree is None:
+        pytest.skip("no NetBSD tree: set NETBSD_SRC to the fixed 2018 tree"
+                    " (../shared/reference/netbsd-src/post beside the project)")
+    if not tree.is_dir():
+        pytest.fail(f"NETBSD_SRC={tree} is not a directory")
+    return tree
+
 
 SEED_LINES = """\
 panic: kernel diagnostic assertion "(psref->psref_cpu == curcpu())" failed: file "/(hidden)/sys/kern/subr_psref.c", line 317 passive reference transferred from CPU 0 to CPU 3

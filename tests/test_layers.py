@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
+
 PACKAGES = ("engine", "tui", "scenarios")
 
 # Highest first: a module's layer is the first pattern that matches it.

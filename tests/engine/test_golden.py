@@ -1,9 +1,9 @@
 """Golden transcripts: every bundled scenario's replay, byte for byte.
 
 `ddbstep replay NAME` (the kernel the scenario names), `--fix` where that
-kernel is the unfixed one, and `--markdown` are kept under tests/golden/.
+kernel is the unfixed one, and `--markdown` are kept under tests/engine/golden/.
 A change to any of them is a reviewed change of its golden file:
-regenerate with `GOLDEN_UPDATE=1 pytest tests/test_golden.py` and read
+regenerate with `GOLDEN_UPDATE=1 pytest tests/engine/test_golden.py` and read
 the diff. Each replay must also pass its own [expect], which fails a run
 cut at $maxsteps or a `Symbol not found` the scenario does not allow.
 """

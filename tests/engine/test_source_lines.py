@@ -6,25 +6,20 @@ KASSERTMSG, a panic) also records in Stmt.end_line its LAST line, which is
 what gcc gives __LINE__ for a multi-line macro call. In an assembly file a
 statement is one instruction line.
 
-The tree is named by NETBSD_SRC (.ci/run sets it to the shared copy of the
-fixed 2018 tree); without the variable the shared copy beside the project is
-used when it is there. No NetBSD source is part of this project.
+The tree is the netbsd_src fixture's (tests/conftest.py): NETBSD_SRC, else
+the shared copy beside the project; without one only these tests skip. No
+NetBSD source is part of this project.
 """
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 
 import attrs
-import pytest
 
 import engine.init_main  # noqa: F401  (registers every modeled function)
 from engine.machine import FUNCS, Func, Stmt
-
-HERE = pathlib.Path(__file__).resolve().parent.parent
-SHARED = HERE.parent / "shared" / "reference" / "netbsd-src" / "post"
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words of C and of the model's own shorthand that name nothing in the source.
@@ -38,23 +33,6 @@ NOISE = {
 # Static inline functions whose lines a modeled function runs in its own frame
 # (the model's comments say so where the statements are).
 INLINED = {"cv_wait": ("cv_enter",), "cv_broadcast": ("cv_wakeup_all",)}
-
-
-NETBSD_SRC = os.environ.get("NETBSD_SRC")
-if not NETBSD_SRC and not SHARED.is_dir():
-    pytest.skip("no NetBSD tree: set NETBSD_SRC to NetBSD src of 2019-02-13 (e.g. the "
-                "hlef/src-netbsd mirror, commit 840cb488) to check line numbers",
-                allow_module_level=True)
-
-
-def _tree() -> pathlib.Path:
-    """The tree NETBSD_SRC names (it must be there), else the shared copy."""
-    if NETBSD_SRC:
-        root = pathlib.Path(NETBSD_SRC)
-        if not root.is_dir():
-            pytest.fail(f"NETBSD_SRC={NETBSD_SRC} is not a directory")
-        return root
-    return SHARED
 
 
 def _code(line: str) -> str:
@@ -164,8 +142,8 @@ def check(name: str, f: Func, s: Stmt, text: str, src: list[str]) -> str | None:
     return None
 
 
-def test_every_statement_cites_its_first_line_and_its_identifiers() -> None:
-    root = _tree()
+def test_every_statement_cites_its_first_line_and_its_identifiers(netbsd_src: pathlib.Path) -> None:
+    root = netbsd_src
     off = []
     for name, f, s, text in _statements():
         path = root / f.file if f.file else None
@@ -177,8 +155,8 @@ def test_every_statement_cites_its_first_line_and_its_identifiers() -> None:
     assert not off, "\n".join(off)
 
 
-def test_only_user_programs_and_synthetic_code_lack_a_file() -> None:
-    root = _tree()
+def test_only_user_programs_and_synthetic_code_lack_a_file(netbsd_src: pathlib.Path) -> None:
+    root = netbsd_src
     missing = {f.file for f in FUNCS.values() if f.file and not (root / f.file).is_file()}
     assert all(f.startswith("usr.") for f in missing), missing
     synthetic = {n for n, f in FUNCS.items() if not f.file and n != "__invoke__"}
@@ -186,9 +164,9 @@ def test_only_user_programs_and_synthetic_code_lack_a_file() -> None:
     assert synthetic == {"slpdev_ioctl", "slpdev_intr", "unbound_ifioctl"}
 
 
-def test_a_moved_line_is_caught() -> None:
+def test_a_moved_line_is_caught(netbsd_src: pathlib.Path) -> None:
     """The check fails when any statement's line or end_line moves by one."""
-    root = _tree()
+    root = netbsd_src
     for name, f, s, text in _statements():
         if not f.file or not (root / f.file).is_file() or text != s.text:
             continue

@@ -10,7 +10,7 @@ import pytest
 
 from engine.events import race_events
 from engine.scenario import load
-from tests.test_tui import make, on_screen, run, screen_text, type_line
+from tests.tui.test_tui import make, on_screen, run, screen_text, type_line
 from tui.app import WAY_IN, DdbstepApp
 from tui.widgets.console import CommandInput
 from tui.widgets.cpu_panel import CpuCard

@@ -4,6 +4,8 @@ bound LWP holding its psref reaches mi_switch()."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine import replay
@@ -16,7 +18,6 @@ from engine.param import DOPREEMPT_ACTIVE, DOPREEMPT_COUNTED, RESCHED_KPREEMPT
 from engine.scenario import load, load_text
 from engine.x86_machdep import cpu_need_resched
 from tests.conftest import lwp, scenario_text
-from tests.test_source_lines import _tree
 
 
 def idx(k: Kernel, pid: int) -> int:
@@ -36,11 +37,7 @@ def run_to(k: Kernel, ci: int, func: str, limit: int = 500) -> Kernel:
     raise AssertionError(f"cpu{ci} never reached {func}")
 
 
-def source_line(file: str, line: int) -> str:
-    return (_tree() / file).read_text(errors="replace").splitlines()[line - 1]
-
-
-def test_seed_race_hands_tcpdump_off_from_kpreempt_in_kernel_unlock() -> None:
+def test_seed_race_hands_tcpdump_off_from_kpreempt_in_kernel_unlock(netbsd_src: Path) -> None:
     """At the mi_switch() that queues tcpdump for the idle loop: no kernel
     lock held, and every frame sits on a real line of its file."""
     sc = load("seed-race")
@@ -59,7 +56,7 @@ def test_seed_race_hands_tcpdump_off_from_kpreempt_in_kernel_unlock() -> None:
         if not f.file or f.user:
             continue
         st = f.stmts[fr.pc]
-        real = source_line(f.file, st.line)
+        real = (netbsd_src / f.file).read_text(errors="replace").splitlines()[st.line - 1]
         assert real.strip() and not real.strip().startswith(("/*", "*")), (fr.func, st.line)
         if fr.func in want:
             assert want[fr.func] in real, (fr.func, st.line, real)
@@ -144,6 +141,7 @@ CONTEND_UNBOUND = scenario_text(
     ncpu=2, lwps=lwp(100, 1, "a", 0, "ioctl", bind=False) + lwp(200, 1, "b", 1, "ioctl"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text,verdict", [(CONTEND, "safe"), (CONTEND_UNBOUND, "panic")])
 def test_the_reduction_holds_on_kernel_lock_contention(text: str, verdict: str) -> None:
     sc = load_text(text, "t.toml")

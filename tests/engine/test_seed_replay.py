@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from engine import replay
 from engine.scenario import load
-from tests.conftest import SEED_LINES
+from tests.conftest import ROOT, SEED_LINES
 from tui.cli import main
 
 
@@ -79,7 +78,7 @@ def test_expectation_applies_only_to_the_scenarios_own_replay(tmp_path, capsys) 
                                 " no psref was taken")
     assert main(["replay", "seed-race", "--fix"]) == 0  # [expect] panic_with_fix = false
     bad = tmp_path / "bad.toml"
-    bad.write_text((Path(__file__).parent.parent / "scenarios" / "seed-race.toml").read_text()
+    bad.write_text((ROOT / "scenarios" / "seed-race.toml").read_text()
                    .replace('[expect]\npanic = true', '[expect]\npanic = false'))
     assert main(["replay", str(bad)]) == 1
     assert "expected no panic" in capsys.readouterr().err
@@ -116,7 +115,7 @@ def test_version(capsys) -> None:
 
 
 def test_a_misspelt_replay_command_is_caught_at_load(tmp_path, capsys) -> None:
-    text = (Path(__file__).parent.parent / "scenarios" / "seed-race.toml").read_text()
+    text = (ROOT / "scenarios" / "seed-race.toml").read_text()
     bad = tmp_path / "brake.toml"
     bad.write_text(text.replace('"break wm_ioctl"', '"brake wm_ioctl"'))
     line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "brake" in t)

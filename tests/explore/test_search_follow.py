@@ -48,6 +48,7 @@ def test_search_follow_bt_reach_the_seed_panic_and_replay_byte_identical(
     assert again == out and rc2 == rc
 
 
+@pytest.mark.slow
 def test_search_on_the_fixed_seed_finds_no_panic_and_says_it_is_a_bound(
         tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc, out = replay_script(tmp_path, capsys, "seed-race", "set $searchstates = 0t3000",

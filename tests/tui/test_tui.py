@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 import random
 import re
 from pathlib import Path
@@ -316,6 +315,7 @@ MONKEY_LINES = ["s", "n", "until", "c", "c/a", "bt", "ps", "show lwp", "show psr
                 "show sched_qs", "set $seed = 0t7", "trace/t 0t15571", "help"]
 
 
+@pytest.mark.slow
 async def test_monkey_2000_keys_and_commands() -> None:
     rng = random.Random(2018)
     app = make()
@@ -459,8 +459,6 @@ async def test_compact_layout_cycles_panes_and_zooms() -> None:
 
 # -- issue 14: frames, the real source, gutter breakpoints, palette, keymap, pins --------
 
-POST = Path(os.environ.get("NETBSD_SRC") or (
-    Path(__file__).resolve().parent.parent.parent / "shared/reference/netbsd-src/post"))
 
 
 async def test_one_key_at_the_panic_shows_the_kassert_and_frames_move() -> None:
@@ -489,16 +487,14 @@ async def test_one_key_at_the_panic_shows_the_kassert_and_frames_move() -> None:
         assert app.session.frame == 0  # another CPU: its innermost frame
 
 
-@pytest.mark.skipif(not (POST / "sys" / "kern" / "kern_runq.c").is_file(),
-                    reason="needs ../shared/reference/netbsd-src/post")
-async def test_src_shows_the_real_lines_around_the_statement() -> None:
-    app = make(variables={}, srcdir=str(POST))
+async def test_src_shows_the_real_lines_around_the_statement(netbsd_src: Path) -> None:
+    app = make(variables={}, srcdir=str(netbsd_src))
     async with app.run_test(size=SIZE) as pilot:
         await run(app, pilot, "mach cpu 1", "break sched_takecpu", "c")
         src = app.query_one("#source")
         assert src.border_title == "sched_takecpu()  sys/kern/kern_runq.c (real source)"
         text = str(src.render())
-        real = (POST / "sys" / "kern" / "kern_runq.c").read_text().splitlines()
+        real = (netbsd_src / "sys" / "kern" / "kern_runq.c").read_text().splitlines()
         line = next(s.line for s in __import__("engine.machine", fromlist=["FUNCS"]).FUNCS[
             "sched_takecpu"].stmts[:1])
         here = next(t for t in text.splitlines() if t.startswith(">"))

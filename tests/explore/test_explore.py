@@ -132,6 +132,7 @@ def test_every_bundled_scenario_replays_to_its_expectation(name: str) -> None:
     assert res.ok, res.why
 
 
+@pytest.mark.slow
 def test_torture_is_deterministic_and_emits_a_replayable_failure(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "fail.toml"
     args = ["torture", "setaffinity-sleeping", "--runs", "100", "--seed", "1"]

@@ -266,6 +266,7 @@ def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  
     assert collisions == []
 
 
+@pytest.mark.slow
 def test_the_same_counts_in_every_process() -> None:
     import os
     import subprocess
