@@ -25,6 +25,7 @@ record each access, then swaps them back: the state itself stays plain.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
@@ -36,10 +37,10 @@ from engine.machine import (
     FUNCS,
     PREEMPTING,
     Ctx,
-    _take_preemption,
     deliver_into,
     in_user,
     step_into,
+    take_preemption,
 )
 from engine.param import IPL_CLOCK, IPL_NONE, IPL_VM, LW_IDLE
 from engine.scenario import MAX_CPUS
@@ -81,6 +82,9 @@ class Footprint:
     # field "*" stands for the whole struct (its own CPU and LWP).
     acc: set[tuple[Any, ...]] = attrs.field(factory=set)
     wr: set[tuple[Any, ...]] = attrs.field(factory=set)
+    # The structures it wrote: (struct kind, index, field names), in the
+    # order cloned into the new kernel (engine.stepcache keeps them).
+    written: list[tuple[str, int, tuple[str, ...]]] = attrs.field(factory=list, eq=False)
     _bits: tuple[int, int] | None = attrs.field(default=None, init=False, eq=False,
                                                 repr=False)
 
@@ -205,10 +209,13 @@ class _Trace:
         return cur
 
 
-_T: _Trace | None = None
-# What the last traced transition wrote: (struct kind, index, field names),
-# for the step cache (engine.stepcache).
-last_written: list[tuple[str, int, tuple[str, ...]]] = []
+# The trace of the transition this thread is running, if any. A context
+# variable, as Textual keeps its active app: the structures a traced step
+# shares with other kernels change class for its duration, and another
+# thread reading them (the app's screen while `search` runs) must not be
+# recorded into this trace, nor see its Ctx.
+_TRACE: ContextVar[_Trace | None] = ContextVar("ddbstep_trace", default=None)
+_trace = _TRACE.get
 _get = object.__getattribute__
 _set = object.__setattr__
 
@@ -240,7 +247,7 @@ _SPC_MUTEX = [spc_mutex(c) for c in range(MAX_CPUS)]  # (names made once)
 
 
 def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
-    t = _T
+    t = _trace()
     if t is None or not t.on:
         return
     fp = t.fp
@@ -274,7 +281,7 @@ def _lwp_access(obj: Lwp, name: str, write: bool) -> None:
 
 
 def _cpu_access(obj: Cpu, name: str, write: bool) -> None:
-    t = _T
+    t = _trace()
     if t is None or not t.on:
         return
     fp = t.fp
@@ -303,7 +310,7 @@ def _cpu_access(obj: Cpu, name: str, write: bool) -> None:
 
 
 def _remember(obj: Any, name: str, raw: dict[str, Any]) -> None:
-    t = _T
+    t = _trace()
     if t is None:
         return
     e = t.undo.get(id(obj))
@@ -330,7 +337,7 @@ def _judge(t: _Trace, field: Field, owned: bool, write: bool) -> None:
 
 
 def _shared(write: bool, loc: tuple[Any, ...]) -> None:
-    t = _T
+    t = _trace()
     if t is not None and t.on:
         t.fp.acc.add(loc)
         if write:
@@ -376,7 +383,7 @@ class _TCpu(Cpu):
 
 
 def _psref_access(obj: Psref, name: str, write: bool) -> None:
-    t = _T
+    t = _trace()
     if t is None or not t.on or name not in _PSREF_TRACKED:
         return
     idx = _get(obj, "idx")
@@ -414,7 +421,7 @@ class _TCtx(Ctx):
 
     @property
     def ci(self) -> int:
-        t = _T
+        t = _trace()
         if t is not None and t.on:
             t.fp.cpu_bound = True
         ci: int = _CI.__get__(self)
@@ -450,7 +457,7 @@ for _name in _KERNEL_SHARED:
 
 
 def _untraceable() -> None:
-    if _T is not None:
+    if _trace() is not None:
         raise TypeError("a traced statement may only look up a lock by its name")
 
 
@@ -458,7 +465,7 @@ class _TLocks(dict[str, int]):
     """k.locks: taking a lock is visible, letting go of our own is not."""
 
     def get(self, name: str, default: Any = None) -> Any:
-        t = _T
+        t = _trace()
         owner = dict.get(self, name)
         if t is not None:
             t.fp.acc.add(("lock", name))
@@ -476,14 +483,14 @@ class _TLocks(dict[str, int]):
 
     def __setitem__(self, name: str, value: int) -> None:
         _shared(False, ("lock", name))  # mutex_spin_enter: other CPUs may want it too
-        t = _T
+        t = _trace()
         if t is not None:
             t.fp.wr.add(("lock", name))
             t.fp.lock_write = True
         dict.__setitem__(self, name, value)
 
     def __delitem__(self, name: str) -> None:
-        t = _T
+        t = _trace()
         if t is not None and dict.get(self, name) != t.ci:
             _shared(True, ("lock", name))
         if t is not None:
@@ -518,9 +525,15 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
 
     The view shares k's structures; each write first saves the old value,
     and at the end every structure written is cloned into the new kernel
-    and restored in k. Only what the transition changed is copied.
+    and restored in k. Only what the transition changed is copied; the
+    footprint returned names what was written (Footprint.written).
+
+    The invariant that remains: for the duration of the call, k's
+    structures are of the traced classes. The trace and the tracer's Ctx
+    are this thread's (context variables): another thread reading them
+    through their fields records nothing and sees the plain Ctx, but it
+    must not step a kernel that shares them until the call returns.
     """
-    global _T
     # (Positional: Kernel's fields in order, config ... msgbuf.)
     n = Kernel(k.config, k.procs, k.ifnets, list(k.lwps), list(k.cpus), list(k.psrefs),
                _TLocks(k.locks), k.hardclock_ticks, k.worker_ci, k.panicstr, k.paniccpu,
@@ -532,18 +545,19 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
     for p in n.psrefs:
         p.__class__ = _TPsref
     n.__class__ = _TKernel
-    t = _T = _Trace(n, ci, d)
+    t = _Trace(n, ci, d)
     # What the machine reads and writes of the CPU and its LWP outside the
     # traced statement (the interrupt return path, the frame push).
     own = {("cpu", ci, "*"), ("lwp", k.cpus[ci].ci_curlwp, "*")}
     t.fp.acc |= own
     t.fp.wr |= own
-    machine.CTX = _TCtx
+    token = _TRACE.set(t)
+    ctx = machine.STATEMENT_CTX.set(_TCtx)
     try:
         out = run(n)
     finally:
-        _T = None
-        machine.CTX = Ctx
+        machine.STATEMENT_CTX.reset(ctx)
+        _TRACE.reset(token)
         n.__class__ = Kernel
         n.locks = dict(dict.items(n.locks))
         # (Past the traced classes' __setattr__: nothing to record here.)
@@ -553,8 +567,7 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
             _set(c, "__class__", Cpu)
         for p in k.psrefs:
             _set(p, "__class__", Psref)
-        written = last_written
-        written.clear()
+        written = t.fp.written
         for obj, old in t.undo.values():
             new = clone(obj)
             for name, value in old.items():
@@ -580,10 +593,10 @@ def traced_step(k: Kernel, ci: int, d: Discipline) -> tuple[Kernel, Footprint]:
     def run(n: Kernel) -> Kernel:
         # The interrupt return path stays out of the footprint:
         # independent() asks preemptible() about it.
-        t = _T
+        t = _trace()
         assert t is not None
         t.on = False
-        took = _take_preemption(n, ci, n.curlwp(ci))
+        took = take_preemption(n, ci, n.curlwp(ci))
         t.on = True
         t.fp.visible |= took
         return step_into(k, n, ci, took)

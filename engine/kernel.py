@@ -210,7 +210,7 @@ def _mix64(h: int) -> int:
     return z ^ (z >> 31)
 
 
-def _hkey(obj: Any) -> int:
+def hkey(obj: Any) -> int:
     """The structure's mixed hash (see _mix64), cached."""
     hc: int | None = obj._hc
     if hc is None:
@@ -327,8 +327,8 @@ class Kernel:
         """
         fp = self._fp
         if fp is None:
-            fp = self._fp = (sum(map(_hkey, self.lwps)) + sum(map(_hkey, self.cpus))
-                             + sum(map(_hkey, self.psrefs)) + self.tail_hash()) & FP_MASK
+            fp = self._fp = (sum(map(hkey, self.lwps)) + sum(map(hkey, self.cpus))
+                             + sum(map(hkey, self.psrefs)) + self.tail_hash()) & FP_MASK
         return fp
 
     # -- accessors in the kernel's own words ---------------------------------

@@ -13,6 +13,7 @@ symtab.toml, applied by engine.symtab.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import attrs
 
@@ -97,8 +98,11 @@ class Ctx:
         return self.k.lwps[idx]
 
 
-# What _exec() builds for each statement (engine.footprint traces through it).
-CTX: type[Ctx] = Ctx
+# What _exec() builds for each statement: Ctx, or the tracer's subclass
+# while engine.footprint traces a transition on this thread (set and reset
+# around it; other threads keep Ctx).
+STATEMENT_CTX: ContextVar[type[Ctx]] = ContextVar("ddbstep_statement_ctx", default=Ctx)
+_statement_ctx = STATEMENT_CTX.get
 
 Op = Callable[[Ctx], Flow]
 
@@ -245,7 +249,7 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     frame = st[-1]
     func = FUNCS[frame.func]
     stmt = func.stmts[frame.pc]
-    x = CTX(k, ci, l, frame)
+    x = _statement_ctx()(k, ci, l, frame)
     flow = stmt.op(x)
     if flow is SPIN:
         return False, False
@@ -308,7 +312,7 @@ def step_into(k: Kernel, n: Kernel, ci: int, took: bool | None = None) -> Kernel
     AST on n (engine.footprint decides that apart from the statement).
     """
     if took is None:
-        took = _take_preemption(n, ci, n.curlwp(ci))
+        took = take_preemption(n, ci, n.curlwp(ci))
     if took:
         return n
     progress, halted = _exec(n, ci)
@@ -367,7 +371,7 @@ def deliver_into(k: Kernel, n: Kernel, ci: int, handler: str, ipl: int, **args: 
     return n
 
 
-def _take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
+def take_preemption(k: Kernel, ci: int, l: Lwp) -> bool:
     """Interrupt return: user AST (trap) or kernel preemption (kpreempt).
 
     The preemption request is the SIR_PREEMPT soft interrupt pending on the
@@ -428,7 +432,7 @@ def next_flow(k: Kernel, ci: int) -> Flow | str:
     l = n.curlwp(ci)
     if k.panicstr is not None or not l.stack:
         return None
-    if _take_preemption(n, ci, l):
+    if take_preemption(n, ci, l):
         return "preempt"
     frame = l.stack[-1]
     stmt = FUNCS[frame.func].stmts[frame.pc]

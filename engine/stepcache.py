@@ -27,9 +27,8 @@ from typing import Any
 
 import attrs
 
-from engine import footprint
 from engine.footprint import Discipline, Footprint, independent, traced_deliver, traced_step
-from engine.kernel import FP_MASK, Kernel, _hkey, clone
+from engine.kernel import FP_MASK, Kernel, clone, hkey
 
 _set = object.__setattr__
 MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
@@ -342,7 +341,7 @@ class StepCache:
                 new = memo[id(old)] = self.canonical(new)
             lst[idx] = new
             if fp is not None:
-                fp += _hkey(new) - _hkey(old)
+                fp += hkey(new) - hkey(old)
         lk = k.locks
         if locks:
             lk = dict(lk)
@@ -370,6 +369,7 @@ class StepCache:
         gives them from now on (its own footprint equal to fp, and the
         structures interned)."""
         self.misses += 1
+        written = fp.written  # this transition's (the cache's equal footprint has another's)
         fp = self.footprint(fp)
         own_lwp = k.cpus[ci].ci_curlwp
         reads = tuple(sorted(
@@ -383,7 +383,7 @@ class StepCache:
             self.table.setdefault(key, []).append(_Entry(reads, values, None, fp, self.same))
             return k, fp
         structs = []
-        for kind, idx, names in footprint.last_written:
+        for kind, idx, names in written:
             lst: list[Any] = (n.lwps, n.cpus, n.psrefs)[_KIND[kind]]
             obj = lst[idx]
             fields = tuple((name, getattr(obj, name)) for name in names

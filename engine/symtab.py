@@ -31,6 +31,23 @@ def struct(name: str) -> dict[str, list[int]]:
     return fields
 
 
+def caller(func: str) -> dict[str, Any] | None:
+    """[caller.FUNC]: the frame bt shows below a function that never returns."""
+    c: dict[str, Any] | None = _table().get("caller", {}).get(func)
+    return c
+
+
+def data() -> dict[str, list[int]]:
+    """[data]: the kernel variables `p` and `x` read, and where."""
+    d: dict[str, list[int]] = _table()["data"]
+    return d
+
+
+def sizeof(struct: str) -> int:
+    n: int = _table()["sizeof"][struct]
+    return n
+
+
 def entry(func: str) -> dict[str, Any]:
     e: dict[str, Any] = _table()["func"].get(func, {})
     return e

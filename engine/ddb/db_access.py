@@ -90,12 +90,12 @@ GLOBALS: dict[str, Callable[[Kernel], int]] = {
 
 @cache
 def data_symbols() -> dict[str, tuple[int, int]]:
-    table: dict[str, list[int]] = symtab._table()["data"]
+    table: dict[str, list[int]] = symtab.data()
     return {name: (addr, size) for name, (addr, size) in table.items()}
 
 
 def sizeof(struct: str) -> int:
-    n: int = symtab._table()["sizeof"][struct]
+    n: int = symtab.sizeof(struct)
     return n
 
 

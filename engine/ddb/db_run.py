@@ -121,7 +121,7 @@ def spinning_on(k: Kernel, ci: int, handler: str | None = None, ipl: int = 0,
         machine.spin_probe = None
 
 
-class _Run:
+class Run:
     """Accumulates a run: statements executed, console output, why it stopped."""
 
     def __init__(self, s: Session, counting: bool = False) -> None:
@@ -268,7 +268,7 @@ def db_single_step_cmd(s: Session, cmd: Cmd) -> str:
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
     count = cmd.count if cmd.count is not None else 1
-    run = _Run(s)
+    run = Run(s)
     printing = cmd.modifiers.startswith("p")
     left = count
     for _ in range(s.vars["maxsteps"]):
@@ -306,7 +306,7 @@ def db_trace_until_matching_cmd(s: Session, cmd: Cmd) -> str:
     """next / match: STEP_RETURN, stopping AT the matching return statement."""
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
-    run = _Run(s, counting=True)
+    run = Run(s, counting=True)
     printing = cmd.modifiers.startswith("p")
     depth = 1  # db_call_depth
     for _ in range(s.vars["maxsteps"]):
@@ -334,7 +334,7 @@ def db_trace_until_call_cmd(s: Session, cmd: Cmd) -> str:
     """until: STEP_CALLT, stopping AT the next call or return statement."""
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
-    run = _Run(s, counting=True)
+    run = Run(s, counting=True)
     for _ in range(s.vars["maxsteps"]):
         before = s.kernel
         if run.one(s.cpu):
@@ -385,7 +385,7 @@ def db_continue_cmd(s: Session, cmd: Cmd) -> str:
             f"{MARK} the dump itself is not modeled: no pages are written",
             "rebooting...",
             _refuse_after_panic(s) or ""])
-    run = _Run(s, counting="c" in cmd.modifiers)
+    run = Run(s, counting="c" in cmd.modifiers)
     ncpu = len(s.kernel.cpus)
     limit = s.vars["maxsteps"]
     if "a" not in cmd.modifiers:
@@ -449,7 +449,7 @@ def _interrupt(s: Session, cmd: Cmd, handler: str, ipl: int, **args: str) -> str
     if (msg := _refuse_after_panic(s)) is not None:
         return msg
     count = cmd.count if cmd.count is not None else 1
-    run = _Run(s)
+    run = Run(s)
     for _ in range(count):
         stop = run.intr(s.cpu, handler, ipl, **args)
         if stop is None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_plan import Plan
-from engine.ddb.db_run import MARK, _Run
+from engine.ddb.db_run import MARK, Run
 from engine.ddb.db_session import Cmd
 from engine.events import Event, race_events
 from engine.kernel import Kernel
@@ -151,7 +151,7 @@ def db_follow_cmd(s: Session, cmd: Cmd) -> str:
     events = (1 << 62) if "a" in cmd.modifiers else (cmd.count if cmd.count is not None else 1)
     if events < 1:
         raise DbError("Count missing")
-    run = _Run(s)
+    run = Run(s)
     done: list[Event] = []
     while s.plan_at < len(plan.moves):
         mv = plan.moves[s.plan_at]
@@ -177,7 +177,7 @@ def db_follow_cmd(s: Session, cmd: Cmd) -> str:
     return run.finish() + "\n" + s.fmt("\n".join(said), wrap=False)
 
 
-def _one_move(s: Session, run: _Run, mv: Move) -> bool:
+def _one_move(s: Session, run: Run, mv: Move) -> bool:
     """One move of the plan through the run; True if the run must stop."""
     if mv.kind == "step":
         return run.one(mv.cpu)

@@ -52,7 +52,7 @@ def db_stack_trace(k: Kernel, l: Lwp, count: int = 65535, switched: bool = False
         count -= 1
     # The outermost modeled function may have a caller the model runs
     # nothing of (lwp0: main() -> uvm_scheduler()): its return address.
-    caller = symtab._table().get("caller", {}).get(frames[-1][0])
+    caller = symtab.caller(frames[-1][0])
     if caller is not None and count > 0:
         out.append(f"{caller['func']}() at netbsd:{caller['func']}+{caller['ret']:#x}")
     return out

@@ -105,3 +105,34 @@ def test_the_fixed_flag_bits_are_read_untraced_and_never_written() -> None:
             traced_step(k, ci, KNOWN)
     finally:
         machine._exec = saved
+
+
+def test_another_thread_is_not_traced_while_a_transition_is() -> None:
+    """The trace and the tracer's Ctx are context variables: the app's
+    screen thread reading the structures a traced step shares (their class
+    swapped for its duration) is not recorded into that step's footprint."""
+    import threading
+
+    from engine import footprint, machine
+    from engine.footprint import Discipline
+    from engine.init_main import boot
+    from engine.machine import step_into
+
+    k = boot(load("seed-race"))
+    last = len(k.lwps) - 1
+    seen: dict[str, object] = {}
+
+    def run(n):  # type: ignore[no-untyped-def]
+        def other() -> None:
+            seen["ctx"] = machine.STATEMENT_CTX.get()
+            seen["value"] = n.lwps[last].l_rticksum
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        seen["mine"] = machine.STATEMENT_CTX.get()
+        return step_into(k, n, 0)
+
+    _, fp = footprint._traced(k, 0, Discipline(), run)
+    assert seen["ctx"] is machine.Ctx and seen["mine"] is not machine.Ctx
+    assert ("lwp", last, "l_rticksum") not in fp.acc
+    assert not any(loc[:2] == ("cpu", 3) for loc in fp.acc)
