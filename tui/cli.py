@@ -253,6 +253,45 @@ def cmd_torture(args: argparse.Namespace) -> int:
     return 1 if res.panics else 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """A console log's panic block -> a machine, a schedule, a scenario."""
+    import json
+
+    from engine.reproduce import LogError, as_json, parse, report, scenario_text, search
+
+    name = "-" if args.log == "-" else args.log
+    try:
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as e:
+        return _err(f"{name}: cannot read: {e.strerror}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _err(f"{name}: not a console log: binary data")
+    try:
+        goal = parse(text)
+    except LogError as e:
+        return _err(f"{name}: {e}")
+    m = search(goal, max_states=args.max_states)
+    print(f"ddbstep: reproduce: {m.states} states, {m.seconds:.1f} s", file=sys.stderr)
+    if args.json:
+        print(json.dumps(as_json(goal, m), sort_keys=True))
+    else:
+        print("\n".join(report(goal, m)))
+    if args.emit and m.found:
+        label = "standard input" if name == "-" else Path(name).name
+        try:
+            Path(args.emit).write_text(scenario_text(goal, m, label))
+        except OSError as e:
+            return _err(f"{args.emit}: cannot write: {e.strerror}")
+        if not args.json:
+            print(f"reproducer: {args.emit} (`ddbstep replay {args.emit}` prints the log's"
+                  " panic block)")
+    elif args.emit:
+        print(f"ddbstep: {args.emit} not written: no reproducer found", file=sys.stderr)
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for name, text in bundled().items():
         try:
@@ -319,6 +358,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("--no-first", action="store_true",
                     help="no fast search for a first panic: straight to the shortest")
     ep.set_defaults(func=cmd_explore)
+    rp2 = sub.add_parser("reproduce", help="a console log's panic -> a replayable scenario")
+    rp2.add_argument("log", help="a console log file, or - for standard input")
+    rp2.add_argument("--emit", metavar="FILE", help="write the reproducer as a scenario")
+    rp2.add_argument("--json", action="store_true", help="the goal, machine and match as JSON")
+    rp2.add_argument("--max-states", type=_count, default=200_000,
+                     help="the first search's state budget")
+    rp2.set_defaults(func=cmd_reproduce)
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")
     xp.add_argument("--fix", action="store_true", help="boot with the fix")
