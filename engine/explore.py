@@ -47,6 +47,7 @@ from engine.footprint import (
     traced_step,
 )
 from engine.init_main import boot
+from engine.kern_clock import ticks_to_kpreempt
 from engine.kernel import FP_MASK, Kernel
 from engine.machine import FUNCS, deliver, step
 from engine.param import LSONPROC, LSRUN, LSSLEEP, LW_IDLE
@@ -429,6 +430,23 @@ def first_search(k0c: Kernel, ticks: int, d: Discipline, sc: StepCache | None,
                 if found is not None:
                     return (found, *spent())
     return (None, *spent())
+
+
+def budget_words(ticks: int, rrticks: int) -> str:
+    """What a verdict was established within: the clock budget, with the
+    rrticks that decides what the budget can reach."""
+    return f"within {ticks} clock tick{'s' if ticks != 1 else ''} at rrticks {rrticks}"
+
+
+def budget_note(ticks: int, rrticks: int) -> str | None:
+    """One line when the clock budget cannot reach a round-robin kernel
+    preemption (a proof under it says nothing about that preemption)."""
+    need = ticks_to_kpreempt(rrticks)
+    if ticks >= need:
+        return None
+    return (f"the clock budget ({ticks} ticks) cannot reach a round-robin kernel preemption"
+            f" at rrticks {rrticks}: sched_tick's SEENRR, SHOULDYIELD, then the request take"
+            f" {need} ticks on one CPU (--ticks {need} would)")
 
 
 def check_invariants(k: Kernel) -> str | None:

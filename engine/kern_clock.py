@@ -124,6 +124,16 @@ def _st(x: Ctx) -> Flow:
     return Ret()
 
 
+def ticks_to_kpreempt(rrticks: int) -> int:
+    """Clock ticks one CPU takes before sched_tick() asks to preempt an LWP
+    running in the kernel: sched_tick runs every rrticks ticks (hardclock
+    l.241, spc_ticks = rrticks); the first marks SPCF_SEENRR, the second
+    SPCF_SHOULDYIELD with a plain resched, the third RESCHED_KPREEMPT
+    (sched_4bsd.c sched_tick). A budget of fewer ticks reaches no
+    round-robin kernel preemption."""
+    return 3 * rrticks
+
+
 def _schedclock_idle(x: Ctx) -> Flow:
     return Ret() if lwp_fixed_flags(x.lwp(x.v("l"))) & LW_IDLE else None
 

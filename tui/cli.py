@@ -114,7 +114,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     import attrs
 
-    from engine.explore import Result, describe, explore_scenario, movers, schedule_commands
+    from engine.explore import (
+        Result,
+        budget_note,
+        budget_words,
+        describe,
+        explore_scenario,
+        movers,
+        schedule_commands,
+    )
     from engine.scenario import dump
 
     sc, rc = _load(args.scenario)
@@ -182,10 +190,16 @@ def cmd_explore(args: argparse.Namespace) -> int:
                            message=f"{res.best_schedule[-1][2].panicstr}"
                                    f" (shortest not proved: {res.message})",
                            schedule=res.best_schedule)
+    rrticks = sc.rrticks
+    note = budget_note(args.ticks, rrticks)
     if args.json:
         print(json.dumps({"verdict": res.verdict, "steps": res.steps, "states": res.states,
                           "transitions": res.transitions, "seconds": round(res.seconds, 3),
                           "shortest": shortest,
+                          "bounds": {"ticks": args.ticks, "rrticks": rrticks,
+                                     "max_states": args.max_states,
+                                     "max_steps": args.max_steps,
+                                     "reaches_kpreempt": note is None},
                           "first_steps": res.first_steps,
                           "first_seconds": (round(res.first_seconds, 3)
                                             if res.first_seconds is not None else None),
@@ -194,7 +208,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if shortest:
             print(f"shortest {res.verdict} ({res.steps} steps):")
             schedule(res)
-        print(f"verdict: {res.verdict}: {res.message}")
+        within = "" if res.verdict == "panic" else " " + budget_words(args.ticks, rrticks)
+        print(f"verdict: {res.verdict}{within}: {res.message}")
+        if note is not None and res.verdict != "panic":
+            print(f"note: {note}")
         print(f"{res.states} states, {res.transitions} transitions, depth {res.depth}")
         racy = res.discipline.describe()
         if racy and not args.first:

@@ -73,7 +73,7 @@ def db_search_cmd(s: Session, cmd: Cmd) -> str:
     """search[/s] (model extension; with an address, ddb's search)."""
     # (The explorer is loaded when first asked for: replay and the app start
     # without it.)
-    from engine.explore import FIRST_STATES, FIRST_SWITCHES, SHORTEN_STATES, explore
+    from engine.explore import FIRST_STATES, FIRST_SWITCHES, SHORTEN_STATES, budget_note, explore
 
     text = cmd.args.strip()
     mod = ""
@@ -94,7 +94,11 @@ def db_search_cmd(s: Session, cmd: Cmd) -> str:
                                                                 SEARCH_STATES))
     res = explore(k, ticks=ticks, max_states=budget, cancel=s.break_in, progress=s.on_search,
                   stop_at_best=not shortest)
-    where = f"{ticks} clock interrupts at most, every CPU free to move"
+    where = (f"{ticks} clock interrupts at most at rrticks {k.config.rrticks},"
+             " every CPU free to move")
+    note = budget_note(ticks, k.config.rrticks)
+    if note is not None:
+        where += f"; {note}"
     sched = res.schedule
     proved = False
     if res.verdict == "safe":

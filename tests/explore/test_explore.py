@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -222,3 +223,29 @@ def test_a_state_seen_with_more_clock_budget_is_not_searched_again(text: str) ->
     assert (pruned.verdict, pruned.steps) == (whole.verdict, whole.steps)
     assert pruned.states < whole.states
     assert run(text, ticks=2).verdict == whole.verdict
+
+
+@pytest.mark.parametrize(("rrticks", "note"), [(10, True), (1, False)])
+def test_a_verdict_names_its_clock_budget_and_says_when_it_cannot_preempt(
+        rrticks: int, note: bool, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Issue 31 point 6: under the kernel's default rrticks (hz / 10) three
+    ticks reach no round-robin kernel preemption (sched_tick: SEENRR,
+    SHOULDYIELD, then RESCHED_KPREEMPT, one every rrticks ticks): "safe"
+    there is vacuous about it, and the output says so; at rrticks 1 the
+    verdict still names its budget."""
+    text = scenario_text(ncpu=1, lwps=lwp(15571, 1, "tcpdump", 0, "ioctl"),
+                         extra=f"rrticks = {rrticks}")
+    path = tmp_path / "one.toml"
+    path.write_text(text)
+    assert main(["explore", str(path), "--ticks", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"verdict: safe within 3 clock ticks at rrticks {rrticks}: " in out
+    assert ("note: the clock budget (3 ticks) cannot reach a round-robin kernel preemption"
+            f" at rrticks {rrticks}" in out) is note
+    if note:
+        assert f"(--ticks {3 * rrticks} would)" in out
+    assert "verdict: safe:" not in out
+    assert main(["explore", str(path), "--ticks", "3", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["bounds"] == {"ticks": 3, "rrticks": rrticks, "max_states": 50_000_000,
+                                 "max_steps": 10_000, "reaches_kpreempt": not note}

@@ -1,0 +1,106 @@
+"""Who moves an LWP: the statements that write l_cpu, and what in the 2018
+kernel keeps each from moving an LWP whose LP_BOUND is set.
+
+The writers are read from the model's statements (a store to l_cpu in a
+statement's op or the engine helpers it reaches), never listed by hand;
+GUARDS gives each the 2018 code that guards it, or None where nothing
+does. tests/engine/test_lp_bound.py fails when a statement writes l_cpu
+and has no row here: a new way to move an LWP must be read against the
+source before the model grows it.
+"""
+
+from __future__ import annotations
+
+import dis
+import types
+from functools import cache
+
+import attrs
+
+from engine.machine import FUNCS
+
+
+@attrs.frozen
+class Guard:
+    file: str
+    line: int
+    code: str
+    fix_only: bool = False  # the report's fix (kern_synch.c 1.318) puts it there
+
+
+# (function, the writing statement's line) -> its guard, or None.
+GUARDS: dict[tuple[str, int], Guard | None] = {
+    # sched_idle() moves the LWP mi_switch() put in spc_migrating; before
+    # the fix mi_switch() did so without looking at LP_BOUND.
+    ("sched_idle", 632): Guard("sys/kern/kern_synch.c", 579,
+                               "if (l->l_target_cpu != NULL && (l->l_pflag & LP_BOUND) == 0)"
+                               " spc->spc_migrating = l;", fix_only=True),
+    # sched_catchlwp() steals from another CPU's run queue.
+    ("sched_catchlwp", 507): Guard("sys/kern/kern_runq.c", 488,
+                                   "if ((l->l_pflag & LP_BOUND) || lwp_cache_hot(l) || ...)"
+                                   " continue;"),
+    # The wakeup: sleepq_remove() asks sched_takecpu(), which keeps a bound
+    # LWP on its CPU.
+    ("sleepq_remove", 149): Guard("sys/kern/kern_runq.c", 383,
+                                  "if (l->l_pflag & LP_BOUND) return ci;"),
+    # _sched_setaffinity() -> lwp_migrate() on a sleeping LWP: l_cpu = tci,
+    # no LP_BOUND test anywhere on the path.
+    ("lwp_migrate", 1345): None,
+}
+
+
+def _stores(fn: object, field: str, seen: set[types.CodeType]) -> bool:
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return False
+    glob: dict[str, object] = getattr(fn, "__globals__", {})
+    hit = False
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        hit = hit or any(i.opname == "STORE_ATTR" and i.argval == field
+                         for i in dis.get_instructions(c))
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        for name in c.co_names:
+            helper = glob.get(name)
+            if (isinstance(helper, types.FunctionType) and helper.__module__.startswith("engine.")
+                    and not helper.__module__.startswith("engine.ddb")):
+                hit = _stores(helper, field, seen) or hit
+    return hit
+
+
+@attrs.frozen
+class Writer:
+    func: str
+    file: str
+    line: int
+    text: str
+    guard: Guard | None
+
+
+@cache
+def writers(field: str = "l_cpu") -> tuple[Writer, ...]:
+    """Every modeled statement that stores to field, with its guard row
+    (KeyError: a writer with no row)."""
+    out = []
+    for name, f in FUNCS.items():
+        for st in f.stmts:
+            if _stores(st.op, field, set()):
+                out.append(Writer(name, f.file, st.line, st.text, GUARDS[(name, st.line)]))
+    return tuple(out)
+
+
+def table(fix: bool) -> list[str]:
+    """The writers, one line each, with what guards them on this kernel."""
+    out = []
+    for w in writers():
+        g = w.guard
+        if g is None or (g.fix_only and not fix):
+            why = "none" + (f" (the fix adds {g.file}:{g.line})" if g is not None else "")
+        else:
+            why = f"{g.file}:{g.line}: {g.code}"
+        out.append(f"{w.func}() {w.file}:{w.line}: {w.text[:60]} -- guard: {why}")
+    return out

@@ -1,0 +1,40 @@
+"""The statements that write l_cpu, read from the model, each with its row."""
+
+from __future__ import annotations
+
+import engine.init_main  # noqa: F401  (registers every modeled function)
+from engine import lp_bound
+from engine.machine import FUNCS, S, kfunc
+
+
+def test_every_writer_of_l_cpu_has_a_row_and_the_rows_are_writers() -> None:
+    found = {(w.func, w.line) for w in lp_bound.writers()}
+    assert found == set(lp_bound.GUARDS)
+    assert ("lwp_migrate", 1345) in found and ("sched_idle", 632) in found
+
+
+def test_a_new_writer_without_a_row_fails() -> None:
+    def _move(x):  # type: ignore[no-untyped-def]
+        x.l.l_cpu = 0
+
+    kfunc("cpu_xc_offline_test", "sys/kern/kern_cpu.c", S(360, "l->l_cpu = tci;", _move))
+    lp_bound.writers.cache_clear()
+    try:
+        lp_bound.writers()
+    except KeyError as e:
+        assert "cpu_xc_offline_test" in str(e)
+    else:
+        raise AssertionError("a writer without a row went unnoticed")
+    finally:
+        del FUNCS["cpu_xc_offline_test"]
+        lp_bound.writers.cache_clear()
+
+
+def test_the_table_says_which_guard_holds_on_each_kernel() -> None:
+    unfixed = "\n".join(lp_bound.table(fix=False))
+    fixed = "\n".join(lp_bound.table(fix=True))
+    assert "sched_idle() sys/kern/kern_runq.c:632" in unfixed
+    assert "guard: none (the fix adds sys/kern/kern_synch.c:579)" in unfixed
+    assert "sys/kern/kern_synch.c:579: if (l->l_target_cpu != NULL" in fixed
+    assert "lwp_migrate() sys/kern/kern_lwp.c:1345" in fixed
+    assert fixed.count("guard: none") == 1  # lwp_migrate's LSSLEEP case
