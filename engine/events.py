@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 
 from engine.kernel import Kernel, lwp_fixed_flags
+from engine.machine import CHECK_FAILED
 from engine.param import LP_BOUND, LW_SYSTEM
 
 
@@ -52,7 +53,8 @@ def diff_events(before: Kernel, after: Kernel, ci: int) -> list[Event]:
                              f" {_who(after, cb.spc_migrating)}"))
     if before.panicstr is None and after.panicstr is not None:
         out.append(Event("panic", after.paniccpu if after.paniccpu is not None else ci,
-                         "KASSERT: " + explain_panic(after)))
+                         ("check " if after.panicstr.startswith(CHECK_FAILED) else "KASSERT: ")
+                         + explain_panic(after)))
     return out
 
 
@@ -95,6 +97,8 @@ def explain_panic(k: Kernel) -> str:
     comm = k.proc(l).p_comm
     held = [p for p in k.psrefs if p.psref_lwp == l.idx and p.psref_cpu is not None]
     msg = k.panicstr
+    if msg.startswith(CHECK_FAILED):
+        return msg.removeprefix("check ")
     if "transferred from CPU" in msg and held:
         return (f"the psref {comm} took on CPU {held[0].psref_cpu} is released on CPU {ci}")
     if "transferred from lwp" in msg:

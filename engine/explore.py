@@ -1121,8 +1121,9 @@ def minimize(k0: Kernel, res: Result) -> Result:
     return attrs.evolve(res, schedule=final, steps=len(final))
 
 
-def explore_scenario(sc: Scenario, fix: bool | None = None, **kw: object) -> Result:
-    k0 = boot(sc, fix)
+def explore_scenario(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
+                     **kw: object) -> Result:
+    k0 = boot(sc, fix, checks)
     res = explore(k0, **kw)  # type: ignore[arg-type]
     if res.verdict == "panic" and kw.get("por", True) and not kw.get("first_only"):
         res = minimize(k0, res)

@@ -69,9 +69,12 @@ def estcpu_for(pri: int, p_nice: int) -> int:
 DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM, "setaffinity": 43}
 
 
-def boot(sc: Scenario, fix: bool | None = None) -> Kernel:
+def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = ()) -> Kernel:
+    """The scenario's machine at its first statement; checks: the properties
+    checked besides the kernel's KASSERTs (engine.machine, "bound-stays")."""
     md = symtab.md
     config = Config(
+        checks=checks,
         ncpu=sc.ncpu,
         fix=sc.fix if fix is None else fix,
         srcroot=sc.srcroot,

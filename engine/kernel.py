@@ -254,6 +254,9 @@ class Config:
     net_mpsafe: bool = False  # options NET_MPSAFE (GENERIC: off)
     sched_kpreempt_pri: int = 128  # PRI_USER_RT: GENERIC has no DEBUG (kern_runq.c l.109)
     cr2: tuple[int, ...] = ()
+    # Properties checked at every statement besides the kernel's own
+    # KASSERTs (off unless asked for): "bound-stays", engine.machine.
+    checks: tuple[str, ...] = ()
 
 
 @attrs.define(slots=True)

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 import attrs
 
 from engine.kernel import Cpu, Frame, Kernel, Lwp, Value, lwp_fixed_flags
-from engine.param import IPL_NONE, LW_IDLE, SIR_PREEMPT
+from engine.param import IPL_NONE, LP_BOUND, LW_IDLE, SIR_PREEMPT
 
 # -- control flow -----------------------------------------------------------
 
@@ -241,6 +241,42 @@ def in_user(k: Kernel, l: Lwp) -> bool:
 _ATOMIC_LIMIT = 10000
 
 
+# The check bound-stays (Config.checks): an LWP's l_cpu never changes while
+# its LP_BOUND is set. Read through the plain slots, so that the tracer
+# (engine.footprint) records nothing for it: the fields it reads are ones
+# the reduction never reorders anyway (l_pflag is written unlocked, l_cpu
+# is one the invariants read).
+_L_CPU = Lwp.__dict__["l_cpu"].__get__
+_L_PFLAG = Lwp.__dict__["l_pflag"].__get__
+BOUND_STAYS = "bound-stays"
+CHECK_FAILED = "check bound-stays failed: "
+
+
+def _bound_cpus(k: Kernel) -> list[tuple[int, int]] | None:
+    if BOUND_STAYS not in k.config.checks:
+        return None
+    return [(i, _L_CPU(w)) for i, w in enumerate(k.lwps) if _L_PFLAG(w) & LP_BOUND]
+
+
+def _moved_bound(k: Kernel, ci: int, func: Func, stmt: Stmt,
+                 bound: list[tuple[int, int]]) -> bool:
+    """After a statement: did it move a bound LWP? Then the kernel stops
+    there, as at a failed KASSERT, naming the statement."""
+    for i, was in bound:
+        w = k.lwps[i]
+        now = _L_CPU(w)
+        if now != was and _L_PFLAG(w) & LP_BOUND:
+            p = k.procs[w.l_proc]
+            msg = (f"{CHECK_FAILED}lwp {p.p_pid}.{w.l_lid} ({p.p_comm}) moved from cpu{was}"
+                   f" to cpu{now} while LP_BOUND, at {func.name}() {func.file}:{stmt.line}:"
+                   f" {stmt.source(k.config.fix)}")
+            k.panicstr = msg
+            k.paniccpu = ci
+            k.msgbuf = k.msgbuf + (f"[ddbstep] {msg}",)
+            return True
+    return False
+
+
 def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     """Execute one statement on ci. Returns (progress, halted)."""
     cpu = k.cpus[ci]
@@ -250,9 +286,12 @@ def _exec(k: Kernel, ci: int) -> tuple[bool, bool]:
     func = FUNCS[frame.func]
     stmt = func.stmts[frame.pc]
     x = _statement_ctx()(k, ci, l, frame)
+    bound = _bound_cpus(k) if k.config.checks else None
     flow = stmt.op(x)
     if flow is SPIN:
         return False, False
+    if bound and _moved_bound(k, ci, func, stmt, bound):
+        return True, True
     frame = x.frame
     stack = list(l.stack)
     stack[-1] = frame

@@ -69,9 +69,9 @@ def check_script(path: str, text: str) -> str | None:
 
 
 def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = None,
-        then: list[str] | tuple[str, ...] = ()) -> Result:
+        then: list[str] | tuple[str, ...] = (), checks: tuple[str, ...] = ()) -> Result:
     """commands, then `then`; [expect] is checked on the state after commands."""
-    s = Session.start(sc, fix)
+    s = Session.start(sc, fix, checks)
     out: list[str] = []
 
     def do(lines: list[str] | tuple[str, ...]) -> None:

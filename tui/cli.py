@@ -70,7 +70,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if isinstance(extra, str):
             return _err(extra)
         then = extra
-    res = replay.run(sc, commands, fix=fix, then=then)
+    res = replay.run(sc, commands, fix=fix, then=then, checks=tuple(args.check or ()))
     if args.svg:
         from tui.snapshot import replay_svg
 
@@ -123,6 +123,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         movers,
         schedule_commands,
     )
+    from engine.machine import CHECK_FAILED
     from engine.scenario import dump
 
     sc, rc = _load(args.scenario)
@@ -173,7 +174,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print("searching for the shortest ...", flush=True)
 
     reduce = not (args.no_reduce or args.no_por)
-    res = explore_scenario(sc, fix=True if args.fix else None, ticks=args.ticks,
+    res = explore_scenario(sc, fix=True if args.fix else None,
+                           checks=tuple(args.check or ()), ticks=args.ticks,
                            max_steps=args.max_steps, max_states=args.max_states,
                            hashing=not (args.no_reduce or args.no_hash), por=reduce,
                            progress=progress, on_restart=restart, max_seconds=args.max_seconds,
@@ -209,7 +211,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print(f"shortest {res.verdict} ({res.steps} steps):")
             schedule(res)
         within = "" if res.verdict == "panic" else " " + budget_words(args.ticks, rrticks)
-        print(f"verdict: {res.verdict}{within}: {res.message}")
+        word = res.verdict
+        if res.verdict == "panic" and res.message.startswith(CHECK_FAILED):
+            word, res = "check", attrs.evolve(res, message=res.message.removeprefix("check "))
+        print(f"verdict: {word}{within}: {res.message}")
         if note is not None and res.verdict != "panic":
             print(f"note: {note}")
         print(f"{res.states} states, {res.transitions} transitions, depth {res.depth}")
@@ -247,7 +252,7 @@ def cmd_torture(args: argparse.Namespace) -> int:
             print(f"ddbstep: torture: {done} of {args.runs} runs, {panics} panicked,"
                   f" {secs:.0f} s", file=sys.stderr)
 
-    res = torture(boot(sc, fix), args.runs, args.seed, ticks=args.ticks,
+    res = torture(boot(sc, fix, tuple(args.check or ())), args.runs, args.seed, ticks=args.ticks,
                   max_steps=args.max_steps, progress=progress)
     if args.json:
         print(json.dumps({"runs": res.runs, "panics": res.panics, "first_seed": res.first_seed,
@@ -335,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp.add_argument("--then", metavar="FILE",
                     help="ddb commands to run after the scenario's own (e.g. at the panic)")
     rp.add_argument("--svg", metavar="FILE", help="also save an SVG picture of the app at the end")
+    rp.add_argument("--check", action="append", choices=["bound-stays"],
+                    help="also check: an LWP's l_cpu never changes while LP_BOUND is set")
     rp.add_argument("--markdown", action="store_true",
                     help="print the transcript as Markdown for a code review")
     rp.set_defaults(func=cmd_replay)
@@ -360,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("--ticks", type=_count, default=3, help="clock interrupts available")
     ep.add_argument("--max-seconds", type=float, default=None, help="time bound")
     ep.add_argument("--emit", metavar="FILE", help="write the schedule as a scenario")
+    ep.add_argument("--check", action="append", choices=["bound-stays"],
+                    help="also check: an LWP's l_cpu never changes while LP_BOUND is set")
     ep.add_argument("--json", action="store_true", help="one JSON line of figures")
     ep.add_argument("--no-reduce", action="store_true",
                     help="plain search: no partial-order reduction, no state hashing")
@@ -390,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     xp.add_argument("--ticks", type=_count, default=3, help="clock interrupts per run")
     xp.add_argument("--max-steps", type=_count, default=2000, help="statements per run")
     xp.add_argument("--emit", metavar="FILE", help="write the first failing run as a scenario")
+    xp.add_argument("--check", action="append", choices=["bound-stays"],
+                    help="also check: an LWP's l_cpu never changes while LP_BOUND is set")
     xp.add_argument("--json", action="store_true")
     xp.set_defaults(func=cmd_torture)
     sp = sub.add_parser("scenarios", help="list the bundled scenarios")

@@ -91,8 +91,9 @@ class Session:
     last_error: str | None = None
 
     @classmethod
-    def start(cls, scenario: Scenario, fix: bool | None = None) -> Session:
-        k = boot(scenario, fix)
+    def start(cls, scenario: Scenario, fix: bool | None = None,
+              checks: tuple[str, ...] = ()) -> Session:
+        k = boot(scenario, fix, checks)
         return cls(scenario=scenario, kernel=k)
 
     @property
@@ -180,7 +181,8 @@ class Session:
     def reboot(self, fix: bool | None = None) -> None:
         """Boot the scenario again (the same breakpoints are gone, as after a
         real reboot); the state before stays on the undo stack."""
-        self.kernel = boot(self.scenario, self.kernel.config.fix if fix is None else fix)
+        self.kernel = boot(self.scenario, self.kernel.config.fix if fix is None else fix,
+                           self.kernel.config.checks)
         self.cpu = 0
         self.breaks, self.watches = [], []
         self.lock_sites = {}

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import attrs
+
 from engine import intr, machine, symtab
 from engine.amd64_trap import T_TRCTRAP, trap_print_lines
 from engine.ddb import db_access
@@ -260,7 +262,30 @@ def _refuse_after_panic(s: Session) -> str | None:
     k = s.kernel
     if k.panicstr is None:
         return None
+    if k.panicstr.startswith(machine.CHECK_FAILED):
+        return f"{MARK} the check bound-stays stopped the kernel: `bt`, `undo` (or `check off`)"
     return f"{MARK} the kernel has panicked: `bt`, `show panic`, `undo` (or restart the scenario)"
+
+
+def db_check_cmd(s: Session, cmd: Cmd) -> str:
+    """check [bound-stays|off] (model extension): a property checked at every
+    statement besides the kernel's KASSERTs. bound-stays: an LWP's l_cpu
+    never changes while its LP_BOUND is set; the run stops at the statement
+    that moves it. The state stays; `undo` takes the change back."""
+    arg = cmd.args.strip()
+    k = s.kernel
+    if not arg:
+        on = ", ".join(k.config.checks) or "none"
+        return f"{MARK} checks: {on} (`check bound-stays` turns it on, `check off` off)"
+    if arg not in (machine.BOUND_STAYS, "off"):
+        raise DbError(f"usage: check [{machine.BOUND_STAYS}|off]")
+    checks = (machine.BOUND_STAYS,) if arg != "off" else ()
+    if checks == k.config.checks:
+        return ""
+    n = k.copy()
+    n.config = attrs.evolve(k.config, checks=checks)
+    s.kernel = n
+    return f"{MARK} check {machine.BOUND_STAYS}: {'on' if checks else 'off'}"
 
 
 def db_single_step_cmd(s: Session, cmd: Cmd) -> str:

@@ -400,6 +400,9 @@ TABLE: dict[str, Entry] = {e.name: e for e in [
     _e("pin", db_pin_cmd, "a p/x/show line the app re-runs after every command", " LINE",
        extra=True, prefill=True),
     _e("unpin", db_unpin_cmd, "drop pinned line N", " N", extra=True, prefill=True),
+    _e("check", db_run.db_check_cmd, "check a property at every statement: bound-stays (an"
+       " LWP's l_cpu never changes while LP_BOUND is set) or off", " [bound-stays|off]",
+       extra=True),
     _e("follow", db_search.db_follow_cmd, "walk the plan to its next race event (n events;"
        " /a to the end); a command that leaves the plan ends it", "[/a][,n]", extra=True,
        runs=True, palette=(("follow/a", "walk the plan search found to the panic"),)),
