@@ -1122,8 +1122,8 @@ def minimize(k0: Kernel, res: Result) -> Result:
 
 
 def explore_scenario(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
-                     **kw: object) -> Result:
-    k0 = boot(sc, fix, checks)
+                     complete: bool = False, **kw: object) -> Result:
+    k0 = boot(sc, fix, checks, complete)
     res = explore(k0, **kw)  # type: ignore[arg-type]
     if res.verdict == "panic" and kw.get("por", True) and not kw.get("first_only"):
         res = minimize(k0, res)
@@ -1140,7 +1140,7 @@ def describe(mv: Move, before: Kernel, after: Kernel) -> str:
     if mv.kind == "step":
         fr = l.stack[-1]
         stmt = FUNCS[fr.func].stmts[fr.pc]
-        what = f"{fr.func}:{stmt.line}  {stmt.source(before.config.fix)}"
+        what = f"{fr.func}:{stmt.line}  {stmt.source(before.config.fix, before.config.complete)}"
     elif mv.kind == "hardclock":
         what = "clock interrupt: hardclock -> sched_tick"
     else:

@@ -69,14 +69,17 @@ def estcpu_for(pri: int, p_nice: int) -> int:
 DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM, "setaffinity": 43}
 
 
-def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = ()) -> Kernel:
+def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
+         complete: bool = False) -> Kernel:
     """The scenario's machine at its first statement; checks: the properties
-    checked besides the kernel's KASSERTs (engine.machine, "bound-stays")."""
+    checked besides the kernel's KASSERTs (engine.machine, "bound-stays");
+    complete: the report's fix and ddbstep's proposal (engine.lp_bound)."""
     md = symtab.md
     config = Config(
         checks=checks,
+        complete=complete,
         ncpu=sc.ncpu,
-        fix=sc.fix if fix is None else fix,
+        fix=complete or (sc.fix if fix is None else fix),
         srcroot=sc.srcroot,
         hz=sc.hz,
         rrticks=sc.rrticks,

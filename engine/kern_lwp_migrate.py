@@ -23,7 +23,7 @@ from engine.machine import (
     mutex_spin_enter,
     mutex_spin_exit,
 )
-from engine.param import LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, RESCHED_KPREEMPT
+from engine.param import LP_BOUND, LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, RESCHED_KPREEMPT
 from engine.x86_machdep import cpu_need_resched
 
 SYS__sched_setaffinity = 348
@@ -97,8 +97,14 @@ def _lm_kind(x: Ctx) -> Flow:
     elif lstat == LSRUN:
         l.l_target_cpu = tci
     elif lstat == LSSLEEP:
-        # No LP_BOUND test, and no mi_switch() on this path for the fix to guard.
-        l.l_cpu = tci
+        if x.k.config.complete and l.l_pflag & LP_BOUND:
+            # ddbstep's proposal (--fix=complete, engine.lp_bound): a bound
+            # sleeper is moved as a running one is, later, by mi_switch()
+            # once it is no longer bound.
+            l.l_target_cpu = tci
+        else:
+            # No LP_BOUND test, and no mi_switch() on this path for the fix to guard.
+            l.l_cpu = tci
     return None
 
 
@@ -116,7 +122,10 @@ kfunc(
     S(1345, "switch (lstat) { case LSRUN: l->l_target_cpu = tci; break; ... "
       "case LSSLEEP: l->l_cpu = tci; break; ... case LSONPROC: l->l_target_cpu = tci; "
       "spc_lock(l->l_cpu); cpu_need_resched(l->l_cpu, RESCHED_KPREEMPT); "
-      "spc_unlock(l->l_cpu); break; }", _lm_kind),
+      "spc_unlock(l->l_cpu); break; }", _lm_kind,
+      proposed="switch (lstat) { case LSRUN: l->l_target_cpu = tci; break; ... "
+      "case LSSLEEP: if (l->l_pflag & LP_BOUND) l->l_target_cpu = tci; /* ddbstep's"
+      " proposal */ else l->l_cpu = tci; break; ... case LSONPROC: ... }"),
     S(1371, "lwp_unlock(l);", _lm_unlock),
     S(1372, "}", lambda x: Ret()),
 )

@@ -257,6 +257,9 @@ class Config:
     # Properties checked at every statement besides the kernel's own
     # KASSERTs (off unless asked for): "bound-stays", engine.machine.
     checks: tuple[str, ...] = ()
+    # --fix=complete: the report's fix and ddbstep's proposal for the paths
+    # it leaves open (engine.lp_bound.COMPLETE_FIX), never NetBSD's code.
+    complete: bool = False
 
 
 @attrs.define(slots=True)

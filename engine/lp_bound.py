@@ -19,6 +19,24 @@ import attrs
 
 from engine.machine import FUNCS
 
+# --fix=complete: the report's fix, and this for the path it leaves open.
+# ddbstep's proposal, not NetBSD's code: a bound sleeper is retargeted as
+# a running LWP is (l_target_cpu), and moves only once mi_switch() hands
+# it over unbound. Proved on setaffinity-sleeping (engine: docs/fix.md).
+COMPLETE_FIX = "\n".join([
+    "--- sys/kern/kern_lwp.c\t(NetBSD 1.194)",
+    "+++ sys/kern/kern_lwp.c\t(ddbstep's proposal, not NetBSD's)",
+    "@@ -1353,3 +1353,6 @@ lwp_migrate(lwp_t *l, struct cpu_info *tci)",
+    " \tcase LSSLEEP:",
+    "-\t\tl->l_cpu = tci;",
+    "+\t\tif ((l->l_pflag & LP_BOUND) != 0)",
+    "+\t\t\tl->l_target_cpu = tci;\t/* moved when no longer bound */",
+    "+\t\telse",
+    "+\t\t\tl->l_cpu = tci;",
+    " \t\tbreak;",
+    "",
+])
+
 
 @attrs.frozen
 class Guard:
@@ -46,6 +64,15 @@ GUARDS: dict[tuple[str, int], Guard | None] = {
     # _sched_setaffinity() -> lwp_migrate() on a sleeping LWP: l_cpu = tci,
     # no LP_BOUND test anywhere on the path.
     ("lwp_migrate", 1345): None,
+}
+
+
+# The guards --fix=complete adds (ddbstep's proposal, COMPLETE_FIX).
+PROPOSED: dict[tuple[str, int], Guard] = {
+    ("lwp_migrate", 1345): Guard("sys/kern/kern_lwp.c", 1353,
+                                 "case LSSLEEP: if ((l->l_pflag & LP_BOUND) != 0)"
+                                 " l->l_target_cpu = tci; else l->l_cpu = tci;"
+                                 " (ddbstep's proposal)"),
 }
 
 
@@ -93,11 +120,13 @@ def writers(field: str = "l_cpu") -> tuple[Writer, ...]:
     return tuple(out)
 
 
-def table(fix: bool) -> list[str]:
+def table(fix: bool, complete: bool = False) -> list[str]:
     """The writers, one line each, with what guards them on this kernel."""
     out = []
     for w in writers():
         g = w.guard
+        if complete and (w.func, w.line) in PROPOSED:
+            g = PROPOSED[(w.func, w.line)]
         if g is None or (g.fix_only and not fix):
             why = "none" + (f" (the fix adds {g.file}:{g.line})" if g is not None else "")
         else:

@@ -122,8 +122,13 @@ class Stmt:
     # __LINE__ is printed (a KASSERTMSG, a panic): gcc gives a multi-line
     # macro call the line of its closing parenthesis.
     end_line: int | None = None
+    # ddbstep's proposal for the paths the report's fix leaves open (the
+    # kernel booted with --fix=complete), never NetBSD's code.
+    proposed: str | None = None
 
-    def source(self, fix: bool) -> str:
+    def source(self, fix: bool, complete: bool = False) -> str:
+        if complete and self.proposed:
+            return self.proposed
         return self.fixed if fix and self.fixed else self.text
 
 
@@ -151,9 +156,10 @@ def S(
     label: str | None = None,
     fixed: str | None = None,
     end_line: int | None = None,
+    proposed: str | None = None,
 ) -> Stmt:
     """A statement: `line` is the FIRST line of the C statement it models."""
-    return Stmt(line, text, op, label, fixed, end_line)
+    return Stmt(line, text, op, label, fixed, end_line, proposed)
 
 
 def kfunc(
@@ -269,7 +275,7 @@ def _moved_bound(k: Kernel, ci: int, func: Func, stmt: Stmt,
             p = k.procs[w.l_proc]
             msg = (f"{CHECK_FAILED}lwp {p.p_pid}.{w.l_lid} ({p.p_comm}) moved from cpu{was}"
                    f" to cpu{now} while LP_BOUND, at {func.name}() {func.file}:{stmt.line}:"
-                   f" {stmt.source(k.config.fix)}")
+                   f" {stmt.source(k.config.fix, k.config.complete)}")
             k.panicstr = msg
             k.paniccpu = ci
             k.msgbuf = k.msgbuf + (f"[ddbstep] {msg}",)

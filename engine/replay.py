@@ -69,9 +69,10 @@ def check_script(path: str, text: str) -> str | None:
 
 
 def run(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool | None = None,
-        then: list[str] | tuple[str, ...] = (), checks: tuple[str, ...] = ()) -> Result:
+        then: list[str] | tuple[str, ...] = (), checks: tuple[str, ...] = (),
+        complete: bool = False) -> Result:
     """commands, then `then`; [expect] is checked on the state after commands."""
-    s = Session.start(sc, fix, checks)
+    s = Session.start(sc, fix, checks, complete)
     out: list[str] = []
 
     def do(lines: list[str] | tuple[str, ...]) -> None:
@@ -130,6 +131,9 @@ SUSPECT = ("stopped after $maxsteps", "Symbol not found")
 
 def check(sc: Scenario, s: Session, transcript: str) -> tuple[bool, str]:
     k = s.kernel
+    if k.config.complete:
+        # ddbstep's proposal: no scenario's [expect] was written for it.
+        return True, ""
     exp = sc.expect
     panic, message, allow = exp.panic, exp.message, exp.allow
     if k.config.fix != sc.fix:

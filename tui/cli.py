@@ -70,7 +70,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if isinstance(extra, str):
             return _err(extra)
         then = extra
-    res = replay.run(sc, commands, fix=fix, then=then, checks=tuple(args.check or ()))
+    res = replay.run(sc, commands, fix=fix, then=then, checks=tuple(args.check or ()),
+                     complete=args.fix == "complete")
     if args.svg:
         from tui.snapshot import replay_svg
 
@@ -175,7 +176,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     reduce = not (args.no_reduce or args.no_por)
     res = explore_scenario(sc, fix=True if args.fix else None,
-                           checks=tuple(args.check or ()), ticks=args.ticks,
+                           checks=tuple(args.check or ()), complete=args.fix == "complete",
+                           ticks=args.ticks,
                            max_steps=args.max_steps, max_states=args.max_states,
                            hashing=not (args.no_reduce or args.no_hash), por=reduce,
                            progress=progress, on_restart=restart, max_seconds=args.max_seconds,
@@ -252,7 +254,8 @@ def cmd_torture(args: argparse.Namespace) -> int:
             print(f"ddbstep: torture: {done} of {args.runs} runs, {panics} panicked,"
                   f" {secs:.0f} s", file=sys.stderr)
 
-    res = torture(boot(sc, fix, tuple(args.check or ())), args.runs, args.seed, ticks=args.ticks,
+    res = torture(boot(sc, fix, tuple(args.check or ()), args.fix == "complete"), args.runs,
+                  args.seed, ticks=args.ticks,
                   max_steps=args.max_steps, progress=progress)
     if args.json:
         print(json.dumps({"runs": res.runs, "panics": res.panics, "first_seed": res.first_seed,
@@ -334,7 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command")
     rp = sub.add_parser("replay", help="run a scenario's ddb commands headlessly")
     rp.add_argument("scenario", help="a bundled scenario name or a .toml path")
-    rp.add_argument("--fix", action="store_true", help="boot with the LP_BOUND guard in mi_switch")
+    rp.add_argument("--fix", nargs="?", const="report", choices=["report", "complete"],
+                    help="boot with the report's LP_BOUND guard in mi_switch; =complete adds"
+                         " ddbstep's proposal for lwp_migrate (docs/fix.md)")
     rp.add_argument("--script", help="ddb commands to run instead of the scenario's [replay]"
                     " (a transcript is a script); [expect] is then not checked")
     rp.add_argument("--then", metavar="FILE",
@@ -347,7 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp.set_defaults(func=cmd_replay)
     tp = sub.add_parser("tui", help="the terminal app (the default)")
     tp.add_argument("scenario", nargs="?", default="seed-race")
-    tp.add_argument("--fix", action="store_true", help="boot with the fix")
+    tp.add_argument("--fix", nargs="?", const="report", choices=["report", "complete"],
+                    help="boot with the report's LP_BOUND guard in mi_switch; =complete adds"
+                         " ddbstep's proposal for lwp_migrate (docs/fix.md)")
     tp.add_argument("--record", metavar="FILE",
                     help="write the session's commands as a scenario file")
     tp.add_argument("--src", metavar="DIR",
@@ -356,12 +363,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     tp.set_defaults(func=cmd_tui)
     dp = sub.add_parser("demo", help="play a scenario step by step, with narration")
     dp.add_argument("scenario", nargs="?", default="seed-race")
-    dp.add_argument("--fix", action="store_true", help="boot with the fix")
+    dp.add_argument("--fix", nargs="?", const="report", choices=["report", "complete"],
+                    help="boot with the report's LP_BOUND guard in mi_switch; =complete adds"
+                         " ddbstep's proposal for lwp_migrate (docs/fix.md)")
     dp.add_argument("--src", metavar="DIR", help="a NetBSD source tree for the source pane")
     dp.set_defaults(func=lambda a: cmd_tui(a, demo=True))
     ep = sub.add_parser("explore", help="search every interleaving for a KASSERT (shortest first)")
     ep.add_argument("scenario")
-    ep.add_argument("--fix", action="store_true", help="boot with the fix")
+    ep.add_argument("--fix", nargs="?", const="report", choices=["report", "complete"],
+                    help="boot with the report's LP_BOUND guard in mi_switch; =complete adds"
+                         " ddbstep's proposal for lwp_migrate (docs/fix.md)")
     ep.add_argument("--max-steps", type=_count, default=10_000, help="depth bound")
     ep.add_argument("--max-states", type=_count, default=50_000_000, help="state bound")
     ep.add_argument("--ticks", type=_count, default=3, help="clock interrupts available")
@@ -393,7 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp2.set_defaults(func=cmd_reproduce)
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")
-    xp.add_argument("--fix", action="store_true", help="boot with the fix")
+    xp.add_argument("--fix", nargs="?", const="report", choices=["report", "complete"],
+                    help="boot with the report's LP_BOUND guard in mi_switch; =complete adds"
+                         " ddbstep's proposal for lwp_migrate (docs/fix.md)")
     xp.add_argument("--runs", type=_count, required=True)
     xp.add_argument("--seed", type=int, required=True)
     xp.add_argument("--ticks", type=_count, default=3, help="clock interrupts per run")

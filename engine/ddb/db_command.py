@@ -92,8 +92,8 @@ class Session:
 
     @classmethod
     def start(cls, scenario: Scenario, fix: bool | None = None,
-              checks: tuple[str, ...] = ()) -> Session:
-        k = boot(scenario, fix, checks)
+              checks: tuple[str, ...] = (), complete: bool = False) -> Session:
+        k = boot(scenario, fix, checks, complete)
         return cls(scenario=scenario, kernel=k)
 
     @property
@@ -182,7 +182,8 @@ class Session:
         """Boot the scenario again (the same breakpoints are gone, as after a
         real reboot); the state before stays on the undo stack."""
         self.kernel = boot(self.scenario, self.kernel.config.fix if fix is None else fix,
-                           self.kernel.config.checks)
+                           self.kernel.config.checks,
+                           self.kernel.config.complete and fix is not False)
         self.cpu = 0
         self.breaks, self.watches = [], []
         self.lock_sites = {}

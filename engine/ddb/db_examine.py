@@ -458,7 +458,7 @@ def _disasm(s: Session, addr: int, emit: object) -> int:
         raise DbError(f"ddbstep: no modeled statement at {addr:#x}")
     func, pc = hit
     stmt = FUNCS[func].stmts[pc]
-    emit(stmt.source(s.kernel.config.fix))
+    emit(stmt.source(s.kernel.config.fix, s.kernel.config.complete))
     nxt = pc + 1
     if nxt < len(FUNCS[func].stmts):
         return symtab.address(func, nxt)

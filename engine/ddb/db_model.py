@@ -122,7 +122,7 @@ def db_show_registers(s: Session, cmd: Cmd) -> str:
             line += "\t" + symtab.sym(func, pc).removeprefix("netbsd:")
         out.append(line)
     _, stmt, _ = where(l)
-    last = f"{symtab.sym(func, pc)}:\t{stmt.source(s.kernel.config.fix)}"
+    last = f"{symtab.sym(func, pc)}:\t{stmt.source(s.kernel.config.fix, s.kernel.config.complete)}"
     return s.fmt("\n".join(out)) + "\n" + s.fmt(last, wrap=False)
 
 

@@ -48,7 +48,7 @@ def loc_and_inst(s: Session, ci: int) -> str:
     l = k.curlwp(ci)
     func, pc, _ = symtab.resolve(l)
     _, stmt, _ = where(l)
-    return f"{symtab.sym(func, pc)}:\t{stmt.source(k.config.fix)}"
+    return f"{symtab.sym(func, pc)}:\t{stmt.source(k.config.fix, k.config.complete)}"
 
 
 def stop_line(s: Session, ci: int, kind: str = "Stopped") -> str:
@@ -212,7 +212,7 @@ class Run:
                 self.watch_note = (
                     f"{MARK} watchpoint: cpu{ci} stored {what}: {old if old is None else hex(old)}"
                     f" -> {new if new is None else hex(new)} at {symtab.sym(func, pc)}:\t"
-                    f"{stmt.source(after.config.fix)}")
+                    f"{stmt.source(after.config.fix, after.config.complete)}")
                 return True
         return False
 

@@ -110,7 +110,8 @@ def frame_line(s: Session) -> str:
     stmt = func.stmts[min(fr.pc, len(func.stmts) - 1)]
     n = symtab.symbol_frames(k.curlwp(s.cpu)).index(i)
     return (f"#{n} {fr.func}() at {symtab.sym(fr.func, min(fr.pc, len(func.stmts) - 1))}:"
-            f"\t{stmt.source(k.config.fix)}  [{func.file or 'no file'}:{stmt.line}]")
+            f"\t{stmt.source(k.config.fix, k.config.complete)}"
+            f"  [{func.file or 'no file'}:{stmt.line}]")
 
 
 def _select(s: Session, n: int) -> str:

@@ -61,3 +61,35 @@ def test_the_ddb_command_turns_it_on_and_off_and_undo_takes_it_back() -> None:
     s.execute("undo")
     assert s.kernel.config.checks == ()
     assert s.execute("check sideways").startswith("usage: check [bound-stays|off]")
+
+
+def test_the_complete_fix_retargets_a_bound_sleeper_instead_of_moving_it() -> None:
+    """--fix=complete (ddbstep's proposal, engine.lp_bound.COMPLETE_FIX):
+    lwp_migrate() on the sleeping bound tcpdump sets l_target_cpu; tcpdump
+    wakes on CPU 0, releases its psref there; the check holds."""
+    sc = load("setaffinity-sleeping")
+    cmds = list(sc.commands[:sc.commands.index("s") + 1])
+    res = replay.run(sc, cmds + ["show lwp 0t15571.1", "intr wm0", "mach cpu 0", "c"],
+                     checks=("bound-stays",), complete=True)
+    k = res.session.kernel
+    assert k.panicstr is None and res.ok
+    assert "l_cpu         cpu0 (0xffffffff80f1d000)" in res.transcript
+    assert "l_target_cpu  cpu1" in res.transcript
+    from engine import lp_bound, symtab
+    from engine.machine import FUNCS
+
+    pc = next(i for i, st in enumerate(FUNCS["lwp_migrate"].stmts) if st.line == 1345)
+    at = f"x/i {symtab.address('lwp_migrate', pc):#x}"
+    proposal = "case LSSLEEP: if (l->l_pflag & LP_BOUND) l->l_target_cpu = tci;"
+    assert proposal in Session.start(sc, complete=True).execute(at)
+    assert proposal not in Session.start(sc, fix=True).execute(at)
+
+    assert "(ddbstep's proposal, not NetBSD's)" in lp_bound.COMPLETE_FIX
+    assert "+		if ((l->l_pflag & LP_BOUND) != 0)" in lp_bound.COMPLETE_FIX
+
+
+@pytest.mark.slow
+def test_the_complete_fix_is_proved_on_setaffinity_sleeping() -> None:
+    res = explore_scenario(load("setaffinity-sleeping"), fix=True, complete=True,
+                           checks=("bound-stays",), ticks=0)
+    assert res.verdict == "safe"

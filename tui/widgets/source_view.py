@@ -97,7 +97,7 @@ def source_text(view: View, rows: int = 1000, cursor: int | None = None,
         gutter = (">" if here else " ") + brk + f"{marks:>2}"
         t.append(gutter, style="bold yellow" if here else ("bold red" if brk == "*" else "cyan"))
         t.append(f"{stmt.line:5d}  ", style="reverse" if i == cursor else "dim")
-        t.append(stmt.source(k.config.fix), style="reverse bold" if here else "")
+        t.append(stmt.source(k.config.fix, k.config.complete), style="reverse bold" if here else "")
         if stmt.fixed:
             t.append(f"   /* {FIX_ON if k.config.fix else FIX_OFF} */", style="dim italic")
         t.append("\n")
