@@ -132,10 +132,11 @@ def test_setaffinity_sleeping_stops_in_lwp_migrate_and_schedctl_is_user_code() -
 
 
 def test_until_and_next_step_over_static_inline_functions(s: Session) -> None:
-    """db_run.c inst_call()/inst_return(): curlwp_bind (lwp.h), if_put
-    (if.c) and curlwp_bindx are static inline, compiled into doifioctl with
-    no call or ret instruction: `until` from doifioctl+0x7c stops at the
-    call of if_get, and n/p lists no inline function's entry or exit."""
+    """db_run.c l.156-179 stops at inst_call()/inst_return(); curlwp_bind
+    and curlwp_bindx are static inline (lwp.h l.532-545), compiled into
+    doifioctl with no call or ret instruction: `until` from doifioctl+0x7c
+    stops at the call of if_get, and n/p lists no inline function's entry
+    or exit."""
     drive(s, "break doifioctl", "c")
     out = s.execute("until")
     assert re.search(r"Stopped in .* at\s+netbsd:doifioctl\+0x9a:\s+ifp = if_get", out)
