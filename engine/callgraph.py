@@ -21,30 +21,34 @@ from engine.intr import HANDLERS
 from engine.machine import FUNCS
 
 
-def _names(fn: object, seen: set[types.CodeType]) -> set[str]:
-    code = getattr(fn, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return set()
-    glob: dict[str, object] = getattr(fn, "__globals__", {})
-    out: set[str] = set()
-    todo = [code]
+def code_of(op: object) -> list[types.CodeType]:
+    """Every code object a statement's op runs: its own, the functions it
+    defines, and the engine helpers (not ddb's) it names, transitively."""
+    out: list[types.CodeType] = []
+    seen: set[types.CodeType] = set()
+    todo: list[tuple[types.CodeType, dict[str, object]]] = []
+    code = getattr(op, "__code__", None)
+    if isinstance(code, types.CodeType):
+        todo.append((code, getattr(op, "__globals__", {})))
     while todo:
-        c = todo.pop()
+        c, glob = todo.pop()
         if c in seen:
             continue
         seen.add(c)
-        for const in c.co_consts:
-            if isinstance(const, str) and const in FUNCS:
-                out.add(const)
-            elif isinstance(const, types.CodeType):
-                todo.append(const)
+        out.append(c)
+        todo += [(k, glob) for k in c.co_consts if isinstance(k, types.CodeType)]
         for name in c.co_names:
             helper = glob.get(name)
             if (isinstance(helper, types.FunctionType)
                     and helper.__module__.startswith("engine.")
                     and not helper.__module__.startswith("engine.ddb")):
-                out |= _names(helper, seen)
+                todo.append((helper.__code__, helper.__globals__))
     return out
+
+
+def _names(op: object) -> set[str]:
+    """The modeled functions named in the op's code: what it can call."""
+    return {k for c in code_of(op) for k in c.co_consts if isinstance(k, str) and k in FUNCS}
 
 
 @cache
@@ -52,7 +56,7 @@ def callees(func: str) -> frozenset[str]:
     """The modeled functions func's statements can call."""
     out: set[str] = set()
     for st in FUNCS[func].stmts:
-        out |= _names(st.op, set())
+        out |= _names(st.op)
     out.discard(func)
     return frozenset(out)
 

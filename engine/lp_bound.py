@@ -12,11 +12,11 @@ source before the model grows it.
 from __future__ import annotations
 
 import dis
-import types
 from functools import cache
 
 import attrs
 
+from engine.callgraph import code_of
 from engine.machine import FUNCS
 
 # --fix=complete: the report's fix, and this for the path it leaves open.
@@ -76,27 +76,10 @@ PROPOSED: dict[tuple[str, int], Guard] = {
 }
 
 
-def _stores(fn: object, field: str, seen: set[types.CodeType]) -> bool:
-    code = getattr(fn, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return False
-    glob: dict[str, object] = getattr(fn, "__globals__", {})
-    hit = False
-    todo = [code]
-    while todo:
-        c = todo.pop()
-        if c in seen:
-            continue
-        seen.add(c)
-        hit = hit or any(i.opname == "STORE_ATTR" and i.argval == field
-                         for i in dis.get_instructions(c))
-        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-        for name in c.co_names:
-            helper = glob.get(name)
-            if (isinstance(helper, types.FunctionType) and helper.__module__.startswith("engine.")
-                    and not helper.__module__.startswith("engine.ddb")):
-                hit = _stores(helper, field, seen) or hit
-    return hit
+def _stores(op: object, field: str) -> bool:
+    """Does the op (or an engine helper it reaches) store to field?"""
+    return any(i.opname == "STORE_ATTR" and i.argval == field
+               for c in code_of(op) for i in dis.get_instructions(c))
 
 
 @attrs.frozen
@@ -115,7 +98,7 @@ def writers(field: str = "l_cpu") -> tuple[Writer, ...]:
     out = []
     for name, f in FUNCS.items():
         for st in f.stmts:
-            if _stores(st.op, field, set()):
+            if _stores(st.op, field):
                 out.append(Writer(name, f.file, st.line, st.text, GUARDS[(name, st.line)]))
     return tuple(out)
 
