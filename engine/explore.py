@@ -521,6 +521,7 @@ class _Opts:
     cancel: Callable[[], bool] | None = None
     # Stop once the fast search's find is shortened (no full search after it).
     stop_at_best: bool = False
+    first_states: int = FIRST_STATES  # the fast search's state budget
 
 
 def explore(
@@ -544,6 +545,7 @@ def explore(
     on_store: Callable[[object, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     stop_at_best: bool = False,
+    first_states: int = FIRST_STATES,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
@@ -565,7 +567,8 @@ def explore(
     t0 = time.perf_counter()
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
               sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
-              t0, on_store=on_store, cancel=cancel, stop_at_best=stop_at_best)
+              t0, on_store=on_store, cancel=cancel, stop_at_best=stop_at_best,
+              first_states=first_states)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
@@ -669,7 +672,8 @@ def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
     # (Begun again on a weaker discipline, it goes on from what it found:
     # a schedule found is real whatever the discipline.)
     if o.found_first is None:
-        mvs, states, _ = first_search(k0c, o.ticks, d, sc, cancel=o.cancel)
+        mvs, states, _ = first_search(k0c, o.ticks, d, sc, budget=o.first_states,
+                                      cancel=o.cancel)
         if mvs is None:
             return
         o.found_first = o.found_best = found(mvs, states)

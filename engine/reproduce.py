@@ -276,8 +276,8 @@ def search(goal: Goal, max_states: int = FIRST_STATES,
     machine = build(goal)
     sc = machine.scenario
     t0 = time.perf_counter()
-    res = explore(boot(sc), ticks=3, max_states=max_states, stop_at_best=True,
-                  progress=progress)
+    res = explore(boot(sc), ticks=3, max_states=max_states, first_states=max_states,
+                  stop_at_best=True, progress=progress)
     secs = time.perf_counter() - t0
     if res.verdict != "panic" or not res.schedule:
         return Match(False, machine, res.states, secs, 0,
