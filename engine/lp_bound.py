@@ -67,6 +67,14 @@ GUARDS: dict[tuple[str, int], Guard | None] = {
 }
 
 
+# The bundled scenarios that drive each writer with a bound psref holder.
+PATHS: dict[tuple[str, int], tuple[str, ...]] = {
+    ("sched_idle", 632): ("seed-race", "seed-race-3x1"),
+    ("sched_catchlwp", 507): ("catchlwp-bound",),
+    ("sleepq_remove", 149): ("wakeup-bound",),
+    ("lwp_migrate", 1345): ("setaffinity-sleeping",),
+}
+
 # The guards --fix=complete adds (ddbstep's proposal, COMPLETE_FIX).
 PROPOSED: dict[tuple[str, int], Guard] = {
     ("lwp_migrate", 1345): Guard("sys/kern/kern_lwp.c", 1353,

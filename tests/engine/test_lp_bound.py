@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import attrs
+import pytest
+
 import engine.init_main  # noqa: F401  (registers every modeled function)
 from engine import lp_bound
 from engine.machine import FUNCS, S, kfunc
@@ -38,3 +41,32 @@ def test_the_table_says_which_guard_holds_on_each_kernel() -> None:
     assert "sys/kern/kern_synch.c:579: if (l->l_target_cpu != NULL" in fixed
     assert "lwp_migrate() sys/kern/kern_lwp.c:1345" in fixed
     assert fixed.count("guard: none") == 1  # lwp_migrate's LSSLEEP case
+
+
+def test_every_writer_has_a_bundled_scenario_that_reaches_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each path is driven by a bundled scenario with a bound psref holder,
+    and its replay runs the writing statement (inside an interrupt too)."""
+    from engine import replay
+    from engine.scenario import bundled, load
+
+    assert set(lp_bound.PATHS) == set(lp_bound.GUARDS)
+    for (func, line), names in lp_bound.PATHS.items():
+        for name in names:
+            assert name in bundled(), name
+        f = FUNCS[func]
+        i = next(j for j, st in enumerate(f.stmts) if st.line == line)
+        ran: list[int] = []
+
+        def spy(x, op=f.stmts[i].op, ran=ran):  # type: ignore[no-untyped-def]
+            ran.append(1)
+            return op(x)
+
+        stmts = list(f.stmts)
+        stmts[i] = attrs.evolve(stmts[i], op=spy)
+        monkeypatch.setitem(FUNCS, func, attrs.evolve(f, stmts=tuple(stmts)))
+        sc = load(names[0])
+        res = replay.run(sc, list(sc.commands))
+        assert res.ok, (names[0], res.why)
+        assert ran, f"{names[0]} never runs {func}() l.{line}"
+        monkeypatch.setitem(FUNCS, func, f)
