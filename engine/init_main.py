@@ -76,7 +76,7 @@ def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
     complete: the report's fix and ddbstep's proposal (engine.lp_bound)."""
     md = symtab.md
     config = Config(
-        checks=checks,
+        checks=checks or sc.checks,
         complete=complete,
         ncpu=sc.ncpu,
         fix=complete or (sc.fix if fix is None else fix),

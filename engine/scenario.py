@@ -123,6 +123,8 @@ class Scenario:
     srcdir: str | None = key(str, table="kernel")  # a NetBSD tree for the app's source pane
     # options NET_MPSAFE: wm(4) with WM_MPSAFE, no kernel lock
     net_mpsafe: bool = key(bool, table="kernel", default=False)
+    # Properties checked besides the KASSERTs (engine.machine): "bound-stays".
+    checks: tuple[str, ...] = key(list, table="kernel", default=())
     # The file line of each command (engine.replay.load checks the commands).
     command_lines: tuple[int, ...] = attrs.field(default=(), eq=False)
 
@@ -272,6 +274,10 @@ def load_text(text: str, path: str) -> Scenario:
     sc = c.table(raw["scenario"], _SCENARIO, "scenario")
     kn = c.table(raw["kernel"], _KERNEL, "kernel")
     _ranges(c, Scenario, kn, "kernel", table="kernel")
+    if any(ch != "bound-stays" for ch in kn.get("checks", [])):
+        raise c.fail("checks: the one check is \"bound-stays\"", "kernel", 0, "checks")
+    if "checks" in kn:
+        kn = {**kn, "checks": tuple(kn["checks"])}
     ncpu = kn["ncpu"]
     hz = kn.get("hz", 100)
     # The kernel's own: sched_4bsd.c l.537, rrticks = hz / 10.
@@ -463,6 +469,8 @@ def dump(sc: Scenario, commands: list[str] | tuple[str, ...], fix: bool,
     # rrticks' default depends on hz.
     out += ["", "[kernel]"] + _keys(sc, "kernel", ("hz", "rrticks", "hardclock_ticks"),
                                     fix=fix)
+    if sc.checks:
+        out.append("checks = [" + ", ".join(_toml_str(ch) for ch in sc.checks) + "]")
     out += [""]
     for c in sc.cpus:
         out += ["[[cpu]]"] + _keys(c) + [""]

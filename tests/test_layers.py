@@ -25,7 +25,7 @@ PACKAGES = ("engine", "tui", "scenarios")
 # Highest first: a module's layer is the first pattern that matches it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tui", ("tui",)),
-    ("replay", ("engine.replay", "engine.reproduce")),
+    ("replay", ("engine.replay", "engine.reproduce", "engine.review")),
     ("ddb", ("engine.ddb",)),
     ("explore", ("engine.explore", "engine.footprint", "engine.stepcache")),
     ("boot", ("engine.init_main",)),

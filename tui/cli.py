@@ -317,6 +317,26 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """Is the fix appropriate? Path by path (engine/review.py)."""
+    import json
+
+    from engine import review
+
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    r = review.review(states=args.states, outdir=out,
+                      progress=lambda what: print(f"ddbstep: review: {what}", file=sys.stderr))
+    if args.json:
+        print(json.dumps(review.as_json(r), sort_keys=True))
+    else:
+        print("\n".join(review.text(r)))
+    if args.markdown:
+        Path(args.markdown).write_text(review.markdown(r))
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for name, text in bundled().items():
         try:
@@ -402,6 +422,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp2.add_argument("--max-states", type=_count, default=200_000,
                      help="the first search's state budget")
     rp2.set_defaults(func=cmd_reproduce)
+    vp = sub.add_parser("review", help="is the fix appropriate? path by path")
+    vp.add_argument("--markdown", metavar="FILE", help="the answer as a reply, in markdown")
+    vp.add_argument("--json", action="store_true")
+    vp.add_argument("--states", type=_count, default=250_000,
+                    help="each search's state budget")
+    vp.add_argument("--out", metavar="DIR",
+                    help="write each panicking schedule there as a scenario")
+    vp.set_defaults(func=cmd_review)
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")
     xp.add_argument("--fix", nargs="?", const="report", choices=["report", "complete"],

@@ -13,7 +13,7 @@ from engine.scenario import LwpSpec, ScenarioError, bundled, dump, load, load_te
 def test_key_tables_are_the_fields() -> None:
     assert set(scenario._LWP) == {f.name for f in attrs.fields(LwpSpec)}
     assert scenario._LWP["pid"] == (int, True) and scenario._LWP["sleep"] == (bool, False)
-    assert set(scenario._KERNEL) == {"ncpu", "fix", "srcroot", "srcdir", "hz", "rrticks",
+    assert set(scenario._KERNEL) == {"ncpu", "fix", "srcroot", "srcdir", "hz", "rrticks", "checks",
                                      "hardclock_ticks", "net_mpsafe"}
     assert scenario._REPLAY == {"commands": (list, True), "narration": (list, False)}
 
