@@ -96,11 +96,10 @@ def review(states: int = STATES, outdir: Path | None = None,
                                   description=f"Verdict: {race.message}"))
     paths = []
     writers = {(w.func, w.line): w for w in lp_bound.writers()}
-    for key, names in lp_bound.PATHS.items():
+    for key, path in lp_bound.PATHS.items():
         w = writers[key]
         g = w.guard
-        name = names[-1] if key != ("lwp_migrate", 1345) else names[0]
-        ticks = 0 if name == "setaffinity-sleeping" else TICKS
+        name, ticks = path.scenarios[0], path.ticks
         say(f"{w.func}(): {name}, --fix then --fix=complete")
         paths.append(Path_(
             f"{w.func}() {w.file}:{w.line}",
@@ -182,8 +181,8 @@ def markdown(r: dict[str, Any]) -> str:
         for flag in ("--fix", "--fix=complete"):
             out.append(f"    ddbstep explore {p.scenario} {flag} --check bound-stays"
                        f" --ticks {p.ticks} --max-states {r['states']}")
-    out += ["", f"Verdicts within {TICKS} clock ticks (0 for setaffinity-sleeping) and"
-            f" {r['states']} states a search; \"proved\" means every state within that"
-            " clock budget. Not covered yet: the pset and CPU-offline callers, stopped"
-            " LWPs, preemption-bounded verdicts.", ""]
+    out += ["", f"Verdicts within the clock budget each command names and {r['states']}"
+            " states a search; \"proved\" means every state within that clock budget."
+            " Not covered yet: the pset and CPU-offline callers, stopped LWPs,"
+            " preemption-bounded verdicts.", ""]
     return "\n".join(out)

@@ -51,7 +51,8 @@ def test_every_writer_has_a_bundled_scenario_that_reaches_it(
     from engine.scenario import bundled, load
 
     assert set(lp_bound.PATHS) == set(lp_bound.GUARDS)
-    for (func, line), names in lp_bound.PATHS.items():
+    for (func, line), path in lp_bound.PATHS.items():
+        names = path.scenarios
         for name in names:
             assert name in bundled(), name
         f = FUNCS[func]
