@@ -84,8 +84,9 @@ def _logical_lines(text: str) -> list[str]:
     for raw in text.splitlines():
         line = re.sub(r"^(\s*>)*\s*", "", raw).rstrip()
         if not line:
-            in_block = False if in_block and out and not out[-1].startswith("panic:") else \
-                in_block
+            # A blank line ends the block, but not right after its panic line.
+            if out and not out[-1].startswith("panic:"):
+                in_block = False
             out.append("")
             continue
         if line.startswith("panic: ") or line.startswith("uvm_fault"):
