@@ -48,7 +48,7 @@ class Verdict:
 
 
 @attrs.frozen
-class Path_:
+class PathVerdict:
     writer: str  # func() file:line
     guard: str | None
     scenario: str
@@ -101,7 +101,7 @@ def review(states: int = STATES, outdir: Path | None = None,
         g = w.guard
         name, ticks = path.scenarios[0], path.ticks
         say(f"{w.func}(): {name}, --fix then --fix=complete")
-        paths.append(Path_(
+        paths.append(PathVerdict(
             f"{w.func}() {w.file}:{w.line}",
             f"{g.file}:{g.line}" + (" (the report's fix)" if g.fix_only else "")
             if g is not None else None,
