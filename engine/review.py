@@ -53,6 +53,7 @@ class PathVerdict:
     guard: str | None
     scenario: str
     ticks: int
+    rrticks: int
     fix: Verdict
     complete: Verdict
 
@@ -100,12 +101,13 @@ def review(states: int = STATES, outdir: Path | None = None,
         w = writers[key]
         g = w.guard
         name, ticks = path.scenarios[0], path.ticks
+        rrticks = load(name).rrticks
         say(f"{w.func}(): {name}, --fix then --fix=complete")
         paths.append(PathVerdict(
             f"{w.func}() {w.file}:{w.line}",
             f"{g.file}:{g.line}" + (" (the report's fix)" if g.fix_only else "")
             if g is not None else None,
-            name, ticks,
+            name, ticks, rrticks,
             _verdict(name, False, ticks, states, outdir, "fix"),
             _verdict(name, True, ticks, states, outdir, "complete")))
     return {"race": race, "race_file": race_file, "paths": paths, "states": states}
@@ -131,7 +133,7 @@ def text(r: dict[str, Any]) -> list[str]:
     out.append("")
     for p in r["paths"]:
         out.append(f"{p.writer}  guard: {p.guard or 'none'}")
-        out.append(f"  {p.scenario} ({budget_words(p.ticks, load(p.scenario).rrticks)},"
+        out.append(f"  {p.scenario} ({budget_words(p.ticks, p.rrticks)},"
                    " check bound-stays)")
         out.append(f"    --fix           {p.fix.words()}")
         out.append(f"    --fix=complete  {p.complete.words()}")

@@ -30,6 +30,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from engine.ddb.db_command import Session, parse
+from engine.ddb.db_session import Entry
 from engine.events import explain_panic
 from engine.scenario import Scenario
 from tui.commands import DdbCommands
@@ -176,16 +177,20 @@ class DdbstepApp(App[int]):
     def running(self) -> bool:
         return self.job is not None
 
-    def _is_run(self, line: str) -> bool:
-        """Would this line run statements for long (a worker's job)? The
-        command table's row says, for the line as the parser reads it."""
+    def _run_entry(self, line: str) -> Entry | None:
+        """The command table's row of a line that may run statements for
+        long (a worker's job), as the parser reads it; None otherwise."""
         parsed = parse(self.session, line)
         if parsed is None:
-            return False
+            return None
         cmd, entry = parsed
         if entry.count_runs:
-            return cmd.count not in (None, 1)  # one statement is quick; s,N is not
-        return entry.runs
+            # one statement is quick; s,N is not
+            return entry if cmd.count not in (None, 1) else None
+        return entry if entry.runs else None
+
+    def _is_run(self, line: str) -> bool:
+        return self._run_entry(line) is not None
 
     def run_ddb(self, line: str) -> str:
         """Run one ddb line exactly as typed; show it and update every pane.
@@ -208,9 +213,10 @@ class DdbstepApp(App[int]):
         self.transcript.append(shown)
         self.timeline.mark(self.session.steps, self.session.kernel)
         was_panicked = self.session.kernel.panicstr is not None
-        if self._is_run(line) and self.is_running:
+        entry = self._run_entry(line) if self.is_running else None
+        if entry is not None:
             console.write(shown, style="bold")
-            self._start(line, was_panicked)
+            self._start(line, was_panicked, entry)
             return ""
         out = self.session.execute(line)
         self._done(out, was_panicked, echo=shown)
@@ -241,15 +247,14 @@ class DdbstepApp(App[int]):
 
     # -- long commands -----------------------------------------------------------
 
-    def _start(self, line: str, was_panicked: bool) -> None:
+    def _start(self, line: str, was_panicked: bool, entry: Entry) -> None:
         work = self.session.fork()
         self._break.clear()
         self._steps = 0
         work.break_in = self._break.is_set
         work.on_step = self._count
         work.on_search = self._search_progress
-        parsed = parse(self.session, line)
-        self._searched = "searching" if parsed is not None and parsed[1].name == "search" else ""
+        self._searched = "searching" if entry.name == "search" else ""
         self.job = (work, line, was_panicked)
         self.query_one(StatusLine).progress = Progress(line, searched=self._searched)
         self._progress_timer = self.set_interval(0.1, self._show_progress)
