@@ -41,13 +41,15 @@ async def shoot(case: tuple[list[str], tuple[int, int]]) -> str:
             app.run_ddb(line)
         await app.settle()
         # The screen at rest: under load a layout pass (80x24's compact
-        # classes, the panic's bare CPU rows) may still be queued after one
-        # pause; two pictures in a row alike say it has run.
+        # classes, the panic's bare CPU rows) or the transcript's scroll to
+        # its end may still be queued after one pause; the transcript at its
+        # end and two pictures in a row alike say they have run.
+        log = app.query_one("#transcript")
         svg = ""
-        for _ in range(50):
+        for _ in range(100):
             await pilot.pause()
             again = normalize(app.export_screenshot(title="ddbstep"))
-            if again == svg:
+            if again == svg and log.is_vertical_scroll_end:
                 break
             svg = again
         return svg

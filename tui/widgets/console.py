@@ -137,6 +137,17 @@ class Transcript(BaseStyle, RichLog):
         self._scroll_update(size)
         self.refresh()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """A pane that shrinks (a panic's status rows take rows from the
+        console) keeps its scroll offset, and its last lines fall out of
+        sight: a transcript that was at its end stays at its end."""
+        was = getattr(self, "_height", 0)
+        at_end = self.scroll_y >= self.virtual_size.height - was
+        self._height = event.size.height
+        super().on_resize(event)
+        if was and at_end and event.size.height != was and self._size_known:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
     def write(self, content: object, width: int | None = None, expand: bool = False,
               shrink: bool = True, scroll_end: bool | None = None,
               animate: bool = False) -> Transcript:
