@@ -47,7 +47,8 @@ from engine.scenario import MAX_CPUS
 
 # Fields nobody writes after boot: reading them commutes with everything.
 LWP_FIXED = frozenset({"idx", "l_lid", "l_proc", "l_name", "addr", "kstack", "program", "args"})
-CPU_FIXED = frozenset({"ci_index", "addr", "ci_idlelwp", "cr2"})
+# (spc_psid: psrset -a before boot; the model runs no sys_pset_assign().)
+CPU_FIXED = frozenset({"ci_index", "addr", "ci_idlelwp", "cr2", "spc_psid"})
 # An LWP's own fields: touched only by code the LWP itself runs.
 # (l_blcnt is "!: count of kernel_lock held", l_biglocks its saved count.)
 LWP_SELF = frozenset({"stack", "l_nopreempt", "l_blcnt", "l_biglocks"})

@@ -13,6 +13,7 @@ from engine import (  # noqa: F401
     if_ethersubr,
     if_wm,
     kern_clock,
+    kern_cpu,
     kern_idle,
     kern_lock,
     kern_lwp_migrate,
@@ -28,6 +29,7 @@ from engine import (  # noqa: F401
     subr_psref,
     symtab,
     sys_generic,
+    sys_pset,
     uvm_glue,
 )
 from engine.kern_runq import runq_insert, spc_lwplock, spc_mutex
@@ -50,6 +52,7 @@ from engine.param import (
     PRI_IDLE,
     PRI_KERNEL,
     PRI_VM,
+    PRI_XCALL,
     USPACE,
 )
 from engine.programs import PROGRAMS
@@ -66,7 +69,8 @@ def estcpu_for(pri: int, p_nice: int) -> int:
     return min(ESTCPU_MAX, max(0, (PRI_KERNEL - 1) - p_nice - pri) << ESTCPU_SHIFT)
 
 
-DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM, "setaffinity": 43}
+DEFAULT_PRIORITY = {"ioctl": 43, "hog": 10, "uvm_scheduler": PRI_VM, "setaffinity": 43,
+                    "psrset": 43, "xcall": PRI_XCALL}
 
 
 def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
@@ -136,11 +140,15 @@ def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
         if s.program == "setaffinity":
             pid_s, _, lid_s = (s.target or "").partition(".")
             args.update(target=(int(pid_s), int(lid_s or 1)), to_cpu=s.to_cpu)
+        if s.program == "psrset":
+            args.update(target=(int(s.target or 0), 0), psid=s.pset)
         batch = s.batch if s.batch is not None else cpu_bound
         lwps.append(Lwp(
             idx=i, l_lid=s.lid, l_proc=pindex[s.pid], l_name=s.name,
             l_stat=LSIDL, l_flag=(LW_SYSTEM if kthread else 0) | (LW_BATCH if batch else 0),
-            l_pflag=LP_MPSAFE if kthread else 0, l_cpu=s.cpu, l_target_cpu=None,
+            # kthread_create() with a CPU binds the thread to it (kern_kthread.c l.117).
+            l_pflag=(LP_MPSAFE | (LP_BOUND if s.program == "xcall" else 0)) if kthread else 0,
+            l_cpu=s.cpu, l_target_cpu=None,
             l_priority=s.priority if s.priority is not None else DEFAULT_PRIORITY[s.program],
             l_kpriority=False, l_kpribase=PRI_KERNEL,
             l_rticks=s.rticks or 0,
@@ -182,6 +190,7 @@ def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
             ci_ilevel=0, ci_mtx_count=0, ci_mtx_oldspl=0, spc_migrating=None,
             spc_curpriority=PRI_IDLE, spc_flags=0, spc_ticks=sc.rrticks, runq=(),
             r_count=0, r_mcount=0, r_avgcount=0, psrefs=(), cr2=cr2, in_ddb=False,
+            spc_psid=next((c.pset for c in sc.cpus if c.index == ci), 0),
         ))
 
     k = Kernel(
@@ -207,5 +216,12 @@ def boot(sc: Scenario, fix: bool | None = None, checks: tuple[str, ...] = (),
         for lw in rest:
             lw.l_stat = LSRUN
             lw.l_mutex = spc_mutex(ci)
+            # (An xcall/N thread queued here was woken with its request
+            # posted while the running LWP was in the kernel: the
+            # RESCHED_IMMED sched_enqueue() asked for (PRI_XCALL is below
+            # sched_kpreempt_pri) is taken on that LWP's way back to user
+            # space, after anything it sleeps for. The boot starts LWPs in
+            # user space, so it leaves ci_want_resched clear: the running
+            # LWP's sleep, or the clock, switches to it.)
             runq_insert(k, lw)
     return k

@@ -57,14 +57,15 @@ def spc_maxpriority(k: Kernel, ci: int) -> int:
 
 
 def sched_migratable(k: Kernel, l: Lwp, ci: int) -> bool:
-    """sched_migratable() (kern_runq.c l.349-365); one processor set."""
+    """sched_migratable() (kern_runq.c l.349-365)."""
     # Is CPU offline?
     if k.cpus[ci].spc_flags & SPCF_OFFLINE:
         return False
     # Is affinity set?
     if l.l_affinity is not None:
         return ci in l.l_affinity
-    return True
+    # Is there a processor-set?
+    return k.cpus[ci].spc_psid == l.l_psid
 
 
 def runq_insert(k: Kernel, l: Lwp) -> None:
@@ -165,6 +166,11 @@ def _tc_bound(x: Ctx) -> Flow:
 
 def _tc_empty(x: Ctx) -> Flow:
     ci = x.v("ci")
+    # Make sure that thread is in appropriate processor-set (l.390): if
+    # not, neither stay test applies; eprio = lwp_eprio(l) (l.404).
+    if x.k.cpus[ci].spc_psid != x.lwp(x.v("l")).l_psid:
+        x.set("eprio", x.k.lwp_eprio(x.lwp(x.v("l"))))
+        return Goto("local")
     if x.k.cpus[ci].r_count == 0:
         return Ret(ci)
     return None
@@ -214,11 +220,12 @@ kfunc(
     # l_cpu is covered by l's lock (held by the caller); the LP_BOUND read
     # beside it is the race's one unlocked read.
     S(382, "ci = l->l_cpu; if (l->l_pflag & LP_BOUND) return ci;", _tc_bound, label="bound"),
+    # One step with the processor-set test of l.390 around it.
     S(392, "if (ci_rq->r_count == 0) { ci_rq->r_ev_stay.ev_count++; return ci; }", _tc_empty),
     S(397, "eprio = lwp_eprio(l); if (__predict_true(l->l_stat != LSIDL) && lwp_cache_hot(l) "
       "&& eprio >= spc->spc_curpriority) { ci_rq->r_ev_stay.ev_count++; return ci; }", _tc_hot),
     S(408, "ci = curcpu(); spc = &ci->ci_schedstate; if (eprio > spc->spc_curpriority && "
-      "sched_migratable(l, ci)) { ... return ci; }", _tc_local),
+      "sched_migratable(l, ci)) { ... return ci; }", _tc_local, label="local"),
     # Simplified: the scan reads every CPU's priorities in one step (the
     # real loop reads them one CPU at a time, also without their locks).
     S(420, "pivot = l->l_cpu; ci = pivot; tci = pivot; lpri = PRI_COUNT; do { ... "
@@ -434,7 +441,7 @@ def _si_balance(x: Ctx) -> Flow:
     sched_balance(x.k, x.ci)
     tci = x.k.worker_ci
     x.set("tci", tci)
-    if tci == x.ci:
+    if tci == x.ci or x.cpu.spc_psid != x.k.cpus[tci].spc_psid:
         return Ret()
     return None
 
@@ -605,7 +612,8 @@ def _nl_balance(x: Ctx) -> Flow:
 
 def _nl_trylock(x: Ctx) -> Flow:
     cci = x.v("cci")
-    if cci == x.ci or x.k.locks.get(spc_mutex(cci)) is not None:
+    if (cci == x.ci or x.cpu.spc_psid != x.k.cpus[cci].spc_psid
+            or x.k.locks.get(spc_mutex(cci)) is not None):
         return Ret(None)
     mutex_spin_enter(x, spc_mutex(cci))
     return None

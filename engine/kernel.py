@@ -106,6 +106,7 @@ class Lwp:
     l_affinity: tuple[int, ...] | None = None  # the CPUs of its kcpuset, or NULL
     l_estcpu: int = 0  # sched_4bsd's CPU usage estimator
     l_biglocks: int = 0  # biglock count before sleep (KERNEL_UNLOCK_ALL's countp)
+    l_psid: int = 0  # l: its processor set (PS_NONE), written by _pset_bind()
     # key() once computed; a clone starts without (the explorer never
     # changes an LWP after it has asked for its key).
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
@@ -150,6 +151,7 @@ class Cpu:
     ci_ipending: int = 0
     ci_biglock_count: int = 0  # kern_lock.c: this CPU's holds on kernel_lock
     ci_biglock_wanted: int | None = None  # the LWP spinning here for kernel_lock
+    spc_psid: int = 0  # its processor set (PS_NONE); psrset(8) -a sets it before boot here
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 

@@ -105,6 +105,7 @@ PRI_USER_RT = 128
 PRI_KERNEL_RT = 192
 PRI_IDLE = PRI_USER
 PRI_VM = MAXPRI_KTHREAD - 2
+PRI_XCALL = MAXPRI_KTHREAD  # sys/param.h: the xcall/N threads (subr_xcall.c l.245)
 
 # x86 IPLs (intrdefs.h)
 # The kernel configuration every config-dependent choice follows: amd64
@@ -172,3 +173,10 @@ ESTCPU_ACCUM = 1 << (ESTCPU_SHIFT - 1)
 NZERO = 20  # p_nice of nice 0
 FSHIFT = 11
 FSCALE = 1 << FSHIFT
+
+# Processor sets (sys/pset.h): psetid_t 0 is no set; every CPU and LWP
+# starts in it (kern_lwp.c l.278 .l_psid = PS_NONE).
+PS_NONE = 0
+# idtype_t (sys/idtype.h): psrset(8) -b binds a process, P_PID.
+P_PID = 1
+SYS__pset_bind = 415

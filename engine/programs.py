@@ -4,6 +4,9 @@
                  and again (tcpdump's SIOCGIFFLAGS polling, say)
   hog            a user CPU hog: for (;;) x++;
   uvm_scheduler  lwp0's loop: sched_pstats(), then kpause() for hz ticks
+  setaffinity    schedctl(8) -A: _sched_setaffinity() of one LWP
+  psrset         psrset(8) -b: _pset_bind() of a process to a processor set
+  xcall          the xcall/N thread with cpuctl(8)'s offline request posted
 The idle LWP of each CPU runs idle_loop().
 """
 
@@ -32,4 +35,6 @@ PROGRAMS: dict[str, tuple[str, bool]] = {
     "hog": ("hog_user", False),
     "uvm_scheduler": ("uvm_scheduler", True),
     "setaffinity": ("setaffinity_user", False),
+    "psrset": ("psrset_user", False),
+    "xcall": ("xc_thread", True),
 }

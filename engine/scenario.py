@@ -58,6 +58,7 @@ class LwpSpec:
     bind: bool = key(bool, default=True)
     target: str | None = key(str)
     to_cpu: int | None = key(int)
+    pset: int | None = key(int, lo=1, hi=255, out_of_range="pset {v} out of range ({lo}-{hi})")
     rticks: int | None = key(int, lo=0, hi=2**31 - 1)
     rticksum: int | None = key(int, lo=0, hi=2**31 - 1)
     slpticks: int | None = key(int, lo=0, hi=2**31 - 1)
@@ -72,6 +73,8 @@ class CpuSpec:
 
     index: int = key(int, True)
     cr2: int = key(int, default=0, lo=0, hi=2**64 - 1, hexa=True)
+    # spc_psid: the processor set psrset(8) -a put the CPU in before boot.
+    pset: int = key(int, default=0, lo=0, hi=255, out_of_range="pset {v} out of range ({lo}-{hi})")
 
 
 @attrs.frozen
@@ -327,9 +330,10 @@ def load_text(text: str, path: str) -> Scenario:
         if prog not in PROGRAMS:
             raise c.fail(f"unknown program '{prog}' (one of {', '.join(sorted(PROGRAMS))})",
                          "lwp", i, "program")
-        if prog == "uvm_scheduler" and pid != 0:
-            raise c.fail("program 'uvm_scheduler' is lwp0's: pid must be 0", "lwp", i, "pid")
-        if prog != "uvm_scheduler" and pid == 0:
+        kthread = PROGRAMS[prog][1]
+        if kthread and pid != 0:
+            raise c.fail(f"program '{prog}' is a kernel thread: pid must be 0", "lwp", i, "pid")
+        if not kthread and pid == 0:
             raise c.fail(f"program '{prog}' is a user program: pid 0 is the kernel",
                          "lwp", i, "pid")
         ifname = t.get("ifname")
@@ -347,9 +351,20 @@ def load_text(text: str, path: str) -> Scenario:
             if not 0 <= t.get("to_cpu", -1) < ncpu:
                 raise c.fail(f"to_cpu must be a CPU (0-{ncpu - 1})", "lwp", i,
                              "to_cpu" if "to_cpu" in t else None)
+        elif prog == "psrset":
+            if not re.fullmatch(r"\d+", t.get("target", "")):
+                raise c.fail("program 'psrset' needs target = \"PID\" (psrset -b binds a "
+                             "process)", "lwp", i, "target" if "target" in t else None)
+            if "pset" not in t:
+                raise c.fail("program 'psrset' needs pset = N (psrset -b N PID)", "lwp", i)
+            if "to_cpu" in t:
+                raise c.fail("'to_cpu' is for program 'setaffinity', not 'psrset'",
+                             "lwp", i, "to_cpu")
         elif "target" in t or "to_cpu" in t:
             raise c.fail(f"'target' and 'to_cpu' are for program 'setaffinity', not '{prog}'",
                          "lwp", i, "target" if "target" in t else "to_cpu")
+        if prog != "psrset" and "pset" in t:
+            raise c.fail(f"'pset' is for program 'psrset', not '{prog}'", "lwp", i, "pset")
         _ranges(c, LwpSpec, t, "lwp", i)
         lwps.append(LwpSpec(**{**t, "ifname": ifname}))
 
@@ -363,6 +378,11 @@ def load_text(text: str, path: str) -> Scenario:
             raise c.fail(f"duplicate [[cpu]] index {t['index']}", "cpu", i, "index")
         _ranges(c, CpuSpec, t, "cpu", i)
         cpus.append(CpuSpec(**t))
+    # psid_validate(psid, true) (sys_pset.c l.148): the set must exist.
+    for i, s in enumerate(lwps):
+        if s.pset is not None and not any(cs.pset == s.pset for cs in cpus):
+            raise c.fail(f"pset {s.pset} has no CPU: give one a [[cpu]] pset = {s.pset}",
+                         "lwp", i, "pset")
 
     commands: list[str] = []
     narration: list[str] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from engine.machine import Ctx, Flow, Goto, Ret, S, call, kfunc
 from engine.param import SYS_ioctl
 
-SYSENT = {SYS_ioctl: "sys_ioctl", 348: "sys__sched_setaffinity"}
+SYSENT = {SYS_ioctl: "sys_ioctl", 348: "sys__sched_setaffinity", 415: "sys__pset_bind"}
 
 def _fo_ioctl(x: Ctx) -> Flow:
     # fo_ioctl = soo_ioctl -> ifioctl = doifioctl: tail calls from sys_ioctl's

@@ -174,6 +174,8 @@ def db_show_lwp(s: Session, cmd: Cmd) -> str:
         ("l_target_cpu", cpu_name(k, l.l_target_cpu)),
         ("l_affinity", "NULL" if l.l_affinity is None
          else "{" + ",".join(f"cpu{c}" for c in l.l_affinity) + "}"),
+        # (l_psid only when a processor set is in use: PS_NONE is the rule.)
+        *([("l_psid", str(l.l_psid))] if l.l_psid else []),
         ("l_mutex", l.l_mutex),
         ("l_priority", f"{l.l_priority} (eprio {k.lwp_eprio(l)})"),
         ("l_rticks", str(l.l_rticks)), ("l_rticksum", str(l.l_rticksum)),
