@@ -67,23 +67,58 @@ GUARDS: dict[tuple[str, int], Guard | None] = {
 }
 
 
+# The callers of lwp_migrate(), the writer with no guard of its own, and
+# what each does about LP_BOUND before it calls.
+CALLERS: dict[str, Guard | None] = {
+    # sys_sched.c l.436-457: any LWP of the process, no LP_BOUND test.
+    "sys__sched_setaffinity": None,
+    # sys_pset.c l.517-522: sched_takecpu() first, which answers a bound
+    # LWP's own CPU; lwp_migrate() then returns at l_cpu == tci (l.1338).
+    "sys__pset_bind": Guard("sys/kern/kern_runq.c", 383,
+                            "if (l->l_pflag & LP_BOUND) return ci;"),
+    # kern_cpu.c l.359-366: every LWP on the CPU going offline but bound ones.
+    "cpu_xc_offline": Guard("sys/kern/kern_cpu.c", 360,
+                            "if (l->l_cpu != ci || (l->l_pflag & (LP_BOUND | LP_INTR)))"
+                            " { lwp_unlock(l); continue; }"),
+}
+
+
 @attrs.frozen
 class Path:
-    """The bundled scenarios that drive a writer with a bound psref holder
-    (the first is the one `ddbstep review` explores) and the clock budget
-    it needs: lwp_migrate's path needs no clock tick, and its proof under
-    the complete fix fits the review's budget only without them."""
+    """One way the kernel moves an LWP: the statement that writes l_cpu,
+    the 2018 code on the way that keeps a bound LWP (None: nothing does),
+    the bundled scenarios that drive it with a bound psref holder (the
+    first is the one `ddbstep review` explores) and the clock budget it
+    needs: lwp_migrate's paths need no clock tick to move a sleeper."""
 
+    name: str
+    writer: tuple[str, int]
+    guard: Guard | None
     scenarios: tuple[str, ...]
     ticks: int = 3
+    # The statement the scenarios' replays run to show the path (the
+    # writer, unless the point is a caller's guard that keeps it away).
+    probe: tuple[str, int] | None = None
+
+    def shown_at(self) -> tuple[str, int]:
+        return self.probe or self.writer
 
 
-PATHS: dict[tuple[str, int], Path] = {
-    ("sched_idle", 632): Path(("seed-race-3x1", "seed-race")),
-    ("sched_catchlwp", 507): Path(("catchlwp-bound",)),
-    ("sleepq_remove", 149): Path(("wakeup-bound",)),
-    ("lwp_migrate", 1345): Path(("setaffinity-sleeping",), ticks=0),
-}
+PATHS: tuple[Path, ...] = (
+    Path("mi_switch -> sched_idle", ("sched_idle", 632), GUARDS[("sched_idle", 632)],
+         ("seed-race-3x1", "seed-race")),
+    Path("_sched_setaffinity -> lwp_migrate", ("lwp_migrate", 1345),
+         CALLERS["sys__sched_setaffinity"], ("setaffinity-sleeping",), ticks=0),
+    Path("_pset_bind -> sched_takecpu -> lwp_migrate", ("lwp_migrate", 1345),
+         CALLERS["sys__pset_bind"], ("pset-bind", "pset-bind-sleeping"),
+         probe=("sys__pset_bind", 522)),
+    Path("cpu_xc_offline -> lwp_migrate", ("lwp_migrate", 1345),
+         CALLERS["cpu_xc_offline"], ("cpu-offline",), probe=("cpu_xc_offline", 359)),
+    Path("sched_nextlwp/sched_idle -> sched_catchlwp", ("sched_catchlwp", 507),
+         GUARDS[("sched_catchlwp", 507)], ("catchlwp-bound",)),
+    Path("wakeup: sleepq_remove -> sched_takecpu", ("sleepq_remove", 149),
+         GUARDS[("sleepq_remove", 149)], ("wakeup-bound",)),
+)
 
 # The guards --fix=complete adds (ddbstep's proposal, COMPLETE_FIX).
 PROPOSED: dict[tuple[str, int], Guard] = {
@@ -133,4 +168,9 @@ def table(fix: bool, complete: bool = False) -> list[str]:
         else:
             why = f"{g.file}:{g.line}: {g.code}"
         out.append(f"{w.func}() {w.file}:{w.line}: {w.text[:60]} -- guard: {why}")
+        if w.guard is None:
+            for caller, cg in CALLERS.items():
+                out.append(f"    called from {caller}(): " + (
+                    f"{cg.file}:{cg.line}: {cg.code}" if cg is not None
+                    else "no LP_BOUND test"))
     return out

@@ -43,31 +43,49 @@ def test_the_table_says_which_guard_holds_on_each_kernel() -> None:
     assert fixed.count("guard: none") == 1  # lwp_migrate's LSSLEEP case
 
 
+def test_every_caller_of_the_unguarded_writer_has_a_row_and_a_path() -> None:
+    """lwp_migrate() tests nothing: each function the model has calling it
+    (read from the statements) says what it tests first, and is a path."""
+    from engine.callgraph import callees
+
+    callers = {f for f in FUNCS if "lwp_migrate" in callees(f)}
+    assert callers == set(lp_bound.CALLERS)
+    named = " ".join(p.name for p in lp_bound.PATHS)
+    for c in callers:
+        assert c.removeprefix("sys_") in named, c
+    assert lp_bound.CALLERS["sys__sched_setaffinity"] is None
+    table = "\n".join(lp_bound.table(fix=True))
+    assert "called from cpu_xc_offline(): sys/kern/kern_cpu.c:360" in table
+
+
 def test_every_writer_has_a_bundled_scenario_that_reaches_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each path is driven by a bundled scenario with a bound psref holder,
-    and its replay runs the writing statement (inside an interrupt too)."""
+    """Each path is driven by bundled scenarios with a bound psref holder,
+    and the replay of each runs the writing statement (inside an interrupt
+    too) -- except where the path's guard is the point: a scenario whose
+    holder stays put shows the guard, and its replay need not write."""
     from engine import replay
     from engine.scenario import bundled, load
 
-    assert set(lp_bound.PATHS) == set(lp_bound.GUARDS)
-    for (func, line), path in lp_bound.PATHS.items():
-        names = path.scenarios
-        for name in names:
-            assert name in bundled(), name
+    assert {p.writer for p in lp_bound.PATHS} == set(lp_bound.GUARDS)
+    assert len(lp_bound.PATHS) >= 5
+    for path in lp_bound.PATHS:
+        (func, line), names = path.shown_at(), path.scenarios
         f = FUNCS[func]
         i = next(j for j, st in enumerate(f.stmts) if st.line == line)
-        ran: list[int] = []
+        for name in names:
+            assert name in bundled(), name
+            ran: list[int] = []
 
-        def spy(x, op=f.stmts[i].op, ran=ran):  # type: ignore[no-untyped-def]
-            ran.append(1)
-            return op(x)
+            def spy(x, op=f.stmts[i].op, ran=ran):  # type: ignore[no-untyped-def]
+                ran.append(1)
+                return op(x)
 
-        stmts = list(f.stmts)
-        stmts[i] = attrs.evolve(stmts[i], op=spy)
-        monkeypatch.setitem(FUNCS, func, attrs.evolve(f, stmts=tuple(stmts)))
-        sc = load(names[0])
-        res = replay.run(sc, list(sc.commands))
-        assert res.ok, (names[0], res.why)
-        assert ran, f"{names[0]} never runs {func}() l.{line}"
-        monkeypatch.setitem(FUNCS, func, f)
+            stmts = list(f.stmts)
+            stmts[i] = attrs.evolve(stmts[i], op=spy)
+            monkeypatch.setitem(FUNCS, func, attrs.evolve(f, stmts=tuple(stmts)))
+            sc = load(name)
+            res = replay.run(sc, list(sc.commands))
+            assert res.ok, (name, res.why)
+            assert ran, f"{name} never runs {func}() l.{line}"
+            monkeypatch.setitem(FUNCS, func, f)
