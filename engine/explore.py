@@ -130,6 +130,21 @@ class _Violation(Exception):
 _STEP = [move("step", ci) for ci in range(MAX_CPUS)]
 
 
+def preempts(k: Kernel, n: Kernel, ci: int) -> bool:
+    """Is the step of CPU ci from k to n a preemption: the CPU switching
+    away from an LWP that could have kept running (cpu_switchto() from an
+    LWP left LSRUN -- preempt(), kpreempt(), the round robin -- not from
+    one that sleeps, nor from the idle LWP)? Only the switching step
+    counts, and what decides it is its own CPU's: ci_curlwp (the CPU's
+    own field) and the old LWP's l_stat, set by this CPU under the run
+    queue's lock at mi_switch() l.571."""
+    a = k.cpus[ci].ci_curlwp
+    if n.cpus[ci].ci_curlwp == a:
+        return False
+    old = n.lwps[a]
+    return old.l_stat == LSRUN and not old.l_flag & LW_IDLE
+
+
 def traced_move(k: Kernel, mv: Move, d: Discipline,
                 sc: StepCache | None) -> tuple[Kernel, Footprint]:
     """One move of traced_moves(): its kernel (k itself if it cannot go) and footprint."""
@@ -220,14 +235,18 @@ def discover(k0: Kernel, ticks: int, start: Discipline | None = None, quiet: int
 def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None = None,
                 start: int = 0, cache: StepCache | None = None,
                 checked: bool = False,
-                fps: list[Footprint] | None = None) -> tuple[Kernel, list[Move]]:
+                fps: list[Footprint] | None = None,
+                bounded: bool = False) -> tuple[Kernel, list[Move]]:
     """Follow steps that may be explored alone (an ample set of one) from k.
 
     Stops at a state where no step is independent of everything else --
     that state is expanded in full -- or at a panic, or before a state the
     chain has already been through (so every cycle of the reduced graph
     passes through a fully expanded state: the cycle proviso). fps, if
-    given, receives the footprint of each step taken.
+    given, receives the footprint of each step taken. bounded (a
+    preemption-bounded search): a step that is a preemption (preempts())
+    is never taken alone, so every step of a chain leaves the count
+    alone and reordering the chain changes no schedule's count.
     """
     path: list[Move] = []
     keys = {k.fingerprint()}
@@ -252,7 +271,7 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
             m = n if n is not k and independent(k, n, ci, fp, ticks) else None
         if fp.violation is not None:
             raise _Violation(*fp.violation)
-        if m is None or m.fingerprint() in keys:
+        if m is None or m.fingerprint() in keys or (bounded and preempts(k, m, ci)):
             blocked.add(ci)
             continue
         n = m
@@ -522,6 +541,8 @@ class _Opts:
     # Stop once the fast search's find is shortened (no full search after it).
     stop_at_best: bool = False
     first_states: int = FIRST_STATES  # the fast search's state budget
+    # At most this many preemptions (preempts()) a schedule; None: any.
+    preemptions: int | None = None
 
 
 def explore(
@@ -546,6 +567,7 @@ def explore(
     cancel: Callable[[], bool] | None = None,
     stop_at_best: bool = False,
     first_states: int = FIRST_STATES,
+    preemptions: int | None = None,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
@@ -561,14 +583,21 @@ def explore(
     asked as the search goes; True stops it with verdict "interrupted" (the
     best panic known, if any, in best_schedule). stop_at_best: a panic the
     fast search found, shortened, is the answer (no full search after it).
+    preemptions: only schedules with at most that many preemptions
+    (preempts()); no panic among them is verdict "bounded", never "safe".
+    The fast search and sleep sets are off (neither counts preemptions).
     """
     if ticks < 0:
         raise ValueError(f"ticks must be 0 or more, not {ticks}")
+    if preemptions is not None and preemptions < 0:
+        raise ValueError(f"preemptions must be 0 or more, not {preemptions}")
+    if preemptions is not None:
+        first = first_only = sleep = stop_at_best = False
     t0 = time.perf_counter()
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
               sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
               t0, on_store=on_store, cancel=cancel, stop_at_best=stop_at_best,
-              first_states=first_states)
+              first_states=first_states, preemptions=preemptions)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
@@ -697,9 +726,12 @@ _AWAKE: frozenset[Move] = frozenset()
 _CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
 
 
-def _state_key(fingerprint: int, ticks: int) -> int:
-    """A search state's 64-bit key: the kernel and the clock budget left."""
-    return hash((fingerprint, ticks)) & FP_MASK
+def _state_key(fingerprint: int, ticks: int, left: int = -1) -> int:
+    """A search state's 64-bit key: the kernel, the clock budget left and,
+    in a preemption-bounded search, the preemptions left."""
+    if left < 0:
+        return hash((fingerprint, ticks)) & FP_MASK
+    return hash((fingerprint, ticks, left)) & FP_MASK
 
 
 class KeySet:
@@ -763,7 +795,7 @@ class KeySet:
 # A move asleep in a state: the move, and the bits (Footprint.bits) of what
 # its edge touches and writes, as they were where it was last taken.
 _Sleeper = tuple[Move, int, int]
-_Open = tuple[int, Any, int, bytes, tuple[_Sleeper, ...]]
+_Open = tuple[int, Any, int, bytes, tuple[_Sleeper, ...], int]
 
 
 @functools.cache
@@ -841,7 +873,7 @@ class _Seen:
         self._sleeper_ids: dict[tuple[_Sleeper, ...], int] = {(): 0}
 
     def put(self, key: object, cost: int, packed: Any, ticks: int, path: bytes,
-            sleepers: tuple[_Sleeper, ...]) -> None:
+            sleepers: tuple[_Sleeper, ...], left: int = 0) -> None:
         """Keep (or make cheaper) an open state."""
         sid = self._sleeper_ids.get(sleepers)
         if sid is None:
@@ -850,7 +882,7 @@ class _Seen:
         if not isinstance(packed, bytes):
             self._kernels[key] = packed
             packed = b""
-        self.open[key] = _HEAD.pack(cost, sid, ticks, len(packed)) + packed + path
+        self.open[key] = _HEAD.pack(cost, sid, ticks, len(packed), left) + packed + path
 
     def open_cost(self, key: object) -> int | None:
         """The cost of an open state, None if it is not open."""
@@ -892,18 +924,19 @@ class _Seen:
         return out
 
     def close(self, key: object) -> _Open:
-        """Close an open state: (cost, packed kernel, clock budget, path, moves asleep)."""
+        """Close an open state: (cost, packed kernel, clock budget, path,
+        moves asleep, preemptions left)."""
         e = self.open.pop(key)
         self.closed.add(key)
-        cost, sid, ticks, plen = _HEAD.unpack_from(e)
+        cost, sid, ticks, plen, left = _HEAD.unpack_from(e)
         end = _HEAD.size + plen
         packed = e[_HEAD.size:end] if plen else self._kernels.pop(key)
-        return cost, packed, ticks, e[end:], self._sleepers[sid]
+        return cost, packed, ticks, e[end:], self._sleepers[sid], left
 
 
-# An open state's head: cost, number of its sleep set, clock budget, and the
-# length of its packed kernel (_Seen.put).
-_HEAD = struct.Struct("<IIIH")
+# An open state's head: cost, number of its sleep set, clock budget, the
+# length of its packed kernel and the preemptions left (_Seen.put).
+_HEAD = struct.Struct("<IIIHB")
 _COST = struct.Struct("<I").unpack_from
 
 
@@ -945,7 +978,10 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Each state keeps its parent and the edge's moves; the schedule is
     # replayed from k0 at the end, so only the frontier's kernels are kept.
     first: list[Move] = []
-    k0c, first = ample_chain(k0, ticks, disc, cache=sc) if por else (k0, [])
+    K = o.preemptions
+    bounded = K is not None
+    left0 = K if K is not None else -1  # (-1: keys as an unbounded search's)
+    k0c, first = ample_chain(k0, ticks, disc, cache=sc, bounded=bounded) if por else (k0, [])
     # Nothing longer than a panic already known is kept (its successors
     # cannot give a shorter one), so the fast search's find bounds this one.
     bound = max_steps + 1 << 20
@@ -954,13 +990,13 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
-    start: object = _state_key(k0c.fingerprint(), ticks)
+    start: object = _state_key(k0c.fingerprint(), ticks, left0)
     seen = _Seen(hashing)
     # The frontier's kernels, packed by the step cache (interned parts).
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
     unpack: Callable[[Any], Kernel] = ((lambda p: sc.unpack(p, k0)) if sc is not None
                                       else (lambda k: k))
-    seen.put(start, len(first), pack(k0c), ticks, b"", ())
+    seen.put(start, len(first), pack(k0c), ticks, b"", (), max(left0, 0))
     heap = _Buckets()
     heap.push(len(first), start)
     states, transitions, depth = 1, len(first), len(first)
@@ -988,7 +1024,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             continue
         if found is not None and c + 1 >= found[0]:
             break
-        _, pk, t, path, asleep = seen.close(key)
+        _, pk, t, path, asleep, left = seen.close(key)
         k = unpack(pk)
         depth = max(depth, c)
         if c >= max_steps:
@@ -1001,6 +1037,11 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
         taken: list[_Sleeper] = []  # edges from k so far (sleep sets)
         for mv, n, nt in succ:
             transitions += 1
+            nleft = left if bounded else -1
+            if bounded and mv.kind == "step" and preempts(k, n, mv.cpu):
+                nleft -= 1
+                if nleft < 0:
+                    continue  # a schedule past the bound
             edge: tuple[Move, ...] = (mv,)
             chain_fps: list[Footprint] = []
             bad = None if n.panicstr is not None else check_invariants(n)
@@ -1015,14 +1056,14 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                                 sc.conflicts(fpm, fpb) if sc is not None
                                 else fpm.conflicts(fpb))}
                 # The chain from a state is always the same: remember where it ends.
-                pre = _state_key(n.fingerprint(), nt)
+                pre = _state_key(n.fingerprint(), nt, nleft)
                 hit = chains.get(pre) if hashing else None
                 if hit is not None:
                     end_cost = seen.cost_of(hit & FP_MASK)
                     if end_cost is not None and end_cost <= c + 1 + (hit >> 64):
                         continue
                 n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True,
-                                       fps=chain_fps if sleepy else None)
+                                       fps=chain_fps if sleepy else None, bounded=bounded)
                 transitions += len(chain)
                 if chain:
                     bad = None if n.panicstr is not None else check_invariants(n)
@@ -1034,7 +1075,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                                        chain_fps, taken, asleep)
             if nc >= bound and n.panicstr is None and bad is None:
                 continue
-            nkey = _state_key(n.fingerprint(), nt) if hashing else object()
+            nkey = _state_key(n.fingerprint(), nt, nleft) if hashing else object()
             if por and len(edge) > 1 and hashing:
                 if len(chains) >= CHAINS_KEPT:
                     chains.clear()
@@ -1042,8 +1083,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             old = seen.cost_of(nkey)
             if old is not None and old <= nc:
                 continue
-            if (hashing and subsume and nt < ticks
-                    and subsumed(n.fingerprint(), nt, ticks, nc, seen)):
+            if (hashing and subsume and (nt < ticks or 0 <= nleft < left0)
+                    and subsumed(n.fingerprint(), nt, ticks, nc, seen, nleft, left0)):
                 continue
             if old is None:
                 states += 1
@@ -1057,7 +1098,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 continue
             if states >= max_states:
                 return done("limit", nc, f"state limit {max_states} reached")
-            seen.put(nkey, nc, pack(n), nt, npath, sleeps)
+            seen.put(nkey, nc, pack(n), nt, npath, sleeps, max(nleft, 0))
             if o.on_store is not None:
                 o.on_store(nkey, nc)
             heap.push(nc, nkey)
@@ -1074,19 +1115,28 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 return done("limit", c, f"time limit {max_seconds:g} s reached")
     if found is not None:
         return done(found[1], found[0], found[2], found[3])
+    if bounded:
+        return done("bounded", depth, f"no panic with at most {K} preemption"
+                    f"{'s' if K != 1 else ''} ({states} states)")
     return done("safe", depth, "no KASSERT and no invariant violation is reachable")
 
 
-def subsumed(fpr: int, t: int, ticks: int, cost: int, seen: _Seen) -> bool:
-    """Was this kernel reached as cheaply with more clock budget left?
+def subsumed(fpr: int, t: int, ticks: int, cost: int, seen: _Seen,
+             left: int = -1, most: int = -1) -> bool:
+    """Was this kernel reached as cheaply with more budget left: as many
+    clock ticks or more and as many preemptions or more (a bounded search;
+    left and most -1 otherwise), one of them more?
 
-    Every schedule from it with t clock interrupts is one from there, so it
+    Every schedule from it within its budget is one from there, so it
     shows nothing new (a tick on an idle CPU changes nothing but the budget).
     """
-    for more in range(t + 1, ticks + 1):
-        old = seen.cost_of(_state_key(fpr, more))
-        if old is not None and old <= cost:
-            return True
+    for more_left in range(left, most + 1):
+        for more in range(t, ticks + 1):
+            if more == t and more_left == left:
+                continue
+            old = seen.cost_of(_state_key(fpr, more, more_left))
+            if old is not None and old <= cost:
+                return True
     return False
 
 
@@ -1129,9 +1179,47 @@ def explore_scenario(sc: Scenario, fix: bool | None = None, checks: tuple[str, .
                      complete: bool = False, **kw: object) -> Result:
     k0 = boot(sc, fix, checks, complete)
     res = explore(k0, **kw)  # type: ignore[arg-type]
-    if res.verdict == "panic" and kw.get("por", True) and not kw.get("first_only"):
+    if (res.verdict == "panic" and kw.get("por", True) and not kw.get("first_only")
+            and kw.get("preemptions") is None):
         res = minimize(k0, res)
     return res
+
+
+def schedule_preemptions(schedule: list[tuple[Move, Kernel, Kernel]]) -> int:
+    """How many preemptions (preempts()) a schedule takes."""
+    return sum(1 for mv, before, after in schedule
+               if mv.kind == "step" and preempts(before, after, mv.cpu))
+
+
+def explore_bounded(k0: Kernel, most: int,
+                    on_level: Callable[[int, Result], None] | None = None,
+                    **kw: Any) -> tuple[Result, int]:
+    """Iterative preemption bounding (Musuvathi and Qadeer, PLDI 2007):
+    explore() with at most 0, 1, ... most preemptions, each level a full
+    search of its schedules, until one finds a panic (the shortest of the
+    fewest preemptions) or stops on a limit; (that result, its level).
+    on_level(K, result) hears each level's answer.
+
+    Sound with the partial-order reduction (Coons, Musuvathi and McKinley,
+    "Bounded partial-order reduction", OOPSLA 2013, on why it need not
+    be): here a preemption is an event of the schedule, the switching step
+    of one CPU, decided by that CPU's own fields, not an order of
+    commuting steps; every step reordered by the reduction is one that is
+    not a preemption (ample_chain(bounded=True)), so a reordered schedule
+    takes the same preemptions as the one it stands for. Sleep sets and
+    the fast search are off. tests/explore/test_preemption_bound.py
+    checks the answer against an unreduced search for the fewest
+    preemptions to a panic, K = 0 to 3.
+    """
+    res: Result | None = None
+    for level in range(most + 1):
+        res = explore(k0, preemptions=level, **kw)
+        if on_level is not None:
+            on_level(level, res)
+        if res.verdict != "bounded":
+            return res, level
+    assert res is not None
+    return res, most
 
 
 def describe(mv: Move, before: Kernel, after: Kernel) -> str:

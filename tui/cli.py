@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from engine import replay
 from engine.replay import load, load_text
@@ -120,10 +121,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
         budget_note,
         budget_words,
         describe,
+        explore_bounded,
         explore_scenario,
         movers,
         schedule_commands,
+        schedule_preemptions,
     )
+    from engine.init_main import boot
     from engine.machine import CHECK_FAILED
     from engine.scenario import dump
 
@@ -175,16 +179,25 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print("searching for the shortest ...", flush=True)
 
     reduce = not (args.no_reduce or args.no_por)
-    res = explore_scenario(sc, fix=True if args.fix else None,
-                           checks=tuple(args.check or ()), complete=args.fix == "complete",
-                           ticks=args.ticks,
-                           max_steps=args.max_steps, max_states=args.max_states,
-                           hashing=not (args.no_reduce or args.no_hash), por=reduce,
-                           progress=progress, on_restart=restart, max_seconds=args.max_seconds,
-                           cache=not args.no_cache, sleep=not args.no_sleep,
-                           first=reduce and not args.no_first,
-                           first_only=args.first and reduce, on_first=on_first,
-                           on_shorter=on_shorter)
+    common: dict[str, Any] = dict(
+        ticks=args.ticks, max_steps=args.max_steps, max_states=args.max_states,
+        hashing=not (args.no_reduce or args.no_hash), por=reduce, progress=progress,
+        on_restart=restart, max_seconds=args.max_seconds, cache=not args.no_cache)
+    level = None
+    if args.bound is not None:
+        def on_level(k: int, r: Result) -> None:
+            if r.verdict == "bounded":
+                print(f"ddbstep: explore: {r.message}, {r.seconds:.2f} s", file=sys.stderr)
+
+        res, level = explore_bounded(
+            boot(sc, True if args.fix else None, tuple(args.check or ()),
+                 args.fix == "complete"), args.bound, on_level=on_level, **common)
+    else:
+        res = explore_scenario(sc, fix=True if args.fix else None,
+                               checks=tuple(args.check or ()), complete=args.fix == "complete",
+                               sleep=not args.no_sleep, first=reduce and not args.no_first,
+                               first_only=args.first and reduce, on_first=on_first,
+                               on_shorter=on_shorter, **common)
     shortest = not args.first and res.verdict in ("panic", "invariant")
     if res.verdict == "limit" and res.best_schedule:
         shortest = False
@@ -203,14 +216,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
                           "bounds": {"ticks": args.ticks, "rrticks": rrticks,
                                      "max_states": args.max_states,
                                      "max_steps": args.max_steps,
+                                     "preemptions": args.bound,
                                      "reaches_kpreempt": note is None},
+                          "schedule_preemptions": (schedule_preemptions(res.schedule)
+                                                   if res.schedule else None),
                           "first_steps": res.first_steps,
                           "first_seconds": (round(res.first_seconds, 3)
                                             if res.first_seconds is not None else None),
                           "message": res.message}))
     else:
         if shortest:
-            print(f"shortest {res.verdict} ({res.steps} steps):")
+            np_ = schedule_preemptions(res.schedule)
+            fewest = ("" if level is None else
+                      f", {np_} preemption{'s' if np_ != 1 else ''}: none has fewer")
+            print(f"shortest {res.verdict} ({res.steps} steps{fewest}):")
             schedule(res)
         within = "" if res.verdict == "panic" else " " + budget_words(args.ticks, rrticks)
         word = res.verdict
@@ -234,7 +253,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
             description=(f"Emitted by `ddbstep explore {sc.name}{' --fix' if args.fix else ''}`"
                          f" on the machine of {sc.name}: one transition per command."
                          f" Verdict: {res.verdict}: {res.message}")))
-    return {"safe": 0, "panic": 1, "invariant": 1}.get(res.verdict, 3)
+    return {"safe": 0, "bounded": 0, "panic": 1, "invariant": 1}.get(res.verdict, 3)
 
 
 def cmd_torture(args: argparse.Namespace) -> int:
@@ -401,6 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ep.add_argument("--check", action="append", choices=["bound-stays"],
                     help="also check: an LWP's l_cpu never changes while LP_BOUND is set")
     ep.add_argument("--json", action="store_true", help="one JSON line of figures")
+    ep.add_argument("--bound", type=_count, metavar="K", default=None,
+                    help="only schedules with at most K preemptions (a CPU switching away"
+                         " from an LWP that could have kept running), 0, 1, ... K in turn;"
+                         " no panic is a bound, never 'safe'")
     ep.add_argument("--no-reduce", action="store_true",
                     help="plain search: no partial-order reduction, no state hashing")
     ep.add_argument("--no-por", action="store_true", help="no partial-order reduction")

@@ -248,4 +248,5 @@ def test_a_verdict_names_its_clock_budget_and_says_when_it_cannot_preempt(
     assert main(["explore", str(path), "--ticks", "3", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["bounds"] == {"ticks": 3, "rrticks": rrticks, "max_states": 50_000_000,
-                                 "max_steps": 10_000, "reaches_kpreempt": not note}
+                                 "max_steps": 10_000, "preemptions": None,
+                                 "reaches_kpreempt": not note}

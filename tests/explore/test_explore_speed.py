@@ -338,9 +338,12 @@ def test_an_open_state_comes_back_as_it_was_kept() -> None:
     seen.put(8, 300_000, b"\xff" * 8, 0, b"", ())
     assert seen.cost_of(7) == 12 and seen.open_cost(8) == 300_000
     seen.put(7, 11, b"\x01\x02\x03\x04", 3, b"\x05", sleepers)  # cheaper
-    assert seen.close(7) == (11, b"\x01\x02\x03\x04", 3, b"\x05", sleepers)
+    assert seen.close(7) == (11, b"\x01\x02\x03\x04", 3, b"\x05", sleepers, 0)
     assert seen.open_cost(7) is None and seen.cost_of(7) is not None
     # Without a step cache the kernel itself is kept.
     k = object()
     seen.put(9, 5, k, 1, b"\x02", ())
-    assert seen.close(9) == (5, k, 1, b"\x02", ())
+    assert seen.close(9) == (5, k, 1, b"\x02", ())[:5] + (0,)
+    # A preemption-bounded search keeps the preemptions left.
+    seen.put(10, 6, b"\x07", 2, b"", (), 3)
+    assert seen.close(10) == (6, b"\x07", 2, b"", (), 3)
