@@ -27,6 +27,21 @@ def _version() -> str:
         return "(not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """--version, its package lookup made only when asked (importlib.metadata
+    and what it imports are a sixth of a cold `ddbstep replay`)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit",
+                         default=argparse.SUPPRESS)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        print(f"ddbstep {_version()} (explorer: pure Python, no compiled modules)")
+        parser.exit()
+
+
 def _count(text: str) -> int:
     """argparse type: a whole number, 0 or more."""
     try:
@@ -345,7 +360,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    r = review.review(states=args.states, outdir=out,
+    r = review.review(states=args.states, outdir=out, budget=args.budget,
                       progress=lambda what: print(f"ddbstep: review: {what}", file=sys.stderr))
     if args.json:
         print(json.dumps(review.as_json(r), sort_keys=True))
@@ -371,8 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="ddbstep",
         description="Step a modeled 2018 NetBSD kernel through the psref/LP_BOUND race in ddb.",
     )
-    ap.add_argument("--version", action="version",
-                    version=f"ddbstep {_version()} (explorer: pure Python, no compiled modules)")
+    ap.add_argument("--version", action=_VersionAction)
     sub = ap.add_subparsers(dest="command")
     rp = sub.add_parser("replay", help="run a scenario's ddb commands headlessly")
     rp.add_argument("scenario", help="a bundled scenario name or a .toml path")
@@ -452,6 +466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="each search's state budget")
     vp.add_argument("--out", metavar="DIR",
                     help="write each panicking schedule there as a scenario")
+    vp.add_argument("--budget", type=float, default=600.0, metavar="SECONDS",
+                    help="stop any search still running after this long, and say so"
+                         " (the answer is otherwise decided by --states alone)")
     vp.set_defaults(func=cmd_review)
     xp = sub.add_parser("torture", help="random schedules, like the report's torture tests")
     xp.add_argument("scenario")
