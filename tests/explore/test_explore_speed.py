@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine import replay
-from engine.explore import KNOWN, ample_chain, explore, replay_moves, traced_moves
-from engine.footprint import Discipline, traced_step
+from engine.explore import ample_chain, explore, replay_moves, traced_moves
+from engine.footprint import KNOWN, Discipline, traced_step
 from engine.init_main import boot
 from engine.scenario import Scenario, load, load_text
 from engine.stepcache import StepCache
@@ -247,6 +247,7 @@ def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  
     # raw hashes summed collided (3 times in this search) and made the
     # search's counts depend on where objects happened to live.
     import engine.explore as E
+    import engine.explore.search as search
 
     fps: dict[int, object] = {}
     collisions = []
@@ -260,7 +261,7 @@ def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  
                 collisions.append(x.fingerprint())
         return out
 
-    monkeypatch.setattr(E, "traced_moves", watching)
+    monkeypatch.setattr(search, "traced_moves", watching)
     res = E.explore(boot(load("seed-race-3x1")), ticks=1, first=False)
     assert res.verdict == "safe" and len(fps) > 50_000
     assert collisions == []
