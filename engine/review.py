@@ -175,8 +175,9 @@ def sentence(r: dict[str, Any]) -> str:
     closed = all(p.complete.kind != "panic" for p in paths)
     count = {k: sum(p.fix.kind == k for p in paths) for k in ("proved", "bounded", "panic")}
     tally = (f"of the {len(paths)} paths that move an LWP, under the fix {count['proved']}"
-             f" {'is' if count['proved'] == 1 else 'are'} proved free of it,"
-             f" {count['bounded']} bounded (no panic found) and {count['panic']} panic")
+             f" {'is' if count['proved'] == 1 else 'are'} proved (no panic, no bound LWP moved),"
+             f" {count['bounded']} bounded (none found within the budget) and"
+             f" {count['panic']} {'panics' if count['panic'] == 1 else 'panic'}")
     if not open_paths:
         return f"The fix closes every path the model has: {tally}."
     s = ("The fix is right for the reported race and not sufficient for the contract"
