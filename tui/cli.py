@@ -357,9 +357,11 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     from engine import review
 
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+    # Each panic's schedule is written as a scenario: into --out, or next
+    # to the --markdown report, or here.
+    out = Path(args.out) if args.out else (
+        Path(args.markdown).parent if args.markdown else Path("."))
+    out.mkdir(parents=True, exist_ok=True)
     r = review.review(states=args.states, outdir=out, budget=args.budget,
                       progress=lambda what: print(f"ddbstep: review: {what}", file=sys.stderr))
     if args.json:
@@ -465,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     vp.add_argument("--states", type=_count, default=250_000,
                     help="each search's state budget")
     vp.add_argument("--out", metavar="DIR",
-                    help="write each panicking schedule there as a scenario")
+                    help="write each panicking schedule there as a scenario (default: next"
+                         " to the --markdown file, or the current directory)")
     vp.add_argument("--budget", type=float, default=600.0, metavar="SECONDS",
                     help="stop any search still running after this long, and say so"
                          " (the answer is otherwise decided by --states alone)")

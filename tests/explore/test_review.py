@@ -68,3 +68,17 @@ def test_a_spent_time_budget_is_said_never_taken_for_an_answer(
                if p[side]["time_budget_stopped"]]
     assert stopped
     assert all(v["verdict"] == "bounded" for v in stopped)
+
+
+def test_every_panic_names_a_scenario_even_without_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ddbstep review --json` alone writes the schedules where it runs."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["review", "--json", "--states", "2000"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    panics = [p[s] for p in r["paths"] for s in ("fix", "complete")
+              if p[s]["verdict"] == "panic"]
+    assert panics and r["race"]["file"]
+    for v in panics:
+        assert v["scenario"] and (tmp_path / Path(v["scenario"]).name).exists()
