@@ -32,7 +32,7 @@ import attrs
 
 from engine import machine
 from engine.kern_runq import spc_mutex
-from engine.kernel import LW_FIXED, Cpu, Kernel, Lwp, Psref, clone
+from engine.kernel import LW_FIXED, Cow, Cpu, Kernel, Lwp, Psref, clone, view
 from engine.machine import (
     FUNCS,
     PREEMPTING,
@@ -536,7 +536,15 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
     must not step a kernel that shares them until the call returns.
     """
     # (Positional: Kernel's fields in order, config ... msgbuf.)
-    n = Kernel(k.config, k.procs, k.ifnets, list(k.lwps), list(k.cpus), list(k.psrefs),
+    # A kernel copied on write (Kernel.copy) makes every structure its own
+    # first: the view below shares them, and nothing may clone one of k's
+    # while they are of the traced classes.
+    for lst in (k.lwps, k.cpus, k.psrefs):
+        if type(lst) is Cow:
+            lst.own_all()
+    # (k's own structures, never copies of them: view(), not iteration.)
+    n = Kernel(k.config, k.procs, k.ifnets, list(view(k.lwps)), list(view(k.cpus)),
+               list(view(k.psrefs)),
                _TLocks(k.locks), k.hardclock_ticks, k.worker_ci, k.panicstr, k.paniccpu,
                k.msgbuf)
     for lw in n.lwps:
@@ -562,11 +570,11 @@ def _traced(k: Kernel, ci: int, d: Discipline, run: Any) -> tuple[Kernel, Footpr
         n.__class__ = Kernel
         n.locks = dict(dict.items(n.locks))
         # (Past the traced classes' __setattr__: nothing to record here.)
-        for lw in k.lwps:
+        for lw in view(k.lwps):
             _set(lw, "__class__", Lwp)
-        for c in k.cpus:
+        for c in view(k.cpus):
             _set(c, "__class__", Cpu)
-        for p in k.psrefs:
+        for p in view(k.psrefs):
             _set(p, "__class__", Psref)
         written = t.fp.written
         for obj, old in t.undo.values():
@@ -660,7 +668,7 @@ def _device_sleepers(k: Kernel) -> bool:
     of one scenario shares its procs tuple, which keys the answer."""
     hit = _SLEEPERS.get(id(k.procs))
     if hit is None or hit[0] is not k.procs:
-        hit = _SLEEPERS[id(k.procs)] = (k.procs, any(l.arg("sleep", False) for l in k.lwps))
+        hit = _SLEEPERS[id(k.procs)] = (k.procs, any(l.arg("sleep", False) for l in view(k.lwps)))
     return hit[1]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from engine.kern_lwp import lwp_lock
 from engine.kern_runq import sched_curcpu_runnable_p
-from engine.kernel import Kernel
+from engine.kernel import Kernel, peek
 from engine.machine import SPIN, Ctx, Flow, Goto, S, call, kfunc
 from engine.param import LSONPROC
 from engine.subr_prf import KASSERT
@@ -57,8 +57,9 @@ kfunc(
 
 def idle_quiescent(k: Kernel, ci: int) -> bool:
     """Nothing to do on ci: its idle LWP in its loop, nothing queued or asked."""
-    cpu = k.cpus[ci]
-    l = k.lwps[cpu.ci_curlwp]
+    # (Read only: the structures themselves, never copies of them.)
+    cpu = peek(k.cpus, ci)
+    l = peek(k.lwps, cpu.ci_curlwp)
     return (
         cpu.ci_curlwp == cpu.ci_idlelwp
         and len(l.stack) == 1

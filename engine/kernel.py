@@ -9,6 +9,7 @@ statement index, locals), never in a Python generator or thread.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import attrs
@@ -240,6 +241,77 @@ def clone(obj: T) -> T:
     return copy
 
 
+_get = list.__getitem__
+_put = list.__setitem__
+_raw_iter = list.__iter__
+
+
+class Cow(list):
+    """A kernel's list of structures, copied on first touch (Kernel.copy).
+
+    It starts sharing the structures of the kernel it was copied from,
+    which nothing changes again (a step changes a copy). Indexing hands
+    out the list's own clone, made once; iterating makes every one its
+    own first. So a step copies only what its statement reaches, and
+    whatever changes a structure got it from its own kernel. Read-only
+    walks over the shared structures use view().
+    """
+
+    __slots__ = ("_own",)
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__(items)
+        self._own = 0  # bit i: structure i is this list's own
+
+    def __getitem__(self, i: Any) -> Any:
+        if i.__class__ is not int:
+            if isinstance(i, slice):
+                return [self[j] for j in range(*i.indices(len(self)))]
+            i = i.__index__()
+        if i < 0:
+            i += len(self)
+        obj = _get(self, i)
+        bit = 1 << i
+        if not self._own & bit:
+            obj = clone(obj)
+            _put(self, i, obj)
+            self._own |= bit
+        return obj
+
+    def __setitem__(self, i: Any, obj: Any) -> None:
+        if not isinstance(i, int) or i < 0:
+            raise TypeError("Cow: set one structure by its index")
+        _put(self, i, obj)
+        self._own |= 1 << i
+
+    def own_all(self) -> None:
+        every = (1 << len(self)) - 1
+        if self._own != every:
+            for i in range(len(self)):
+                if not self._own >> i & 1:
+                    _put(self, i, clone(_get(self, i)))
+            self._own = every
+
+    def __iter__(self) -> Any:
+        self.own_all()
+        return _raw_iter(self)
+
+    def __reversed__(self) -> Any:
+        self.own_all()
+        return list.__reversed__(self)
+
+
+def view(structs: list[T]) -> Iterator[T]:
+    """The structures of a kernel's list, to read only: never copied."""
+    return _raw_iter(structs)
+
+
+def peek(structs: list[T], i: int) -> T:
+    """One structure of a kernel's list, to read only: never copied."""
+    obj: T = _get(structs, i)
+    return obj
+
+
 @attrs.frozen
 class Config:
     """Kernel options and tunables fixed at boot (the scenario's [kernel])."""
@@ -291,9 +363,9 @@ class Kernel:
             config=self.config,
             procs=self.procs,
             ifnets=self.ifnets,
-            lwps=[clone(lw) for lw in self.lwps],
-            cpus=[clone(c) for c in self.cpus],
-            psrefs=[clone(p) for p in self.psrefs],
+            lwps=Cow(_raw_iter(self.lwps)),
+            cpus=Cow(_raw_iter(self.cpus)),
+            psrefs=Cow(_raw_iter(self.psrefs)),
             locks=dict(self.locks),
             hardclock_ticks=self.hardclock_ticks,
             worker_ci=self.worker_ci,
@@ -304,9 +376,9 @@ class Kernel:
 
     def key(self) -> tuple[Value, ...]:
         return (
-            tuple(lw.key() for lw in self.lwps),
-            tuple(c.key() for c in self.cpus),
-            tuple(p.key() for p in self.psrefs),
+            tuple(lw.key() for lw in view(self.lwps)),
+            tuple(c.key() for c in view(self.cpus)),
+            tuple(p.key() for p in view(self.psrefs)),
             tuple(sorted(self.locks.items())),
             self.hardclock_ticks,
             self.worker_ci,
@@ -335,8 +407,8 @@ class Kernel:
         """
         fp = self._fp
         if fp is None:
-            fp = self._fp = (sum(map(hkey, self.lwps)) + sum(map(hkey, self.cpus))
-                             + sum(map(hkey, self.psrefs)) + self.tail_hash()) & FP_MASK
+            fp = self._fp = (sum(map(hkey, view(self.lwps))) + sum(map(hkey, view(self.cpus)))
+                             + sum(map(hkey, view(self.psrefs))) + self.tail_hash()) & FP_MASK
         return fp
 
     # -- accessors in the kernel's own words ---------------------------------

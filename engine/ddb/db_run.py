@@ -32,7 +32,7 @@ from engine.ddb import db_access
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_session import Cmd, Watchpoint
 from engine.kern_idle import idle_quiescent
-from engine.kernel import Kernel
+from engine.kernel import Kernel, view
 from engine.machine import INTR, Call, Ret, Switch, deliver, next_flow, step, where
 from engine.param import LSSLEEP, T_BPTFLT
 
@@ -377,7 +377,7 @@ def quiescent(k: Kernel) -> bool:
     """Nothing can ever happen again: every CPU idle, nobody waiting on time."""
     if not all(idle_quiescent(k, ci) for ci in range(len(k.cpus))):
         return False
-    return not any(l.l_stat == LSSLEEP for l in k.lwps)
+    return not any(l.l_stat == LSSLEEP for l in view(k.lwps))
 
 
 def interrupts(k: Kernel, cpus: list[int]) -> Kernel:
