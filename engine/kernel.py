@@ -257,11 +257,9 @@ class Cow(list):
     walks over the shared structures use view().
     """
 
-    __slots__ = ("_own",)
-
-    def __init__(self, items: Any = ()) -> None:
-        super().__init__(items)
-        self._own = 0  # bit i: structure i is this list's own
+    # Bit i: structure i is this list's own (none at first: a class default,
+    # so making one is list's own C-level __init__).
+    _own = 0
 
     def __getitem__(self, i: Any) -> Any:
         if i.__class__ is not int:
@@ -359,20 +357,12 @@ class Kernel:
     _tl: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def copy(self) -> Kernel:
-        return Kernel(
-            config=self.config,
-            procs=self.procs,
-            ifnets=self.ifnets,
-            lwps=Cow(_raw_iter(self.lwps)),
-            cpus=Cow(_raw_iter(self.cpus)),
-            psrefs=Cow(_raw_iter(self.psrefs)),
-            locks=dict(self.locks),
-            hardclock_ticks=self.hardclock_ticks,
-            worker_ci=self.worker_ci,
-            panicstr=self.panicstr,
-            paniccpu=self.paniccpu,
-            msgbuf=self.msgbuf,
-        )
+        # (Positional: the fields in order, config ... msgbuf. The lists
+        # share self's structures until touched: Cow.)
+        return Kernel(self.config, self.procs, self.ifnets, Cow(_raw_iter(self.lwps)),
+                      Cow(_raw_iter(self.cpus)), Cow(_raw_iter(self.psrefs)),
+                      dict(self.locks), self.hardclock_ticks, self.worker_ci,
+                      self.panicstr, self.paniccpu, self.msgbuf)
 
     def key(self) -> tuple[Value, ...]:
         return (

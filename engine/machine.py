@@ -17,7 +17,7 @@ from contextvars import ContextVar
 
 import attrs
 
-from engine.kernel import Cpu, Frame, Kernel, Lwp, Value, lwp_fixed_flags
+from engine.kernel import Cpu, Frame, Kernel, Lwp, Value, lwp_fixed_flags, peek
 from engine.param import IPL_NONE, LP_BOUND, LW_IDLE, SIR_PREEMPT
 
 # -- control flow -----------------------------------------------------------
@@ -345,7 +345,8 @@ def step(k: Kernel, ci: int) -> Kernel:
     interrupt return path would; atomic functions (interrupt handlers, the
     panic path) run to completion inside the same step.
     """
-    if k.panicstr is not None or k.cpus[ci].in_ddb:
+    # (k is read only here: peek, not a copy of its structure.)
+    if k.panicstr is not None or peek(k.cpus, ci).in_ddb:
         return k
     return step_into(k, k.copy(), ci)
 
@@ -384,9 +385,10 @@ def deliver(k: Kernel, ci: int, handler: str, ipl: int, **args: Value) -> Kernel
 
     Refused (k returned) while the CPU's IPL masks it, as splx would defer it.
     """
-    if k.panicstr is not None or k.cpus[ci].in_ddb:
+    cpu = peek(k.cpus, ci)
+    if k.panicstr is not None or cpu.in_ddb:
         return k
-    if k.cpus[ci].ci_ilevel >= ipl:
+    if cpu.ci_ilevel >= ipl:
         return k
     return deliver_into(k, k.copy(), ci, handler, ipl, **args)
 

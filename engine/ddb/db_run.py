@@ -32,7 +32,7 @@ from engine.ddb import db_access
 from engine.ddb.db_lex import DbError
 from engine.ddb.db_session import Cmd, Watchpoint
 from engine.kern_idle import idle_quiescent
-from engine.kernel import Kernel, view
+from engine.kernel import Kernel, peek, view
 from engine.machine import INTR, Call, Ret, Switch, deliver, next_flow, step, where
 from engine.param import LSSLEEP, T_BPTFLT
 
@@ -61,7 +61,8 @@ def stop_line(s: Session, ci: int, kind: str = "Stopped") -> str:
 
 def _location(k: Kernel, ci: int) -> tuple[int, str, int]:
     """Who runs on ci and at which address (inline code is its caller's)."""
-    l = k.curlwp(ci)
+    # (Read only: never a copy of the kernel's structures.)
+    l = peek(k.lwps, peek(k.cpus, ci).ci_curlwp)
     func, pc, _ = symtab.resolve(l)
     return l.idx, func, pc
 
