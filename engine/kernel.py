@@ -298,6 +298,14 @@ class Cow(list):
         self.own_all()
         return list.__reversed__(self)
 
+    def _fixed(self, *args: Any, **kw: Any) -> Any:
+        # A kernel has its LWPs, CPUs and psrefs from boot (and the owned
+        # bits are by index): nothing adds, drops or reorders them.
+        raise TypeError("a kernel's structures are fixed at boot")
+
+    append = extend = insert = pop = remove = sort = reverse = clear = _fixed
+    __delitem__ = __iadd__ = __imul__ = _fixed
+
 
 def view(structs: list[T]) -> Iterator[T]:
     """The structures of a kernel's list, to read only: never copied."""

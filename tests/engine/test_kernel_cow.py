@@ -56,3 +56,6 @@ def test_a_cow_list_hands_out_its_own_copies() -> None:
     assert [x.l_rticks for x in view(k.lwps)] == [x.l_rticks for x in before]
     with pytest.raises(TypeError):
         n.lwps[0:1] = []
+    for grow in (lambda: n.lwps.append(first), lambda: n.lwps.pop(), lambda: n.lwps.sort()):
+        with pytest.raises(TypeError):
+            grow()
