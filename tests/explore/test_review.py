@@ -59,10 +59,11 @@ def test_review_answers_per_path_and_its_panics_replay(tmp_path: Path,
 
 
 def test_a_spent_time_budget_is_said_never_taken_for_an_answer(
-        capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--budget stops searches still running; their verdicts say so and are
     bounds, never proofs (the one part of the answer that depends on speed)."""
-    assert main(["review", "--json", "--states", "200000", "--budget", "0.01"]) == 0
+    assert main(["review", "--json", "--states", "200000", "--budget", "0.01",
+                 "--out", str(tmp_path)]) == 0
     r = json.loads(capsys.readouterr().out)
     stopped = [p[side] for p in r["paths"] for side in ("fix", "complete")
                if p[side]["time_budget_stopped"]]
