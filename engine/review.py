@@ -100,7 +100,7 @@ def _verdict(name: str, complete: bool, ticks: int, states: int, outdir: Path | 
             if r.verdict == "bounded":
                 fits = (k, r.states)
                 continue
-            if r.verdict == "panic":
+            if r.verdict in ("panic", "invariant"):
                 res = r
             elif r.message.startswith("time limit"):
                 return Verdict("bounded", res.states, timed_out=True,
@@ -116,14 +116,20 @@ def _verdict(name: str, complete: bool, ticks: int, states: int, outdir: Path | 
 
 
 def _panic(sc: Any, name: str, res: Result, outdir: Path | None, tag: str) -> Verdict:
-    if res.verdict == "panic" and res.schedule:
+    """A schedule that ends in a panic, a failed check or a broken
+    invariant (the model's own, engine.explore.check_invariants): a hole,
+    written as a scenario that replays to it."""
+    if res.verdict in ("panic", "invariant") and res.schedule:
+        panic = res.verdict == "panic"
+        if not panic:
+            res = attrs.evolve(res, message=f"invariant broken: {res.message}")
         path = None
         if outdir is not None:
             path = outdir / f"review-{name}-{tag}.toml"
             checked = attrs.evolve(sc, checks=("bound-stays",))
-            path.write_text(dump(checked, schedule_commands(res), True, panic=True,
-                                 message=None if res.message.startswith(CHECK_FAILED)
-                                 else res.message,
+            path.write_text(dump(checked, schedule_commands(res), True, panic=panic,
+                                 message=None if not panic or res.message.startswith(
+                                     CHECK_FAILED) else res.message,
                                  title=f"{name} under {tag}: the schedule `ddbstep review`"
                                        " found",
                                  description=f"Verdict: {res.message}"))
