@@ -24,21 +24,10 @@ and sched_idle's lock order make no two LWPs or CPUs interchangeable.
 
 from __future__ import annotations
 
-from engine.explore.first import (
-    FIRST_SLICE,
-    FIRST_STATES,
-    FIRST_SWITCHES,
-    _BoundedDfs,
-    _Entry,
-    _Node,
-    first_search,
-)
-from engine.explore.frontier import _Buckets
+from engine.explore.first import FIRST_SLICE, FIRST_STATES, FIRST_SWITCHES, first_search
 from engine.explore.invariants import check_invariants
 from engine.explore.moves import (
-    _STEP,
     Move,
-    _Violation,
     apply,
     handler,
     interrupts,
@@ -49,24 +38,11 @@ from engine.explore.moves import (
     traced_move,
     traced_moves,
 )
-from engine.explore.reduction import (
-    _CHAIN_LIMIT,
-    CHAINS_KEPT,
-    _asleep_after,
-    _rank,
-    _Sleeper,
-    ample_chain,
-    discover,
-)
+from engine.explore.reduction import CHAINS_KEPT, ample_chain, discover
 from engine.explore.report import budget_note, budget_words, describe, movers, schedule_commands
 from engine.explore.result import Interrupted, Progress, Result
 from engine.explore.search import (
-    _AWAKE,
     SHORTEN_STATES,
-    _explore,
-    _first,
-    _Opts,
-    _search,
     explore,
     explore_bounded,
     explore_scenario,
@@ -74,7 +50,7 @@ from engine.explore.search import (
     schedule_preemptions,
 )
 from engine.explore.torture import TortureResult, torture
-from engine.explore.visited import _CLOSED, _COST, _HEAD, KeySet, _Open, _Seen, _state_key, subsumed
+from engine.explore.visited import KeySet, subsumed
 
 __all__ = [
     "CHAINS_KEPT",
@@ -88,27 +64,6 @@ __all__ = [
     "Result",
     "SHORTEN_STATES",
     "TortureResult",
-    "_AWAKE",
-    "_BoundedDfs",
-    "_Buckets",
-    "_CHAIN_LIMIT",
-    "_CLOSED",
-    "_COST",
-    "_Entry",
-    "_HEAD",
-    "_Node",
-    "_Open",
-    "_Opts",
-    "_STEP",
-    "_Seen",
-    "_Sleeper",
-    "_Violation",
-    "_asleep_after",
-    "_explore",
-    "_first",
-    "_rank",
-    "_search",
-    "_state_key",
     "ample_chain",
     "apply",
     "budget_note",

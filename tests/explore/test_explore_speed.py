@@ -331,7 +331,8 @@ def test_the_packed_state_holds_a_clock_past_two_bytes() -> None:
 
 
 def test_an_open_state_comes_back_as_it_was_kept() -> None:
-    from engine.explore import _Seen, move
+    from engine.explore import move
+    from engine.explore.visited import _Seen
 
     seen = _Seen()
     sleepers = ((move("step", 1), 0b101, 0b1), (move("hardclock", 0), 1 << 70, 0))
