@@ -21,6 +21,7 @@ scenario.
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,33 @@ from engine.footprint import Discipline, Footprint, independent, traced_deliver,
 from engine.kernel import FP_MASK, Kernel, clone, hkey
 
 _set = object.__setattr__
+
+
+def _compiled() -> Any:
+    """engine._stepcache (the hits compiled, engine/_stepcache.c), None where
+    it was not built or DDBSTEP_PURE=1 asks for this module alone."""
+    if os.environ.get("DDBSTEP_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from engine import _stepcache  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    _stepcache.setup(Kernel, independent)
+    return _stepcache
+
+
+_C = _compiled()
+_MISS = _C.MISS if _C is not None else object()
+
+
+def core() -> str:
+    """Which step cache runs: what `ddbstep --version` says."""
+    if _C is not None:
+        return "compiled (engine._stepcache)"
+    if os.environ.get("DDBSTEP_PURE", "") not in ("", "0"):
+        return "pure Python (DDBSTEP_PURE)"
+    return "pure Python (engine._stepcache not built)"
+
 MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
 _KIND = {"lwp": 0, "cpu": 1, "psref": 2}
 _FP_FIELDS = tuple(f.name for f in attrs.fields(Footprint) if f.eq)  # (what equality compares)
@@ -264,6 +292,11 @@ class StepCache:
         no progress or may not be explored alone (independent()). A cached
         step known not to be is not applied at all: most steps a chain tries
         on a CPU it then leaves are such."""
+        c = _C
+        if c is not None:
+            r: Any = c.step_alone(self, self.table, k, ci, ticks)
+            if r is not _MISS:
+                return r
         key = self._step_key(k, ci)
         if key is None:
             return None, Footprint(visible=True)
@@ -313,6 +346,11 @@ class StepCache:
         return None
 
     def _lookup(self, key: tuple[Any, ...], k: Kernel) -> tuple[Kernel, Footprint] | None:
+        c = _C
+        if c is not None:
+            r: Any = c.lookup(self, self.table, key, k)
+            if r is not _MISS:
+                return r
         e = self._entry(key, k)
         if e is None:
             return None

@@ -38,7 +38,9 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: str | None = None) -> None:
-        print(f"ddbstep {_version()} (explorer: pure Python, no compiled modules)")
+        from engine.stepcache import core
+
+        print(f"ddbstep {_version()} (explorer's step cache: {core()})")
         parser.exit()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 
-from engine import intr
+from engine import intr, stepcache
 from engine.explore.invariants import check_invariants
 from engine.explore.moves import _STEP, Move, _Violation, preempts, traced_moves
 from engine.footprint import Discipline, Footprint, independent, traced_step
@@ -81,6 +81,15 @@ def ample_chain(k: Kernel, ticks: int, d: Discipline, blocked: set[int] | None =
     # writes nothing they read and takes or lets go of no lock leaves them
     # whole, and they are not looked at again.)
     broken = not checked and check_invariants(k) is not None
+    compiled = stepcache._C
+    if cache is not None and compiled is not None:
+        # (The same loop, compiled: engine/_stepcache.c chain().)
+        k, path, bad = compiled.chain(cache, k, ticks, blocked, start, broken, fps, bounded,
+                                cache.step_alone, preempts, check_invariants, _STEP,
+                                _CHAIN_LIMIT)
+        if bad is not None:
+            raise _Violation(*bad.violation)
+        return k, path
     while k.panicstr is None and len(path) < _CHAIN_LIMIT and len(blocked) < ncpu:
         if ci in blocked:
             ci = (ci + 1) % ncpu

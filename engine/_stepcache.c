@@ -1,0 +1,847 @@
+/*
+ * engine/_stepcache.c: the step cache's hits, compiled.
+ *
+ * engine/stepcache.py is the reference: every function here is one of its
+ * methods with the same result, for the case where the cache already holds
+ * the answer. Where it does not (no entry matches, a derived structure is
+ * not yet in a memo, the kernel's lists are not plain lists), it returns
+ * MISS and has changed nothing: the Python method runs instead, traces the
+ * step and stores it. Nothing here executes a kernel statement or knows a
+ * field's meaning; it compares values the tracer recorded and applies the
+ * writes it recorded. DDBSTEP_PURE=1 leaves it unused
+ * (tests/explore/test_compiled.py compares the two).
+ *
+ * Invariant: the structures a kernel holds are interned (StepCache.
+ * canonical), so their ids are their values: a key of (CPU, id of its
+ * cpu_info, id of its curlwp) and a memo keyed by an old structure's id
+ * are exact.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+static PyObject *MISS;          /* the answer "not here: run the Python method" */
+static PyObject *KernelType;    /* engine.kernel.Kernel */
+static PyObject *Independent;   /* engine.footprint.independent */
+
+/* Interned attribute names. */
+static PyObject *s_lwps, *s_cpus, *s_psrefs, *s_locks, *s_config, *s_procs, *s_ifnets,
+    *s_hardclock_ticks, *s_worker_ci, *s_panicstr, *s_paniccpu, *s_msgbuf, *s_fp, *s_tl,
+    *s_hc, *s_structs, *s_kvars, *s_delta, *s_alone, *s_visible, *s_violation, *s_ci_curlwp,
+    *s_in_ddb, *s_tail_hash, *s_hits, *s_efp, *s_table, *s_fingerprint, *s_inv_write,
+    *s_lock_write;
+
+/* A kernel's fields read once, borrowed from k. */
+typedef struct {
+    PyObject *lwps, *cpus, *psrefs, *locks;
+} Kview;
+
+static int
+kview(PyObject *k, Kview *v, PyObject **owned)
+{
+    /* owned[0..3] hold the references; the caller drops them. */
+    owned[0] = PyObject_GetAttr(k, s_lwps);
+    owned[1] = PyObject_GetAttr(k, s_cpus);
+    owned[2] = PyObject_GetAttr(k, s_psrefs);
+    owned[3] = PyObject_GetAttr(k, s_locks);
+    if (!owned[0] || !owned[1] || !owned[2] || !owned[3])
+        return -1;
+    v->lwps = owned[0];
+    v->cpus = owned[1];
+    v->psrefs = owned[2];
+    v->locks = owned[3];
+    /* A Cow list hands out clones on indexing: only plain lists are read here. */
+    if (!PyList_CheckExact(v->lwps) || !PyList_CheckExact(v->cpus)
+        || !PyList_CheckExact(v->psrefs) || !PyDict_CheckExact(v->locks))
+        return 1;
+    return 0;
+}
+
+static void
+drop4(PyObject **o)
+{
+    for (int i = 0; i < 4; i++)
+        Py_XDECREF(o[i]);
+}
+
+/* _matches(e, lists, k): does k hold every value e's transition read? -1 on error. */
+static int
+matches(PyObject *e, Kview *v, PyObject *k)
+{
+    PyObject *lists[3] = {v->lwps, v->cpus, v->psrefs};
+    PyObject *structs = PyObject_GetAttr(e, s_structs);
+    if (structs == NULL)
+        return -1;
+    int ok = 1;
+    Py_ssize_t n = PyTuple_GET_SIZE(structs);
+    for (Py_ssize_t i = 0; i < n && ok == 1; i++) {
+        PyObject *r = PyTuple_GET_ITEM(structs, i);  /* (kind, idx, name, want) */
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(r, 0));
+        Py_ssize_t idx = PyLong_AsSsize_t(PyTuple_GET_ITEM(r, 1));
+        PyObject *lst = lists[kind];
+        if (idx < 0 || idx >= PyList_GET_SIZE(lst)) {
+            ok = 0;
+            break;
+        }
+        PyObject *got = PyObject_GetAttr(PyList_GET_ITEM(lst, idx), PyTuple_GET_ITEM(r, 2));
+        if (got == NULL) {
+            ok = -1;
+            break;
+        }
+        PyObject *want = PyTuple_GET_ITEM(r, 3);
+        int eq = got == want ? 1 : PyObject_RichCompareBool(got, want, Py_EQ);
+        Py_DECREF(got);
+        if (eq < 0)
+            ok = -1;
+        else if (!eq)
+            ok = 0;
+    }
+    Py_DECREF(structs);
+    if (ok != 1)
+        return ok;
+    PyObject *locks = PyObject_GetAttr(e, s_locks);
+    if (locks == NULL)
+        return -1;
+    n = PyTuple_GET_SIZE(locks);
+    for (Py_ssize_t i = 0; i < n && ok == 1; i++) {
+        PyObject *r = PyTuple_GET_ITEM(locks, i);  /* (name, owner or None) */
+        PyObject *got = PyDict_GetItemWithError(v->locks, PyTuple_GET_ITEM(r, 0));
+        if (got == NULL && PyErr_Occurred()) {
+            ok = -1;
+            break;
+        }
+        if (got == NULL)
+            got = Py_None;
+        PyObject *want = PyTuple_GET_ITEM(r, 1);
+        int eq = got == want ? 1 : PyObject_RichCompareBool(got, want, Py_EQ);
+        if (eq < 0)
+            ok = -1;
+        else if (!eq)
+            ok = 0;
+    }
+    Py_DECREF(locks);
+    if (ok != 1)
+        return ok;
+    PyObject *kvars = PyObject_GetAttr(e, s_kvars);
+    if (kvars == NULL)
+        return -1;
+    n = PyTuple_GET_SIZE(kvars);
+    for (Py_ssize_t i = 0; i < n && ok == 1; i++) {
+        PyObject *r = PyTuple_GET_ITEM(kvars, i);  /* (name, value) */
+        PyObject *got = PyObject_GetAttr(k, PyTuple_GET_ITEM(r, 0));
+        if (got == NULL) {
+            ok = -1;
+            break;
+        }
+        PyObject *want = PyTuple_GET_ITEM(r, 1);
+        int eq = got == want ? 1 : PyObject_RichCompareBool(got, want, Py_EQ);
+        Py_DECREF(got);
+        if (eq < 0)
+            ok = -1;
+        else if (!eq)
+            ok = 0;
+    }
+    Py_DECREF(kvars);
+    return ok;
+}
+
+/* StepCache._entry: the first entry under key whose reads k holds (new
+ * reference), Py_None if none, NULL on error. */
+static PyObject *
+find_entry(PyObject *table, PyObject *key, Kview *v, PyObject *k)
+{
+    PyObject *entries = PyDict_GetItemWithError(table, key);
+    if (entries == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(entries);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(entries, i);
+        int m = matches(e, v, k);
+        if (m < 0)
+            return NULL;
+        if (m) {
+            Py_INCREF(e);
+            return e;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* The step key (ci, id(cpu), id(curlwp)); Py_None where no step runs
+ * (a panic, ddb): the Python method answers those. */
+static PyObject *
+step_key(PyObject *k, Kview *v, Py_ssize_t ci)
+{
+    PyObject *ps = PyObject_GetAttr(k, s_panicstr);
+    if (ps == NULL)
+        return NULL;
+    int panicked = ps != Py_None;
+    Py_DECREF(ps);
+    if (panicked || ci < 0 || ci >= PyList_GET_SIZE(v->cpus))
+        Py_RETURN_NONE;
+    PyObject *cpu = PyList_GET_ITEM(v->cpus, ci);
+    PyObject *ddb = PyObject_GetAttr(cpu, s_in_ddb);
+    if (ddb == NULL)
+        return NULL;
+    int in_ddb = PyObject_IsTrue(ddb);
+    Py_DECREF(ddb);
+    if (in_ddb)
+        Py_RETURN_NONE;
+    PyObject *cur = PyObject_GetAttr(cpu, s_ci_curlwp);
+    if (cur == NULL)
+        return NULL;
+    Py_ssize_t li = PyLong_AsSsize_t(cur);
+    Py_DECREF(cur);
+    if (li < 0 || li >= PyList_GET_SIZE(v->lwps))
+        Py_RETURN_NONE;
+    PyObject *a = PyLong_FromSsize_t(ci);
+    PyObject *b = PyLong_FromVoidPtr(cpu);
+    PyObject *c = PyLong_FromVoidPtr(PyList_GET_ITEM(v->lwps, li));
+    PyObject *key = (a && b && c) ? PyTuple_Pack(3, a, b, c) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return key;
+}
+
+/* A structure's mixed hash (kernel.hkey), or -1 with *known = 0 where it
+ * is not yet computed. */
+static int
+hc_of(PyObject *obj, uint64_t *out)
+{
+    PyObject *hc = PyObject_GetAttr(obj, s_hc);
+    if (hc == NULL)
+        return -1;
+    if (hc == Py_None) {
+        Py_DECREF(hc);
+        return 1;
+    }
+    *out = (uint64_t)PyLong_AsUnsignedLongLongMask(hc);
+    Py_DECREF(hc);
+    return 0;
+}
+
+static int
+bump_hits(PyObject *cache)
+{
+    PyObject *h = PyObject_GetAttr(cache, s_hits);
+    if (h == NULL)
+        return -1;
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *h2 = one ? PyNumber_Add(h, one) : NULL;
+    Py_DECREF(h);
+    Py_XDECREF(one);
+    if (h2 == NULL)
+        return -1;
+    int r = PyObject_SetAttr(cache, s_hits, h2);
+    Py_DECREF(h2);
+    return r;
+}
+
+/* StepCache._apply(k, delta): the new kernel (new reference), MISS where a
+ * memo does not yet hold a derived structure or a hash is not computed
+ * (nothing changed), NULL on error. */
+static PyObject *
+apply_delta(PyObject *k, Kview *v, PyObject *delta)
+{
+    PyObject *structs = PyTuple_GET_ITEM(delta, 0);
+    PyObject *locks = PyTuple_GET_ITEM(delta, 1);
+    PyObject *kvars = PyTuple_GET_ITEM(delta, 2);
+    PyObject *lists[3] = {v->lwps, v->cpus, v->psrefs};
+    PyObject *fresh[3] = {NULL, NULL, NULL};
+    PyObject *n = NULL, *lk = NULL, *fpo = NULL;
+    PyObject *result = NULL;
+    uint64_t fp = 0;
+    int have_fp;
+
+    fpo = PyObject_GetAttr(k, s_fp);
+    if (fpo == NULL)
+        return NULL;
+    have_fp = fpo != Py_None;
+    if (have_fp)
+        fp = (uint64_t)PyLong_AsUnsignedLongLongMask(fpo);
+
+    Py_ssize_t ns = PyTuple_GET_SIZE(structs);
+    for (Py_ssize_t i = 0; i < ns; i++) {
+        PyObject *w = PyTuple_GET_ITEM(structs, i);  /* (kind, idx, fields, memo) */
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(w, 0));
+        Py_ssize_t idx = PyLong_AsSsize_t(PyTuple_GET_ITEM(w, 1));
+        PyObject *memo = PyTuple_GET_ITEM(w, 3);
+        if (fresh[kind] == NULL) {
+            fresh[kind] = PyList_GetSlice(lists[kind], 0, PyList_GET_SIZE(lists[kind]));
+            if (fresh[kind] == NULL)
+                goto out;
+        }
+        PyObject *old = PyList_GET_ITEM(fresh[kind], idx);
+        PyObject *oid = PyLong_FromVoidPtr(old);
+        if (oid == NULL)
+            goto out;
+        PyObject *nw = PyDict_GetItemWithError(memo, oid);
+        Py_DECREF(oid);
+        if (nw == NULL) {
+            if (!PyErr_Occurred())
+                result = Py_NewRef(MISS);
+            goto out;
+        }
+        if (have_fp) {
+            uint64_t ho, hn;
+            int a = hc_of(old, &ho);
+            int b = a == 0 ? hc_of(nw, &hn) : a;
+            if (a < 0 || b < 0)
+                goto out;
+            if (a || b) {
+                result = Py_NewRef(MISS);
+                goto out;
+            }
+            fp += hn - ho;
+        }
+        Py_INCREF(nw);
+        PyList_SET_ITEM(fresh[kind], idx, nw);
+        Py_DECREF(old);
+    }
+    if (PyTuple_GET_SIZE(locks)) {
+        lk = PyDict_Copy(v->locks);
+        if (lk == NULL)
+            goto out;
+        Py_ssize_t nl = PyTuple_GET_SIZE(locks);
+        for (Py_ssize_t i = 0; i < nl; i++) {
+            PyObject *r = PyTuple_GET_ITEM(locks, i);
+            PyObject *name = PyTuple_GET_ITEM(r, 0), *owner = PyTuple_GET_ITEM(r, 1);
+            if (owner == Py_None) {
+                if (PyDict_Contains(lk, name) == 1 && PyDict_DelItem(lk, name) < 0)
+                    goto out;
+            } else if (PyDict_SetItem(lk, name, owner) < 0) {
+                goto out;
+            }
+        }
+    } else {
+        lk = Py_NewRef(v->locks);
+    }
+    {
+        PyObject *args[12];
+        PyObject *names[12] = {s_config, s_procs, s_ifnets, NULL, NULL, NULL, NULL,
+                               s_hardclock_ticks, s_worker_ci, s_panicstr, s_paniccpu,
+                               s_msgbuf};
+        int got = 1;
+        for (int i = 0; i < 12; i++) {
+            if (names[i] == NULL)
+                continue;
+            args[i] = PyObject_GetAttr(k, names[i]);
+            if (args[i] == NULL)
+                got = 0;
+        }
+        for (int j = 0; j < 3; j++)
+            args[3 + j] = fresh[j] ? Py_NewRef(fresh[j]) : Py_NewRef(lists[j]);
+        args[6] = Py_NewRef(lk);
+        if (got)
+            n = PyObject_Vectorcall(KernelType, args, 12, NULL);
+        for (int i = 0; i < 12; i++)
+            if (names[i] != NULL || (i >= 3 && i <= 6))
+                Py_XDECREF(args[i]);
+        if (n == NULL)
+            goto out;
+    }
+    Py_ssize_t nk = PyTuple_GET_SIZE(kvars);
+    for (Py_ssize_t i = 0; i < nk; i++) {
+        PyObject *r = PyTuple_GET_ITEM(kvars, i);
+        if (PyObject_SetAttr(n, PyTuple_GET_ITEM(r, 0), PyTuple_GET_ITEM(r, 1)) < 0)
+            goto out;
+    }
+    if (have_fp) {
+        /* Kernel.fingerprint's sum, changed by what changed. */
+        if (PyTuple_GET_SIZE(locks) || nk) {
+            PyObject *tn = PyObject_CallMethodNoArgs(n, s_tail_hash);
+            PyObject *tk = tn ? PyObject_CallMethodNoArgs(k, s_tail_hash) : NULL;
+            if (tk == NULL) {
+                Py_XDECREF(tn);
+                goto out;
+            }
+            fp += (uint64_t)PyLong_AsUnsignedLongLongMask(tn)
+                - (uint64_t)PyLong_AsUnsignedLongLongMask(tk);
+            Py_DECREF(tn);
+            Py_DECREF(tk);
+        } else {
+            PyObject *tl = PyObject_GetAttr(k, s_tl);
+            if (tl == NULL)
+                goto out;
+            int r = PyObject_SetAttr(n, s_tl, tl);
+            Py_DECREF(tl);
+            if (r < 0)
+                goto out;
+        }
+        PyObject *f = PyLong_FromUnsignedLongLong(fp);
+        if (f == NULL || PyObject_SetAttr(n, s_fp, f) < 0) {
+            Py_XDECREF(f);
+            goto out;
+        }
+        Py_DECREF(f);
+    }
+    result = Py_NewRef(n);
+out:
+    for (int j = 0; j < 3; j++)
+        Py_XDECREF(fresh[j]);
+    Py_XDECREF(n);
+    Py_XDECREF(lk);
+    Py_XDECREF(fpo);
+    return result;
+}
+
+static int
+holds_lock(Kview *v, Py_ssize_t ci)
+{
+    /* ci in k.locks.values() */
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(v->locks, &pos, &key, &value)) {
+        if (PyLong_Check(value) && PyLong_AsSsize_t(value) == ci)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+flag(PyObject *obj, PyObject *name)
+{
+    PyObject *x = PyObject_GetAttr(obj, name);
+    if (x == NULL)
+        return -1;
+    int r = PyObject_IsTrue(x);
+    Py_DECREF(x);
+    return r;
+}
+
+/* StepCache.step_alone(k, ci, ticks) on a hit: (kernel or None, footprint);
+ * MISS where the Python method must answer. */
+static PyObject *
+step_alone_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, long ticks)
+{
+    PyObject *own[4] = {NULL, NULL, NULL, NULL};
+    PyObject *key = NULL, *e = NULL, *fp = NULL, *delta = NULL, *alone = NULL, *n = NULL;
+    PyObject *result = NULL;
+    Kview v;
+    int r = kview(k, &v, own);
+    if (r < 0)
+        goto out;
+    if (r > 0) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    key = step_key(k, &v, ci);
+    if (key == NULL)
+        goto out;
+    if (key == Py_None) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    e = find_entry(table, key, &v, k);
+    if (e == NULL)
+        goto out;
+    if (e == Py_None) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    fp = PyObject_GetAttr(e, s_efp);
+    delta = fp ? PyObject_GetAttr(e, s_delta) : NULL;
+    if (delta == NULL)
+        goto out;
+    int visible = flag(fp, s_visible);
+    if (visible < 0)
+        goto out;
+    PyObject *viol = PyObject_GetAttr(fp, s_violation);
+    if (viol == NULL)
+        goto out;
+    int violated = viol != Py_None;
+    Py_DECREF(viol);
+    if (delta == Py_None || visible || violated) {
+        if (bump_hits(cache) < 0)
+            goto out;
+        result = PyTuple_Pack(2, Py_None, fp);
+        goto out;
+    }
+    long bit = 1L << (2 * (ticks > 0) + 4 * holds_lock(&v, ci));
+    alone = PyObject_GetAttr(e, s_alone);
+    if (alone == NULL)
+        goto out;
+    long al = PyLong_AsLong(alone);
+    if ((al & bit) && !(al & (bit << 1))) {
+        if (bump_hits(cache) < 0)
+            goto out;
+        result = PyTuple_Pack(2, Py_None, fp);
+        goto out;
+    }
+    n = apply_delta(k, &v, delta);
+    if (n == NULL || n == MISS) {
+        result = n;
+        n = NULL;
+        goto out;
+    }
+    if (bump_hits(cache) < 0)
+        goto out;
+    if (!(al & bit)) {
+        PyObject *args[5];
+        args[0] = k;
+        args[1] = n;
+        args[2] = PyLong_FromSsize_t(ci);
+        args[3] = fp;
+        args[4] = PyLong_FromLong(ticks);
+        PyObject *ind = (args[2] && args[4]) ? PyObject_Vectorcall(Independent, args, 5, NULL)
+                                             : NULL;
+        Py_XDECREF(args[2]);
+        Py_XDECREF(args[4]);
+        if (ind == NULL)
+            goto out;
+        int yes = PyObject_IsTrue(ind);
+        Py_DECREF(ind);
+        if (yes < 0)
+            goto out;
+        al |= yes ? (bit | bit << 1) : bit;
+        PyObject *na = PyLong_FromLong(al);
+        if (na == NULL || PyObject_SetAttr(e, s_alone, na) < 0) {
+            Py_XDECREF(na);
+            goto out;
+        }
+        Py_DECREF(na);
+        if (!yes) {
+            result = PyTuple_Pack(2, Py_None, fp);
+            goto out;
+        }
+    }
+    result = PyTuple_Pack(2, n, fp);
+out:
+    drop4(own);
+    Py_XDECREF(key);
+    Py_XDECREF(e);
+    Py_XDECREF(fp);
+    Py_XDECREF(delta);
+    Py_XDECREF(alone);
+    Py_XDECREF(n);
+    return result;
+}
+
+static PyObject *
+py_step_alone(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* step_alone(cache, table, k, ci, ticks) */
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "step_alone(cache, table, k, ci, ticks)");
+        return NULL;
+    }
+    Py_ssize_t ci = PyLong_AsSsize_t(args[3]);
+    long ticks = PyLong_AsLong(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    return step_alone_hit(args[0], args[1], args[2], ci, ticks);
+}
+
+/* StepCache._lookup(key, k) on a hit: (kernel, footprint); None where no
+ * entry matches; MISS where a memo misses. */
+static PyObject *
+py_lookup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* lookup(cache, table, key, k) */
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "lookup(cache, table, key, k)");
+        return NULL;
+    }
+    PyObject *cache = args[0], *table = args[1], *key = args[2], *k = args[3];
+    PyObject *own[4] = {NULL, NULL, NULL, NULL};
+    PyObject *e = NULL, *fp = NULL, *delta = NULL, *n = NULL, *result = NULL;
+    Kview v;
+    int r = kview(k, &v, own);
+    if (r < 0)
+        goto out;
+    if (r > 0) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    e = find_entry(table, key, &v, k);
+    if (e == NULL)
+        goto out;
+    if (e == Py_None) {
+        result = Py_NewRef(Py_None);
+        goto out;
+    }
+    fp = PyObject_GetAttr(e, s_efp);
+    delta = fp ? PyObject_GetAttr(e, s_delta) : NULL;
+    if (delta == NULL)
+        goto out;
+    if (delta == Py_None) {
+        if (bump_hits(cache) == 0)
+            result = PyTuple_Pack(2, k, fp);
+        goto out;
+    }
+    n = apply_delta(k, &v, delta);
+    if (n == NULL || n == MISS) {
+        result = n;
+        n = NULL;
+        goto out;
+    }
+    if (bump_hits(cache) == 0)
+        result = PyTuple_Pack(2, n, fp);
+out:
+    drop4(own);
+    Py_XDECREF(e);
+    Py_XDECREF(fp);
+    Py_XDECREF(delta);
+    Py_XDECREF(n);
+    return result;
+}
+
+
+/* A kernel's fingerprint(): its cached _fp, else the method's answer. */
+static PyObject *
+fingerprint(PyObject *k)
+{
+    PyObject *f = PyObject_GetAttr(k, s_fp);
+    if (f == NULL || f != Py_None)
+        return f;
+    Py_DECREF(f);
+    return PyObject_CallMethodNoArgs(k, s_fingerprint);
+}
+
+/* engine.explore.reduction.ample_chain with a step cache, the loop compiled:
+ * chain(cache, k, ticks, blocked, start, broken, fps, bounded, step_alone,
+ *       preempts, check_invariants, steps, limit)
+ * -> (k, path, None) or (k, path, footprint) where a step broke the lock
+ * discipline (the caller raises). blocked: a set the chain adds to (the
+ * caller's own copy); step_alone: the cache's Python method, for misses;
+ * steps: the Move of each CPU's step. */
+static PyObject *
+py_chain(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 13) {
+        PyErr_SetString(PyExc_TypeError, "chain() takes 13 arguments");
+        return NULL;
+    }
+    PyObject *cache = args[0], *blocked = args[3], *fps = args[6];
+    PyObject *step_alone = args[8], *preempts = args[9], *check = args[10], *steps = args[11];
+    long ticks = PyLong_AsLong(args[2]);
+    Py_ssize_t ci = PyLong_AsSsize_t(args[4]);
+    int broken = PyObject_IsTrue(args[5]);
+    int bounded = PyObject_IsTrue(args[7]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[12]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *table = PyObject_GetAttr(cache, s_table);
+    if (table == NULL)
+        return NULL;
+    PyObject *k = Py_NewRef(args[1]);
+    PyObject *path = PyList_New(0);
+    PyObject *keys = PySet_New(NULL);
+    PyObject *bad = Py_NewRef(Py_None);
+    PyObject *result = NULL;
+    PyObject *f = NULL;
+    if (path == NULL || keys == NULL)
+        goto out;
+    f = fingerprint(k);
+    if (f == NULL || PySet_Add(keys, f) < 0)
+        goto out;
+    Py_CLEAR(f);
+    PyObject *cpus = PyObject_GetAttr(k, s_cpus);
+    if (cpus == NULL)
+        goto out;
+    Py_ssize_t ncpu = PyObject_Length(cpus);
+    Py_DECREF(cpus);
+    if (ncpu <= 0)
+        goto done;
+    for (;;) {
+        PyObject *ps = PyObject_GetAttr(k, s_panicstr);
+        if (ps == NULL)
+            goto out;
+        int panicked = ps != Py_None;
+        Py_DECREF(ps);
+        if (panicked || PyList_GET_SIZE(path) >= limit || PySet_GET_SIZE(blocked) >= ncpu)
+            break;
+        PyObject *cio = PyLong_FromSsize_t(ci);
+        if (cio == NULL)
+            goto out;
+        int isb = PySet_Contains(blocked, cio);
+        if (isb < 0) {
+            Py_DECREF(cio);
+            goto out;
+        }
+        if (isb) {
+            Py_DECREF(cio);
+            ci = (ci + 1) % ncpu;
+            continue;
+        }
+        PyObject *r = step_alone_hit(cache, table, k, ci, ticks);
+        if (r == MISS) {
+            Py_DECREF(r);
+            PyObject *a[3] = {k, cio, args[2]};
+            r = PyObject_Vectorcall(step_alone, a, 3, NULL);
+        }
+        if (r == NULL) {
+            Py_DECREF(cio);
+            goto out;
+        }
+        PyObject *m = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
+        PyObject *viol = PyObject_GetAttr(fp, s_violation);
+        if (viol == NULL) {
+            Py_DECREF(r);
+            Py_DECREF(cio);
+            goto out;
+        }
+        if (viol != Py_None) {
+            Py_DECREF(viol);
+            Py_DECREF(cio);
+            Py_SETREF(bad, Py_NewRef(fp));
+            Py_DECREF(r);
+            break;
+        }
+        Py_DECREF(viol);
+        int stop = m == Py_None;
+        if (!stop) {
+            f = fingerprint(m);
+            int in = f ? PySet_Contains(keys, f) : -1;
+            if (in < 0) {
+                Py_DECREF(r);
+                Py_DECREF(cio);
+                goto out;
+            }
+            stop = in;
+        }
+        if (!stop && bounded) {
+            PyObject *a[3] = {k, m, cio};
+            PyObject *p = PyObject_Vectorcall(preempts, a, 3, NULL);
+            int yes = p ? PyObject_IsTrue(p) : -1;
+            Py_XDECREF(p);
+            if (yes < 0) {
+                Py_DECREF(r);
+                Py_DECREF(cio);
+                goto out;
+            }
+            stop = yes;
+        }
+        if (stop) {
+            Py_CLEAR(f);
+            Py_DECREF(r);
+            int e = PySet_Add(blocked, cio);
+            Py_DECREF(cio);
+            if (e < 0)
+                goto out;
+            continue;
+        }
+        Py_DECREF(cio);
+        if (PySet_Add(keys, f) < 0 || PyList_Append(path, PyList_GET_ITEM(steps, ci)) < 0
+            || (fps != Py_None && PyList_Append(fps, fp) < 0)) {
+            Py_DECREF(r);
+            goto out;
+        }
+        Py_CLEAR(f);
+        Py_SETREF(k, Py_NewRef(m));
+        int look = broken;
+        if (!look) {
+            int iw = flag(fp, s_inv_write), lw = iw >= 0 ? flag(fp, s_lock_write) : -1;
+            if (lw < 0) {
+                Py_DECREF(r);
+                goto out;
+            }
+            look = iw || lw;
+        }
+        Py_DECREF(r);
+        if (look) {
+            PyObject *msg = PyObject_CallOneArg(check, k);
+            if (msg == NULL)
+                goto out;
+            int whole = msg == Py_None;
+            Py_DECREF(msg);
+            if (!whole)
+                break;
+        }
+    }
+done:
+    result = PyTuple_Pack(3, k, path, bad);
+out:
+    Py_XDECREF(f);
+    Py_XDECREF(table);
+    Py_XDECREF(k);
+    Py_XDECREF(path);
+    Py_XDECREF(keys);
+    Py_XDECREF(bad);
+    return result;
+}
+
+static PyObject *
+py_setup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* setup(Kernel, independent) */
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "setup(Kernel, independent)");
+        return NULL;
+    }
+    Py_XSETREF(KernelType, Py_NewRef(args[0]));
+    Py_XSETREF(Independent, Py_NewRef(args[1]));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"setup", (PyCFunction)(void (*)(void))py_setup, METH_FASTCALL,
+     "setup(Kernel, independent): the Python this calls"},
+    {"step_alone", (PyCFunction)(void (*)(void))py_step_alone, METH_FASTCALL,
+     "StepCache.step_alone on a hit; MISS otherwise"},
+    {"lookup", (PyCFunction)(void (*)(void))py_lookup, METH_FASTCALL,
+     "StepCache._lookup on a hit; None with no entry, MISS on a memo miss"},
+    {"chain", (PyCFunction)(void (*)(void))py_chain, METH_FASTCALL,
+     "engine.explore.reduction.ample_chain with a step cache, compiled"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "engine._stepcache",
+    "The step cache's hits, compiled (engine/stepcache.py is the reference).", -1, methods,
+};
+
+#define INTERN(var, text)                                                                     \
+    do {                                                                                      \
+        var = PyUnicode_InternFromString(text);                                               \
+        if (var == NULL)                                                                      \
+            return NULL;                                                                      \
+    } while (0)
+
+PyMODINIT_FUNC
+PyInit__stepcache(void)
+{
+    INTERN(s_lwps, "lwps");
+    INTERN(s_cpus, "cpus");
+    INTERN(s_psrefs, "psrefs");
+    INTERN(s_locks, "locks");
+    INTERN(s_config, "config");
+    INTERN(s_procs, "procs");
+    INTERN(s_ifnets, "ifnets");
+    INTERN(s_hardclock_ticks, "hardclock_ticks");
+    INTERN(s_worker_ci, "worker_ci");
+    INTERN(s_panicstr, "panicstr");
+    INTERN(s_paniccpu, "paniccpu");
+    INTERN(s_msgbuf, "msgbuf");
+    INTERN(s_fp, "_fp");
+    INTERN(s_tl, "_tl");
+    INTERN(s_hc, "_hc");
+    INTERN(s_structs, "structs");
+    INTERN(s_kvars, "kvars");
+    INTERN(s_delta, "delta");
+    INTERN(s_alone, "alone");
+    INTERN(s_visible, "visible");
+    INTERN(s_violation, "violation");
+    INTERN(s_ci_curlwp, "ci_curlwp");
+    INTERN(s_in_ddb, "in_ddb");
+    INTERN(s_tail_hash, "tail_hash");
+    INTERN(s_hits, "hits");
+    INTERN(s_efp, "fp");
+    INTERN(s_table, "table");
+    INTERN(s_fingerprint, "fingerprint");
+    INTERN(s_inv_write, "inv_write");
+    INTERN(s_lock_write, "lock_write");
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    MISS = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    if (MISS == NULL || PyModule_AddObjectRef(m, "MISS", MISS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
