@@ -29,7 +29,7 @@ static PyObject *s_lwps, *s_cpus, *s_psrefs, *s_locks, *s_config, *s_procs, *s_i
     *s_hardclock_ticks, *s_worker_ci, *s_panicstr, *s_paniccpu, *s_msgbuf, *s_fp, *s_tl,
     *s_hc, *s_structs, *s_kvars, *s_delta, *s_alone, *s_visible, *s_violation, *s_ci_curlwp,
     *s_in_ddb, *s_tail_hash, *s_hits, *s_efp, *s_table, *s_fingerprint, *s_inv_write,
-    *s_lock_write;
+    *s_lock_write, *s_independent;
 
 /* A kernel's fields read once, borrowed from k. */
 typedef struct {
@@ -765,6 +765,238 @@ out:
     return result;
 }
 
+
+/* StepCache.independent(k, n, ci, fp, ticks) from its memo; the method
+ * itself where the memo does not hold it. 1, 0, or -1 on error. */
+static int
+independent_memo(PyObject *cache, PyObject *k, PyObject *n, Py_ssize_t ci, PyObject *fp,
+                 long ticks, PyObject *method)
+{
+    int vis = flag(fp, s_visible);
+    if (vis != 0)
+        return vis < 0 ? -1 : 0;
+    PyObject *viol = PyObject_GetAttr(fp, s_violation);
+    if (viol == NULL)
+        return -1;
+    int violated = viol != Py_None;
+    Py_DECREF(viol);
+    if (violated)
+        return 0;
+    PyObject *ko[4] = {NULL, NULL, NULL, NULL}, *no[4] = {NULL, NULL, NULL, NULL};
+    PyObject *memo = NULL, *key = NULL;
+    int result = -1;
+    Kview kv, nv;
+    int a = kview(k, &kv, ko), b = a == 0 ? kview(n, &nv, no) : a;
+    if (a < 0 || b < 0)
+        goto out;
+    if (a == 0 && b == 0) {
+        PyObject *kc = PyList_GET_ITEM(kv.cpus, ci), *nc = PyList_GET_ITEM(nv.cpus, ci);
+        PyObject *kcur = PyObject_GetAttr(kc, s_ci_curlwp);
+        PyObject *ncur = kcur ? PyObject_GetAttr(nc, s_ci_curlwp) : NULL;
+        Py_ssize_t ki = kcur ? PyLong_AsSsize_t(kcur) : -1, ni = ncur ? PyLong_AsSsize_t(ncur) : -1;
+        Py_XDECREF(kcur);
+        Py_XDECREF(ncur);
+        if (PyErr_Occurred())
+            goto out;
+        if (ki >= 0 && ki < PyList_GET_SIZE(kv.lwps) && ni >= 0 && ni < PyList_GET_SIZE(nv.lwps)) {
+            PyObject *parts[7];
+            parts[0] = PyLong_FromVoidPtr(fp);
+            parts[1] = PyLong_FromVoidPtr(kc);
+            parts[2] = PyLong_FromVoidPtr(PyList_GET_ITEM(kv.lwps, ki));
+            parts[3] = PyLong_FromVoidPtr(nc);
+            parts[4] = PyLong_FromVoidPtr(PyList_GET_ITEM(nv.lwps, ni));
+            parts[5] = Py_NewRef(ticks > 0 ? Py_True : Py_False);
+            parts[6] = Py_NewRef(holds_lock(&kv, ci) ? Py_True : Py_False);
+            int ok = parts[0] && parts[1] && parts[2] && parts[3] && parts[4];
+            key = ok ? PyTuple_Pack(7, parts[0], parts[1], parts[2], parts[3], parts[4],
+                                    parts[5], parts[6]) : NULL;
+            for (int i = 0; i < 7; i++)
+                Py_XDECREF(parts[i]);
+            if (key == NULL)
+                goto out;
+            memo = PyObject_GetAttr(cache, s_independent);
+            if (memo == NULL)
+                goto out;
+            PyObject *hit = PyDict_CheckExact(memo) ? PyDict_GetItemWithError(memo, key) : NULL;
+            if (hit != NULL) {
+                result = PyObject_IsTrue(hit);
+                goto out;
+            }
+            if (PyErr_Occurred())
+                goto out;
+        }
+    }
+    {
+        PyObject *args[5];
+        args[0] = k;
+        args[1] = n;
+        args[2] = PyLong_FromSsize_t(ci);
+        args[3] = fp;
+        args[4] = PyLong_FromLong(ticks);
+        PyObject *r = (args[2] && args[4]) ? PyObject_Vectorcall(method, args, 5, NULL) : NULL;
+        Py_XDECREF(args[2]);
+        Py_XDECREF(args[4]);
+        if (r == NULL)
+            goto out;
+        result = PyObject_IsTrue(r);
+        Py_DECREF(r);
+    }
+out:
+    drop4(ko);
+    drop4(no);
+    Py_XDECREF(memo);
+    Py_XDECREF(key);
+    return result;
+}
+
+/* StepCache.step(k, ci) on a hit, as a (kernel, footprint) pair; MISS
+ * where the method must answer. */
+static PyObject *
+step_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci)
+{
+    PyObject *own[4] = {NULL, NULL, NULL, NULL};
+    PyObject *key = NULL, *result = NULL;
+    Kview v;
+    int r = kview(k, &v, own);
+    if (r != 0) {
+        result = r < 0 ? NULL : Py_NewRef(MISS);
+        goto out;
+    }
+    key = step_key(k, &v, ci);
+    if (key == NULL)
+        goto out;
+    if (key == Py_None) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    drop4(own);  /* (lookup reads them again) */
+    own[0] = own[1] = own[2] = own[3] = NULL;
+    PyObject *a[4] = {cache, table, key, k};
+    result = py_lookup(NULL, a, 4);
+    if (result == Py_None) {
+        Py_DECREF(result);
+        result = Py_NewRef(MISS);
+    }
+out:
+    drop4(own);
+    Py_XDECREF(key);
+    return result;
+}
+
+/* The CPUs' steps of engine.explore.moves.traced_moves with a step cache:
+ * steps(cache, k, ticks, asleep, at_k, STEP, step, independent)
+ * -> (out, None), or (out, footprint) where a step broke the discipline
+ * (the caller raises). out: (Move, kernel, ticks) of each step that makes
+ * progress; at_k (a dict, or None): ci -> (footprint, blocked). */
+static PyObject *
+py_steps(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "steps() takes 8 arguments");
+        return NULL;
+    }
+    PyObject *cache = args[0], *k = args[1], *tk = args[2], *asleep = args[3], *at_k = args[4];
+    PyObject *steps = args[5], *step = args[6], *indep = args[7];
+    long ticks = PyLong_AsLong(tk);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *table = PyObject_GetAttr(cache, s_table);
+    PyObject *out = PyList_New(0), *bad = Py_NewRef(Py_None), *result = NULL, *fk = NULL;
+    PyObject *cpus = PyObject_GetAttr(k, s_cpus);
+    if (table == NULL || out == NULL || cpus == NULL)
+        goto out;
+    Py_ssize_t ncpu = PyObject_Length(cpus);
+    if (ncpu < 0)
+        goto out;
+    for (Py_ssize_t ci = 0; ci < ncpu; ci++) {
+        PyObject *mv = PyList_GET_ITEM(steps, ci);
+        if (PySet_GET_SIZE(asleep)) {
+            int in = PySet_Contains(asleep, mv);
+            if (in < 0)
+                goto out;
+            if (in)
+                continue;
+        }
+        PyObject *r = step_hit(cache, table, k, ci);
+        if (r == MISS) {
+            Py_DECREF(r);
+            PyObject *cio = PyLong_FromSsize_t(ci);
+            PyObject *a[2] = {k, cio};
+            r = cio ? PyObject_Vectorcall(step, a, 2, NULL) : NULL;
+            Py_XDECREF(cio);
+        }
+        if (r == NULL)
+            goto out;
+        PyObject *n = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
+        if (n != k) {
+            /* A step that changes nothing the key holds makes no progress. */
+            if (fk == NULL && (fk = fingerprint(k)) == NULL) {
+                Py_DECREF(r);
+                goto out;
+            }
+            PyObject *fn = fingerprint(n);
+            int same = fn ? PyObject_RichCompareBool(fn, fk, Py_EQ) : -1;
+            Py_XDECREF(fn);
+            if (same < 0) {
+                Py_DECREF(r);
+                goto out;
+            }
+            if (same)
+                n = k;
+        }
+        PyObject *viol = PyObject_GetAttr(fp, s_violation);
+        if (viol == NULL) {
+            Py_DECREF(r);
+            goto out;
+        }
+        int violated = viol != Py_None;
+        Py_DECREF(viol);
+        if (violated) {
+            Py_SETREF(bad, Py_NewRef(fp));
+            Py_DECREF(r);
+            break;
+        }
+        if (at_k != Py_None) {
+            int blocked = 1;
+            if (n != k) {
+                int ind = independent_memo(cache, k, n, ci, fp, ticks, indep);
+                if (ind < 0) {
+                    Py_DECREF(r);
+                    goto out;
+                }
+                blocked = !ind;
+            }
+            PyObject *cio = PyLong_FromSsize_t(ci);
+            PyObject *pair = cio ? PyTuple_Pack(2, fp, blocked ? Py_True : Py_False) : NULL;
+            int e = pair ? PyDict_SetItem(at_k, cio, pair) : -1;
+            Py_XDECREF(cio);
+            Py_XDECREF(pair);
+            if (e < 0) {
+                Py_DECREF(r);
+                goto out;
+            }
+        }
+        if (n != k) {
+            PyObject *t = PyTuple_Pack(3, mv, n, tk);
+            int e = t ? PyList_Append(out, t) : -1;
+            Py_XDECREF(t);
+            if (e < 0) {
+                Py_DECREF(r);
+                goto out;
+            }
+        }
+        Py_DECREF(r);
+    }
+    result = PyTuple_Pack(2, out, bad);
+out:
+    Py_XDECREF(table);
+    Py_XDECREF(out);
+    Py_XDECREF(bad);
+    Py_XDECREF(cpus);
+    Py_XDECREF(fk);
+    return result;
+}
+
 static PyObject *
 py_setup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -787,6 +1019,8 @@ static PyMethodDef methods[] = {
      "StepCache._lookup on a hit; None with no entry, MISS on a memo miss"},
     {"chain", (PyCFunction)(void (*)(void))py_chain, METH_FASTCALL,
      "engine.explore.reduction.ample_chain with a step cache, compiled"},
+    {"steps", (PyCFunction)(void (*)(void))py_steps, METH_FASTCALL,
+     "the CPUs' steps of engine.explore.moves.traced_moves with a step cache, compiled"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -835,6 +1069,7 @@ PyInit__stepcache(void)
     INTERN(s_fingerprint, "fingerprint");
     INTERN(s_inv_write, "inv_write");
     INTERN(s_lock_write, "lock_write");
+    INTERN(s_independent, "_independent");
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

@@ -22,6 +22,7 @@ scenario.
 from __future__ import annotations
 
 import os
+import struct
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +61,7 @@ def core() -> str:
     return "pure Python (engine._stepcache not built)"
 
 MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
+_HASHES = struct.Struct("<QQ")  # a packed state's fingerprint and tail hash
 _KIND = {"lwp": 0, "cpu": 1, "psref": 2}
 _FP_FIELDS = tuple(f.name for f in attrs.fields(Footprint) if f.eq)  # (what equality compares)
 
@@ -207,21 +209,27 @@ class StepCache:
         v.append(self._part((k.panicstr, k.paniccpu, k.msgbuf)))
         v.append(k.hardclock_ticks)  # (unsigned: what a clock counts)
         v.append(k.worker_ci)
-        return array("H" if max(v) <= 0xFFFF else "I", v).tobytes()
+        # Then its fingerprint and tail hash, computed already (the search
+        # keys the state by them): unpacked, it need not sum them again.
+        return (array("H" if max(v) <= 0xFFFF else "I", v).tobytes()
+                + _HASHES.pack(k.fingerprint(), k.tail_hash()))
 
     def unpack(self, p: bytes, like: Kernel) -> Kernel:
         """The Kernel p packs, with like's boot-time constants (and sizes)."""
         nl, nc = len(like.lwps), len(like.cpus)
         np_ = len(like.psrefs)
-        a = array("H" if len(p) == 2 * (nl + nc + np_ + 4) else "I")
-        a.frombytes(p)
+        end = len(p) - _HASHES.size
+        a = array("H" if end == 2 * (nl + nc + np_ + 4) else "I")
+        a.frombytes(p[:end])
         objs = self._objs
         lwps = [objs[i] for i in a[:nl]]
         cpus = [objs[i] for i in a[nl:nl + nc]]
         psrefs = [objs[i] for i in a[nl + nc:nl + nc + np_]]
         locks, (panicstr, paniccpu, msgbuf) = (self._part_list[a[-4]], self._part_list[a[-3]])
-        return Kernel(like.config, like.procs, like.ifnets, lwps, cpus, psrefs, dict(locks),
-                      a[-2], a[-1], panicstr, paniccpu, msgbuf)
+        k = Kernel(like.config, like.procs, like.ifnets, lwps, cpus, psrefs, dict(locks),
+                   a[-2], a[-1], panicstr, paniccpu, msgbuf)
+        k._fp, k._tl = _HASHES.unpack_from(p, end)
+        return k
 
     # -- decisions on cached footprints ----------------------------------
 
@@ -324,15 +332,21 @@ class StepCache:
     def deliver(self, k: Kernel, ci: int, handler: str, ipl: int,
                 **args: Any) -> tuple[Kernel, Footprint]:
         """traced_deliver(), from the cache when it has seen these inputs."""
+        return self.deliver_args(k, ci, handler, ipl, tuple(sorted(args.items())))
+
+    def deliver_args(self, k: Kernel, ci: int, handler: str, ipl: int,
+                     argkey: tuple[tuple[str, Any], ...]) -> tuple[Kernel, Footprint]:
+        """deliver(), its arguments as sorted (name, value) pairs (a move's,
+        made once: engine.explore.moves)."""
         cpu = k.cpus[ci]
         if k.panicstr is not None or cpu.in_ddb or cpu.ci_ilevel >= ipl:
             return k, Footprint(visible=True)
         own = k.lwps[cpu.ci_curlwp]
-        key = (ci, id(cpu), id(own), handler, ipl, tuple(sorted(args.items())))
+        key = (ci, id(cpu), id(own), handler, ipl, argkey)
         hit = self._lookup(key, k)
         if hit is not None:
             return hit
-        n, fp = traced_deliver(k, ci, handler, ipl, self.d, **args)
+        n, fp = traced_deliver(k, ci, handler, ipl, self.d, **dict(argkey))
         return self._store(key, k, n, fp, ci)
 
     def _entry(self, key: tuple[Any, ...], k: Kernel) -> _Entry | None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from engine import intr
+from engine import intr, stepcache
 from engine.footprint import Discipline, Field, Footprint, independent, traced_deliver, traced_step
 from engine.kernel import Kernel
 from engine.machine import deliver, step
@@ -48,6 +48,13 @@ def interrupts(k: Kernel, ticks: int) -> list[tuple[Move, int]]:
 def handler(mv: Move) -> tuple[str, int, dict[str, str]]:
     """An interrupt move's handler, its IPL and its arguments."""
     return intr.handler(mv.kind, mv.dev)
+
+
+@functools.cache
+def _handler_key(mv: Move) -> tuple[str, int, tuple[tuple[str, str], ...]]:
+    """handler(), its arguments as StepCache.deliver_args takes them."""
+    func, ipl, args = handler(mv)
+    return func, ipl, tuple(sorted(args.items()))
 
 
 def moves(k: Kernel, ticks: int) -> Iterator[tuple[Move, Kernel, int]]:
@@ -93,10 +100,12 @@ def traced_move(k: Kernel, mv: Move, d: Discipline,
         n, fp = sc.step(k, mv.cpu) if sc is not None else traced_step(k, mv.cpu, d)
         if n is not k and n.fingerprint() == k.fingerprint():
             n = k
+    elif sc is not None:
+        func, ipl, argkey = _handler_key(mv)
+        n, fp = sc.deliver_args(k, mv.cpu, func, ipl, argkey)
     else:
         func, ipl, args = handler(mv)
-        n, fp = (sc.deliver(k, mv.cpu, func, ipl, **args) if sc is not None
-                 else traced_deliver(k, mv.cpu, func, ipl, d, **args))
+        n, fp = traced_deliver(k, mv.cpu, func, ipl, d, **args)
     if fp.violation is not None:
         raise _Violation(*fp.violation)
     return n, fp
@@ -114,16 +123,24 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
     each interrupt's footprint. Moves in `asleep` are left out (not made).
     """
     out: list[tuple[Move, Kernel, int]] = []
-    for ci in range(len(k.cpus)):
-        if _STEP[ci] in asleep:
-            continue
-        n, fp = traced_move(k, _STEP[ci], d, cache)
-        if steps is not None:
-            steps[ci] = (fp, n is k or not (
-                cache.independent(k, n, ci, fp, ticks) if cache is not None
-                else independent(k, n, ci, fp, ticks)))
-        if n is not k:
-            out.append((_STEP[ci], n, ticks))
+    compiled = stepcache._C
+    if cache is not None and compiled is not None:
+        # (The CPUs' steps below, compiled: engine/_stepcache.c steps().)
+        out, bad = compiled.steps(cache, k, ticks, asleep, steps, _STEP, cache.step,
+                                  cache.independent)
+        if bad is not None:
+            raise _Violation(*bad.violation)
+    else:
+        for ci in range(len(k.cpus)):
+            if _STEP[ci] in asleep:
+                continue
+            n, fp = traced_move(k, _STEP[ci], d, cache)
+            if steps is not None:
+                steps[ci] = (fp, n is k or not (
+                    cache.independent(k, n, ci, fp, ticks) if cache is not None
+                    else independent(k, n, ci, fp, ticks)))
+            if n is not k:
+                out.append((_STEP[ci], n, ticks))
     for mv, nt in interrupts(k, ticks):
         if mv in asleep:
             continue
