@@ -321,13 +321,16 @@ def test_the_packed_state_holds_a_clock_past_two_bytes() -> None:
     # Two bytes a number while every number fits; a clock past 65535 packs in four.
     k0 = boot(load_text(UNBOUND, "t.toml"))
     sc = StepCache(KNOWN)
+    small = sc.pack(sc.intern(k0.copy()))
     k = sc.intern(k0.copy())
-    small = sc.pack(k)
     k.hardclock_ticks = 1 << 20
     big = sc.pack(k)
-    assert len(big) == 2 * len(small)
+    # (Each ends with the state's two 8-byte hashes.)
+    assert len(big) - 16 == 2 * (len(small) - 16)
     back = sc.unpack(big, k0)
     assert back.hardclock_ticks == 1 << 20 and back.key() == k.key()
+    fresh = sc.intern(back.copy())
+    assert back.fingerprint() == fresh.fingerprint() != sc.unpack(small, k0).fingerprint()
 
 
 def test_an_open_state_comes_back_as_it_was_kept() -> None:
