@@ -19,6 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <structmember.h>
 
 static PyObject *MISS;          /* the answer "not here: run the Python method" */
 static PyObject *KernelType;    /* engine.kernel.Kernel */
@@ -31,6 +32,84 @@ static PyObject *s_lwps, *s_cpus, *s_psrefs, *s_locks, *s_config, *s_procs, *s_i
     *s_in_ddb, *s_tail_hash, *s_hits, *s_efp, *s_table, *s_fingerprint, *s_inv_write,
     *s_lock_write, *s_independent;
 
+
+/* The Kernel's fields, in the order of its attrs definition (engine/kernel.py),
+ * and where each lives in a Kernel object: attrs makes it a slotted class,
+ * so a field is a pointer at a fixed offset (its member descriptor's). */
+enum { K_CONFIG, K_PROCS, K_IFNETS, K_LWPS, K_CPUS, K_PSREFS, K_LOCKS, K_HARDCLOCK_TICKS,
+       K_WORKER_CI, K_PANICSTR, K_PANICCPU, K_MSGBUF, K_FP, K_TL, K_NFIELDS };
+static const char *const k_names[K_NFIELDS] = {
+    "config", "procs", "ifnets", "lwps", "cpus", "psrefs", "locks", "hardclock_ticks",
+    "worker_ci", "panicstr", "paniccpu", "msgbuf", "_fp", "_tl"};
+static PyObject *k_name_objs[K_NFIELDS];
+static Py_ssize_t k_off[K_NFIELDS];  /* 0: not found (read by name instead) */
+
+static int
+k_offsets(void)
+{
+    for (int i = 0; i < K_NFIELDS; i++) {
+        k_off[i] = 0;
+        k_name_objs[i] = PyUnicode_InternFromString(k_names[i]);
+        if (k_name_objs[i] == NULL)
+            return -1;
+        PyObject *d = PyObject_GetAttr(KernelType, k_name_objs[i]);
+        if (d == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+            PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+            if (m->type == T_OBJECT_EX || m->type == T_OBJECT)
+                k_off[i] = m->offset;
+        }
+        Py_DECREF(d);
+    }
+    return 0;
+}
+
+/* k.<field i> (new reference; NULL with an exception where unset). */
+static PyObject *
+kget(PyObject *k, int i)
+{
+    if (k_off[i] && Py_IS_TYPE(k, (PyTypeObject *)KernelType)) {
+        PyObject *v = *(PyObject **)((char *)k + k_off[i]);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(k, k_name_objs[i]);
+}
+
+/* k.<field i> = v */
+static int
+kset(PyObject *k, int i, PyObject *v)
+{
+    if (k_off[i] && Py_IS_TYPE(k, (PyTypeObject *)KernelType)) {
+        PyObject **slot = (PyObject **)((char *)k + k_off[i]);
+        Py_XSETREF(*slot, Py_NewRef(v));
+        return 0;
+    }
+    return PyObject_SetAttr(k, k_name_objs[i], v);
+}
+
+/* Kernel(*fields) with _fp and _tl None, as its __init__ makes it (which
+ * sets each field and nothing else); by the class where a field has no slot. */
+static PyObject *
+knew(PyObject **fields)
+{
+    int slotted = 1;
+    for (int i = 0; i < K_NFIELDS; i++)
+        slotted &= k_off[i] != 0;
+    if (!slotted)
+        return PyObject_Vectorcall(KernelType, fields, K_FP, NULL);
+    PyTypeObject *t = (PyTypeObject *)KernelType;
+    PyObject *n = t->tp_alloc(t, 0);
+    if (n == NULL)
+        return NULL;
+    for (int i = 0; i < K_NFIELDS; i++)
+        *(PyObject **)((char *)n + k_off[i]) = Py_NewRef(i < K_FP ? fields[i] : Py_None);
+    return n;
+}
+
 /* A kernel's fields read once, borrowed from k. */
 typedef struct {
     PyObject *lwps, *cpus, *psrefs, *locks;
@@ -40,10 +119,10 @@ static int
 kview(PyObject *k, Kview *v, PyObject **owned)
 {
     /* owned[0..3] hold the references; the caller drops them. */
-    owned[0] = PyObject_GetAttr(k, s_lwps);
-    owned[1] = PyObject_GetAttr(k, s_cpus);
-    owned[2] = PyObject_GetAttr(k, s_psrefs);
-    owned[3] = PyObject_GetAttr(k, s_locks);
+    owned[0] = kget(k, K_LWPS);
+    owned[1] = kget(k, K_CPUS);
+    owned[2] = kget(k, K_PSREFS);
+    owned[3] = kget(k, K_LOCKS);
     if (!owned[0] || !owned[1] || !owned[2] || !owned[3])
         return -1;
     v->lwps = owned[0];
@@ -175,7 +254,7 @@ find_entry(PyObject *table, PyObject *key, Kview *v, PyObject *k)
 static PyObject *
 step_key(PyObject *k, Kview *v, Py_ssize_t ci)
 {
-    PyObject *ps = PyObject_GetAttr(k, s_panicstr);
+    PyObject *ps = kget(k, K_PANICSTR);
     if (ps == NULL)
         return NULL;
     int panicked = ps != Py_None;
@@ -257,7 +336,7 @@ apply_delta(PyObject *k, Kview *v, PyObject *delta)
     uint64_t fp = 0;
     int have_fp;
 
-    fpo = PyObject_GetAttr(k, s_fp);
+    fpo = kget(k, K_FP);
     if (fpo == NULL)
         return NULL;
     have_fp = fpo != Py_None;
@@ -321,26 +400,22 @@ apply_delta(PyObject *k, Kview *v, PyObject *delta)
         lk = Py_NewRef(v->locks);
     }
     {
-        PyObject *args[12];
-        PyObject *names[12] = {s_config, s_procs, s_ifnets, NULL, NULL, NULL, NULL,
-                               s_hardclock_ticks, s_worker_ci, s_panicstr, s_paniccpu,
-                               s_msgbuf};
+        PyObject *args[K_FP];
         int got = 1;
-        for (int i = 0; i < 12; i++) {
-            if (names[i] == NULL)
+        for (int i = 0; i < K_FP; i++) {
+            if (i >= K_LWPS && i <= K_LOCKS)
                 continue;
-            args[i] = PyObject_GetAttr(k, names[i]);
+            args[i] = kget(k, i);
             if (args[i] == NULL)
                 got = 0;
         }
         for (int j = 0; j < 3; j++)
-            args[3 + j] = fresh[j] ? Py_NewRef(fresh[j]) : Py_NewRef(lists[j]);
-        args[6] = Py_NewRef(lk);
+            args[K_LWPS + j] = fresh[j] ? Py_NewRef(fresh[j]) : Py_NewRef(lists[j]);
+        args[K_LOCKS] = Py_NewRef(lk);
         if (got)
-            n = PyObject_Vectorcall(KernelType, args, 12, NULL);
-        for (int i = 0; i < 12; i++)
-            if (names[i] != NULL || (i >= 3 && i <= 6))
-                Py_XDECREF(args[i]);
+            n = knew(args);
+        for (int i = 0; i < K_FP; i++)
+            Py_XDECREF(args[i]);
         if (n == NULL)
             goto out;
     }
@@ -364,16 +439,16 @@ apply_delta(PyObject *k, Kview *v, PyObject *delta)
             Py_DECREF(tn);
             Py_DECREF(tk);
         } else {
-            PyObject *tl = PyObject_GetAttr(k, s_tl);
+            PyObject *tl = kget(k, K_TL);
             if (tl == NULL)
                 goto out;
-            int r = PyObject_SetAttr(n, s_tl, tl);
+            int r = kset(n, K_TL, tl);
             Py_DECREF(tl);
             if (r < 0)
                 goto out;
         }
         PyObject *f = PyLong_FromUnsignedLongLong(fp);
-        if (f == NULL || PyObject_SetAttr(n, s_fp, f) < 0) {
+        if (f == NULL || kset(n, K_FP, f) < 0) {
             Py_XDECREF(f);
             goto out;
         }
@@ -595,7 +670,7 @@ out:
 static PyObject *
 fingerprint(PyObject *k)
 {
-    PyObject *f = PyObject_GetAttr(k, s_fp);
+    PyObject *f = kget(k, K_FP);
     if (f == NULL || f != Py_None)
         return f;
     Py_DECREF(f);
@@ -640,7 +715,7 @@ py_chain(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (f == NULL || PySet_Add(keys, f) < 0)
         goto out;
     Py_CLEAR(f);
-    PyObject *cpus = PyObject_GetAttr(k, s_cpus);
+    PyObject *cpus = kget(k, K_CPUS);
     if (cpus == NULL)
         goto out;
     Py_ssize_t ncpu = PyObject_Length(cpus);
@@ -648,7 +723,7 @@ py_chain(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (ncpu <= 0)
         goto done;
     for (;;) {
-        PyObject *ps = PyObject_GetAttr(k, s_panicstr);
+        PyObject *ps = kget(k, K_PANICSTR);
         if (ps == NULL)
             goto out;
         int panicked = ps != Py_None;
@@ -902,7 +977,7 @@ py_steps(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     PyObject *table = PyObject_GetAttr(cache, s_table);
     PyObject *out = PyList_New(0), *bad = Py_NewRef(Py_None), *result = NULL, *fk = NULL;
-    PyObject *cpus = PyObject_GetAttr(k, s_cpus);
+    PyObject *cpus = kget(k, K_CPUS);
     if (table == NULL || out == NULL || cpus == NULL)
         goto out;
     Py_ssize_t ncpu = PyObject_Length(cpus);
@@ -1007,6 +1082,8 @@ py_setup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_XSETREF(KernelType, Py_NewRef(args[0]));
     Py_XSETREF(Independent, Py_NewRef(args[1]));
+    if (k_offsets() < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
