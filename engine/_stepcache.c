@@ -1072,6 +1072,551 @@ out:
     return result;
 }
 
+
+/* ---- the search's expansion of one state (engine/explore/search.py) ---- */
+
+/* Search configuration, a tuple made once by _search (SEARCH_FIELDS there). */
+enum { C_SEEN_OPEN, C_CLOSED, C_ENDS, C_EDGE_CODE, C_PUT, C_PUSH, C_PACK, C_CHAINS, C_CACHE,
+       C_CONFLICTS, C_CHECK, C_PREEMPTS, C_ASLEEP_AFTER, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
+       C_BOUNDED, C_SLEEPY, C_SUBSUME, C_MAX_STATES, C_ON_STORE, C_CHAINS_KEPT, C_CHAIN_LIMIT,
+       C_NFIELDS };
+
+static const uint64_t FPM = UINT64_MAX;
+
+/* _state_key(fingerprint, ticks, left): hash((fp, ticks)) or hash((fp, ticks,
+ * left)), as a 64-bit key. 0 with an exception on error is impossible to tell
+ * from a key, so errors go by *err. */
+static uint64_t
+state_key(PyObject *fp, long ticks, long left, int *err)
+{
+    PyObject *t = PyLong_FromLong(ticks), *l = NULL, *tup = NULL;
+    uint64_t key = 0;
+    if (t == NULL)
+        goto fail;
+    if (left < 0) {
+        tup = PyTuple_Pack(2, fp, t);
+    } else {
+        l = PyLong_FromLong(left);
+        tup = l ? PyTuple_Pack(3, fp, t, l) : NULL;
+    }
+    if (tup == NULL)
+        goto fail;
+    Py_hash_t h = PyObject_Hash(tup);
+    if (h == -1 && PyErr_Occurred())
+        goto fail;
+    key = (uint64_t)h;
+    Py_DECREF(tup);
+    Py_DECREF(t);
+    Py_XDECREF(l);
+    return key;
+fail:
+    Py_XDECREF(tup);
+    Py_XDECREF(t);
+    Py_XDECREF(l);
+    *err = 1;
+    return 0;
+}
+
+/* KeySet.__contains__ (engine/explore/visited.py): open addressing over an
+ * array of 64-bit keys, 0 the empty slot, key 0 kept as 1. */
+static int
+keyset_has(PyObject *ks, uint64_t key)
+{
+    PyObject *tab = PyObject_GetAttrString(ks, "_tab");
+    if (tab == NULL)
+        return -1;
+    Py_buffer b;
+    if (PyObject_GetBuffer(tab, &b, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(tab);
+        return -1;
+    }
+    const uint64_t *a = (const uint64_t *)b.buf;
+    uint64_t mask = (uint64_t)(b.len / 8) - 1, k = key ? key : 1;
+    int found = 0;
+    for (uint64_t i = k & mask;; i = (i + 1) & mask) {
+        if (a[i] == k) {
+            found = 1;
+            break;
+        }
+        if (!a[i])
+            break;
+    }
+    PyBuffer_Release(&b);
+    Py_DECREF(tab);
+    return found;
+}
+
+/* _Seen.cost_of(key): an open state's cost, 0 for a closed one, a panic's
+ * cost, or -1 if never seen; -2 on error. */
+static long
+cost_of(PyObject *const *cfg, uint64_t key)
+{
+    PyObject *ko = PyLong_FromUnsignedLongLong(key);
+    if (ko == NULL)
+        return -2;
+    long cost = -1;
+    PyObject *e = PyDict_GetItemWithError(cfg[C_SEEN_OPEN], ko);
+    if (e != NULL) {
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(e);
+        cost = (long)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16
+                      | (uint32_t)p[3] << 24);
+        goto out;
+    }
+    if (PyErr_Occurred()) {
+        cost = -2;
+        goto out;
+    }
+    int in = keyset_has(cfg[C_CLOSED], key);
+    if (in < 0) {
+        cost = -2;
+        goto out;
+    }
+    if (in) {
+        cost = 0;
+        goto out;
+    }
+    e = PyDict_GetItemWithError(cfg[C_ENDS], ko);
+    if (e != NULL)
+        cost = PyLong_AsLong(e);
+    else if (PyErr_Occurred())
+        cost = -2;
+out:
+    Py_DECREF(ko);
+    return cost;
+}
+
+/* visited.subsumed(): reached as cheaply with more budget left? -1 on error. */
+static int
+subsumed(PyObject *const *cfg, PyObject *fpr, long t, long ticks, long cost, long left,
+         long most)
+{
+    for (long more_left = left; more_left <= most; more_left++) {
+        for (long more = t; more <= ticks; more++) {
+            if (more == t && more_left == left)
+                continue;
+            int err = 0;
+            uint64_t key = state_key(fpr, more, more_left, &err);
+            if (err)
+                return -1;
+            long old = cost_of(cfg, key);
+            if (old == -2)
+                return -1;
+            if (old >= 0 && old <= cost)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* StepCache.conflicts(a, b) from its memo, else the method. -1 on error. */
+static int
+conflicts(PyObject *const *cfg, PyObject *a, PyObject *b)
+{
+    PyObject *memo = PyObject_GetAttrString(cfg[C_CACHE], "_conflicts");
+    if (memo == NULL)
+        return -1;
+    PyObject *ia = PyLong_FromVoidPtr(a), *ib = PyLong_FromVoidPtr(b);
+    PyObject *key = (ia && ib) ? PyTuple_Pack(2, ia, ib) : NULL;
+    Py_XDECREF(ia);
+    Py_XDECREF(ib);
+    int r = -1;
+    if (key != NULL) {
+        PyObject *hit = PyDict_GetItemWithError(memo, key);
+        if (hit != NULL) {
+            r = PyObject_IsTrue(hit);
+        } else if (!PyErr_Occurred()) {
+            PyObject *x = PyObject_CallMethod(cfg[C_CACHE], "conflicts", "OO", a, b);
+            if (x != NULL) {
+                r = PyObject_IsTrue(x);
+                Py_DECREF(x);
+            }
+        }
+    }
+    Py_XDECREF(key);
+    Py_DECREF(memo);
+    return r;
+}
+
+static int
+is_step(PyObject *mv, Py_ssize_t *cpu)
+{
+    PyObject *kind = PyObject_GetAttrString(mv, "kind");
+    if (kind == NULL)
+        return -1;
+    int r = PyUnicode_CompareWithASCIIString(kind, "step") == 0;
+    Py_DECREF(kind);
+    PyObject *c = PyObject_GetAttrString(mv, "cpu");
+    if (c == NULL)
+        return -1;
+    *cpu = PyLong_AsSsize_t(c);
+    Py_DECREF(c);
+    return r;
+}
+
+/* The successors of one state, as _search's loop over them does it (with
+ * the reduction, hashing and a step cache):
+ * expand(cfg, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
+ * counters: [states, transitions, found], updated in place. Returns None,
+ * or the cost at which the state limit was reached. */
+static PyObject *
+py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 10 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != C_NFIELDS
+        || !PyList_Check(args[1]) || PyList_GET_SIZE(args[1]) != 3) {
+        PyErr_SetString(PyExc_TypeError, "expand(cfg, counters, k, c, path, asleep, left, "
+                                         "succ, at_k, intr_fps)");
+        return NULL;
+    }
+    PyObject *const *cfg = &PyTuple_GET_ITEM(args[0], 0);
+    PyObject *counters = args[1], *k = args[2], *path = args[4], *asleep = args[5];
+    PyObject *succ = args[7], *at_k = args[8], *intr_fps = args[9];
+    long c = PyLong_AsLong(args[3]), left = PyLong_AsLong(args[6]);
+    long ticks = PyLong_AsLong(cfg[C_TICKS]), bound = PyLong_AsLong(cfg[C_BOUND]);
+    long left0 = PyLong_AsLong(cfg[C_LEFT0]), max_states = PyLong_AsLong(cfg[C_MAX_STATES]);
+    long chains_kept = PyLong_AsLong(cfg[C_CHAINS_KEPT]);
+    int bounded = PyObject_IsTrue(cfg[C_BOUNDED]), sleepy = PyObject_IsTrue(cfg[C_SLEEPY]);
+    int subsume = PyObject_IsTrue(cfg[C_SUBSUME]);
+    long states = PyLong_AsLong(PyList_GET_ITEM(counters, 0));
+    long transitions = PyLong_AsLong(PyList_GET_ITEM(counters, 1));
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *found = Py_NewRef(PyList_GET_ITEM(counters, 2));
+    long found_cost = found == Py_None ? -1 : PyLong_AsLong(PyTuple_GET_ITEM(found, 0));
+    PyObject *taken = PyList_New(0), *result = NULL;
+    PyObject *chains = cfg[C_CHAINS];
+    if (taken == NULL)
+        goto out;
+    Py_ssize_t ns = PyList_GET_SIZE(succ);
+    for (Py_ssize_t si = 0; si < ns; si++) {
+        PyObject *item = PyList_GET_ITEM(succ, si);
+        PyObject *mv = PyTuple_GET_ITEM(item, 0), *n = Py_NewRef(PyTuple_GET_ITEM(item, 1));
+        PyObject *nto = PyTuple_GET_ITEM(item, 2);
+        PyObject *edge = NULL, *chain_fps = NULL, *bad = NULL, *sleeps = NULL, *nfp = NULL;
+        PyObject *pre = NULL, *fpm = NULL, *seed = NULL, *r = NULL, *x = NULL, *npath = NULL;
+        PyObject *nkeyo = NULL, *code = NULL, *packed = NULL, *msg = NULL;
+        int ok = 0;
+        long nt = PyLong_AsLong(nto);
+        Py_ssize_t cpu = 0;
+        int step = is_step(mv, &cpu);
+        if (step < 0)
+            goto next;
+        transitions += 1;
+        long nleft = bounded ? left : -1;
+        if (bounded && step) {
+            PyObject *cio = PyLong_FromSsize_t(cpu);
+            PyObject *a[3] = {k, n, cio};
+            x = cio ? PyObject_Vectorcall(cfg[C_PREEMPTS], a, 3, NULL) : NULL;
+            Py_XDECREF(cio);
+            int yes = x ? PyObject_IsTrue(x) : -1;
+            Py_CLEAR(x);
+            if (yes < 0)
+                goto next;
+            if (yes && --nleft < 0) {
+                ok = 1;
+                goto next;  /* a schedule past the bound */
+            }
+        }
+        edge = PyList_New(0);
+        chain_fps = PyList_New(0);
+        if (edge == NULL || chain_fps == NULL || PyList_Append(edge, mv) < 0)
+            goto next;
+        msg = kget(n, K_PANICSTR);
+        if (msg == NULL)
+            goto next;
+        bad = msg != Py_None ? Py_NewRef(Py_None) : PyObject_CallOneArg(cfg[C_CHECK], n);
+        if (bad == NULL)
+            goto next;
+        if (msg == Py_None && bad == Py_None) {
+            /* CPUs blocked at k whose step the move cannot have changed are
+             * still blocked after it. */
+            seed = PySet_New(NULL);
+            if (seed == NULL)
+                goto next;
+            if (step) {
+                PyObject *cio = PyLong_FromSsize_t(cpu);
+                PyObject *pm = cio ? PyDict_GetItemWithError(at_k, cio) : NULL;
+                Py_XDECREF(cio);
+                if (pm == NULL) {
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_KeyError, "at_k");
+                    goto next;
+                }
+                fpm = Py_NewRef(PyTuple_GET_ITEM(pm, 0));
+                PyObject *bk, *bv;
+                Py_ssize_t pos = 0;
+                while (PyDict_Next(at_k, &pos, &bk, &bv)) {
+                    if (PyLong_AsSsize_t(bk) == cpu || PyTuple_GET_ITEM(bv, 1) != Py_True)
+                        continue;
+                    int cf = conflicts(cfg, fpm, PyTuple_GET_ITEM(bv, 0));
+                    if (cf < 0)
+                        goto next;
+                    if (!cf && PySet_Add(seed, bk) < 0)
+                        goto next;
+                }
+            }
+            /* The chain from a state is always the same: remember where it ends. */
+            nfp = fingerprint(n);
+            if (nfp == NULL)
+                goto next;
+            int err = 0;
+            uint64_t prek = state_key(nfp, nt, nleft, &err);
+            if (err)
+                goto next;
+            pre = PyLong_FromUnsignedLongLong(prek);
+            if (pre == NULL)
+                goto next;
+            PyObject *hit = PyDict_GetItemWithError(chains, pre);
+            if (hit == NULL && PyErr_Occurred())
+                goto next;
+            if (hit != NULL) {
+                /* hit: chain length above bit 64, the end's key below */
+                PyObject *mask = PyLong_FromUnsignedLongLong(FPM);
+                PyObject *endk = mask ? PyNumber_And(hit, mask) : NULL;
+                PyObject *sh = PyLong_FromLong(64);
+                PyObject *len = sh ? PyNumber_Rshift(hit, sh) : NULL;
+                Py_XDECREF(mask);
+                Py_XDECREF(sh);
+                if (endk == NULL || len == NULL) {
+                    Py_XDECREF(endk);
+                    Py_XDECREF(len);
+                    goto next;
+                }
+                uint64_t ek = PyLong_AsUnsignedLongLong(endk);
+                long chain_len = PyLong_AsLong(len);
+                Py_DECREF(endk);
+                Py_DECREF(len);
+                long end_cost = cost_of(cfg, ek);
+                if (end_cost == -2)
+                    goto next;
+                if (end_cost >= 0 && end_cost <= c + 1 + chain_len) {
+                    ok = 1;
+                    goto next;
+                }
+            }
+            PyObject *a[13] = {cfg[C_CACHE], n, nto, seed, NULL, Py_False,
+                               sleepy ? chain_fps : Py_None, bounded ? Py_True : Py_False,
+                               NULL, cfg[C_PREEMPTS], cfg[C_CHECK], cfg[C_STEPS],
+                               cfg[C_CHAIN_LIMIT]};
+            a[4] = PyLong_FromSsize_t(cpu);
+            a[8] = PyObject_GetAttrString(cfg[C_CACHE], "step_alone");
+            r = (a[4] && a[8]) ? py_chain(NULL, a, 13) : NULL;
+            Py_XDECREF(a[4]);
+            Py_XDECREF(a[8]);
+            if (r == NULL)
+                goto next;
+            if (PyTuple_GET_ITEM(r, 2) != Py_None) {
+                /* A step broke the discipline: the caller restarts. */
+                result = Py_NewRef(r);
+                goto next;
+            }
+            PyObject *chain = PyTuple_GET_ITEM(r, 1);
+            Py_SETREF(n, Py_NewRef(PyTuple_GET_ITEM(r, 0)));
+            Py_ssize_t cl = PyList_GET_SIZE(chain);
+            transitions += cl;
+            if (cl) {
+                Py_SETREF(msg, kget(n, K_PANICSTR));
+                if (msg == NULL)
+                    goto next;
+                Py_SETREF(bad, msg != Py_None ? Py_NewRef(Py_None)
+                                              : PyObject_CallOneArg(cfg[C_CHECK], n));
+                if (bad == NULL)
+                    goto next;
+                for (Py_ssize_t i = 0; i < cl; i++)
+                    if (PyList_Append(edge, PyList_GET_ITEM(chain, i)) < 0)
+                        goto next;
+            }
+        }
+        Py_ssize_t elen = PyList_GET_SIZE(edge);
+        long nc = c + (long)elen;
+        if (sleepy) {
+            PyObject *fpx;
+            if (step) {
+                if (fpm == NULL) {
+                    PyObject *cio = PyLong_FromSsize_t(cpu);
+                    PyObject *pm = cio ? PyDict_GetItemWithError(at_k, cio) : NULL;
+                    Py_XDECREF(cio);
+                    if (pm == NULL) {
+                        if (!PyErr_Occurred())
+                            PyErr_SetString(PyExc_KeyError, "at_k");
+                        goto next;
+                    }
+                    fpm = Py_NewRef(PyTuple_GET_ITEM(pm, 0));
+                }
+                fpx = fpm;
+            } else {
+                fpx = PyDict_GetItemWithError(intr_fps, mv);
+                if (fpx == NULL) {
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_KeyError, "intr_fps");
+                    goto next;
+                }
+            }
+            PyObject *a[5] = {mv, fpx, chain_fps, taken, asleep};
+            sleeps = PyObject_Vectorcall(cfg[C_ASLEEP_AFTER], a, 5, NULL);
+        } else {
+            sleeps = PyTuple_New(0);
+        }
+        if (sleeps == NULL)
+            goto next;
+        if (msg == NULL) {
+            msg = kget(n, K_PANICSTR);
+            if (msg == NULL)
+                goto next;
+        }
+        if (nc >= bound && msg == Py_None && bad == Py_None) {
+            ok = 1;
+            goto next;
+        }
+        Py_XSETREF(nfp, fingerprint(n));
+        if (nfp == NULL)
+            goto next;
+        int err = 0;
+        uint64_t nkey = state_key(nfp, nt, nleft, &err);
+        if (err)
+            goto next;
+        nkeyo = PyLong_FromUnsignedLongLong(nkey);
+        if (nkeyo == NULL)
+            goto next;
+        if (elen > 1) {
+            if (PyDict_GET_SIZE(chains) >= chains_kept)
+                PyDict_Clear(chains);
+            PyObject *lo = PyLong_FromSsize_t(elen - 1), *sh = PyLong_FromLong(64);
+            PyObject *hi = (lo && sh) ? PyNumber_Lshift(lo, sh) : NULL;
+            PyObject *v = hi ? PyNumber_Or(hi, nkeyo) : NULL;
+            int e = v ? PyDict_SetItem(chains, pre, v) : -1;
+            Py_XDECREF(lo);
+            Py_XDECREF(sh);
+            Py_XDECREF(hi);
+            Py_XDECREF(v);
+            if (e < 0)
+                goto next;
+        }
+        long old = cost_of(cfg, nkey);
+        if (old == -2)
+            goto next;
+        if (old >= 0 && old <= nc) {
+            ok = 1;
+            goto next;
+        }
+        if (subsume && (nt < ticks || (0 <= nleft && nleft < left0))) {
+            int sub = subsumed(cfg, nfp, nt, ticks, nc, nleft, left0);
+            if (sub < 0)
+                goto next;
+            if (sub) {
+                ok = 1;
+                goto next;
+            }
+        }
+        if (old < 0)
+            states += 1;
+        {
+            PyObject *et = PyList_AsTuple(edge);
+            code = et ? PyObject_CallOneArg(cfg[C_EDGE_CODE], et) : NULL;
+            Py_XDECREF(et);
+            if (code == NULL)
+                goto next;
+            npath = PySequence_Concat(path, code);
+            if (npath == NULL)
+                goto next;
+        }
+        if (msg != Py_None || bad != Py_None) {
+            PyObject *nco = PyLong_FromLong(nc);
+            if (nco == NULL || PyDict_SetItem(cfg[C_ENDS], nkeyo, nco) < 0) {
+                Py_XDECREF(nco);
+                goto next;
+            }
+            if (found_cost < 0 || nc < found_cost) {
+                PyObject *verdict = PyUnicode_FromString(msg != Py_None ? "panic" : "invariant");
+                PyObject *text = msg != Py_None ? Py_NewRef(msg)
+                                 : bad != Py_None ? Py_NewRef(bad) : PyUnicode_FromString("");
+                PyObject *f = (verdict && text) ? PyTuple_Pack(4, nco, verdict, text, npath)
+                                                : NULL;
+                Py_XDECREF(verdict);
+                Py_XDECREF(text);
+                if (f == NULL) {
+                    Py_DECREF(nco);
+                    goto next;
+                }
+                Py_SETREF(found, f);
+                found_cost = nc;
+            }
+            Py_DECREF(nco);
+            ok = 1;
+            goto next;
+        }
+        if (states >= max_states) {
+            result = PyLong_FromLong(nc);
+            goto next;
+        }
+        packed = PyObject_CallOneArg(cfg[C_PACK], n);
+        if (packed == NULL)
+            goto next;
+        {
+            PyObject *nco = PyLong_FromLong(nc);
+            PyObject *ml = PyLong_FromLong(nleft > 0 ? nleft : 0);
+            PyObject *a[7] = {nkeyo, nco, packed, nto, npath, sleeps, ml};
+            x = (nco && ml) ? PyObject_Vectorcall(cfg[C_PUT], a, 7, NULL) : NULL;
+            Py_CLEAR(x);
+            if (!PyErr_Occurred() && cfg[C_ON_STORE] != Py_None) {
+                PyObject *b[2] = {nkeyo, nco};
+                x = PyObject_Vectorcall(cfg[C_ON_STORE], b, 2, NULL);
+                Py_CLEAR(x);
+            }
+            if (!PyErr_Occurred()) {
+                PyObject *b[2] = {nco, nkeyo};
+                x = PyObject_Vectorcall(cfg[C_PUSH], b, 2, NULL);
+                Py_CLEAR(x);
+            }
+            Py_XDECREF(nco);
+            Py_XDECREF(ml);
+            if (PyErr_Occurred())
+                goto next;
+        }
+        ok = 1;
+    next:
+        Py_XDECREF(n);
+        Py_XDECREF(edge);
+        Py_XDECREF(chain_fps);
+        Py_XDECREF(bad);
+        Py_XDECREF(sleeps);
+        Py_XDECREF(nfp);
+        Py_XDECREF(pre);
+        Py_XDECREF(fpm);
+        Py_XDECREF(seed);
+        Py_XDECREF(r);
+        Py_XDECREF(x);
+        Py_XDECREF(npath);
+        Py_XDECREF(nkeyo);
+        Py_XDECREF(code);
+        Py_XDECREF(packed);
+        Py_XDECREF(msg);
+        if (!ok)
+            break;
+    }
+    if (PyErr_Occurred()) {
+        Py_CLEAR(result);
+        goto out;
+    }
+    if (result == NULL)
+        result = Py_NewRef(Py_None);
+out:
+    {
+        /* (The counters as they stand, whatever stopped the loop.) */
+        PyObject *so = PyLong_FromLong(states), *to = PyLong_FromLong(transitions);
+        if (so && to) {
+            PyList_SetItem(counters, 0, so);
+            PyList_SetItem(counters, 1, to);
+            PyList_SetItem(counters, 2, Py_NewRef(found));
+        } else {
+            Py_XDECREF(so);
+            Py_XDECREF(to);
+        }
+    }
+    Py_XDECREF(found);
+    Py_XDECREF(taken);
+    return result;
+}
+
 static PyObject *
 py_setup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1098,6 +1643,8 @@ static PyMethodDef methods[] = {
      "engine.explore.reduction.ample_chain with a step cache, compiled"},
     {"steps", (PyCFunction)(void (*)(void))py_steps, METH_FASTCALL,
      "the CPUs' steps of engine.explore.moves.traced_moves with a step cache, compiled"},
+    {"expand", (PyCFunction)(void (*)(void))py_expand, METH_FASTCALL,
+     "the successors of one state, as engine.explore.search._search takes them"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,11 +11,27 @@ from typing import Any
 
 import attrs
 
+from engine import stepcache
 from engine.explore.first import FIRST_STATES, first_search
 from engine.explore.frontier import _Buckets
 from engine.explore.invariants import check_invariants
-from engine.explore.moves import Move, _Violation, moves, preempts, replay_moves, traced_moves
-from engine.explore.reduction import CHAINS_KEPT, _asleep_after, _Sleeper, ample_chain, discover
+from engine.explore.moves import (
+    _STEP,
+    Move,
+    _Violation,
+    moves,
+    preempts,
+    replay_moves,
+    traced_moves,
+)
+from engine.explore.reduction import (
+    _CHAIN_LIMIT,
+    CHAINS_KEPT,
+    _asleep_after,
+    _Sleeper,
+    ample_chain,
+    discover,
+)
 from engine.explore.result import Interrupted, Progress, Result
 from engine.explore.visited import _Seen, _state_key, subsumed
 from engine.footprint import KNOWN, Discipline, Footprint
@@ -275,6 +291,15 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # whole it would hold more than the visited states themselves.)
     chains: dict[int, int] = {}
 
+    # The compiled expansion's constants (engine/_stepcache.c, C_* in order).
+    compiled = stepcache._C
+    cfg: tuple[Any, ...] | None = None
+    if compiled is not None and por and hashing and sc is not None:
+        cfg = (seen.open, seen.closed, seen.ends, seen.edge_code, seen.put, heap.push, pack,
+               chains, sc, None, check_invariants, preempts, _asleep_after, _STEP, ticks,
+               bound, left0, bounded, sleepy, subsume, max_states, o.on_store, CHAINS_KEPT,
+               _CHAIN_LIMIT)
+
     def done(verdict: str, n: int, msg: str, path: bytes | None = None) -> Result:
         moves_ = first + (seen.moves(path) if path is not None else [])
         sched = (replay_moves(k0, moves_) or []) if path is not None else []
@@ -301,74 +326,85 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
         succ = (traced_moves(k, t, disc, at_k, sc, intr_fps if sleepy else None,
                              frozenset([e[0] for e in asleep]) if asleep else _AWAKE)
                 if por else list(moves(k, t)))
-        taken: list[_Sleeper] = []  # edges from k so far (sleep sets)
-        for mv, n, nt in succ:
-            transitions += 1
-            nleft = left if bounded else -1
-            if bounded and mv.kind == "step" and preempts(k, n, mv.cpu):
-                nleft -= 1
-                if nleft < 0:
-                    continue  # a schedule past the bound
-            edge: tuple[Move, ...] = (mv,)
-            chain_fps: list[Footprint] = []
-            bad = None if n.panicstr is not None else check_invariants(n)
-            if por and n.panicstr is None and bad is None:
-                # CPUs blocked at k whose step the move cannot have changed
-                # are still blocked after it.
-                seed: set[int] = set()
-                if mv.kind == "step":
-                    fpm = at_k[mv.cpu][0]
-                    seed = {b for b, (fpb, blk) in at_k.items()
-                            if b != mv.cpu and blk and not (
-                                sc.conflicts(fpm, fpb) if sc is not None
-                                else fpm.conflicts(fpb))}
-                # The chain from a state is always the same: remember where it ends.
-                pre = _state_key(n.fingerprint(), nt, nleft)
-                hit = chains.get(pre) if hashing else None
-                if hit is not None:
-                    end_cost = seen.cost_of(hit & FP_MASK)
-                    if end_cost is not None and end_cost <= c + 1 + (hit >> 64):
-                        continue
-                n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True,
-                                       fps=chain_fps if sleepy else None, bounded=bounded)
-                transitions += len(chain)
-                if chain:
-                    bad = None if n.panicstr is not None else check_invariants(n)
-                edge += tuple(chain)
-            nc = c + len(edge)
-            sleeps: tuple[_Sleeper, ...] = ()
-            if sleepy:
-                sleeps = _asleep_after(mv, at_k[mv.cpu][0] if mv.kind == "step" else intr_fps[mv],
-                                       chain_fps, taken, asleep)
-            if nc >= bound and n.panicstr is None and bad is None:
-                continue
-            nkey = _state_key(n.fingerprint(), nt, nleft) if hashing else object()
-            if por and len(edge) > 1 and hashing:
-                if len(chains) >= CHAINS_KEPT:
-                    chains.clear()
-                chains[pre] = (len(edge) - 1) << 64 | nkey  # type: ignore[operator]
-            old = seen.cost_of(nkey)
-            if old is not None and old <= nc:
-                continue
-            if (hashing and subsume and (nt < ticks or 0 <= nleft < left0)
-                    and subsumed(n.fingerprint(), nt, ticks, nc, seen, nleft, left0)):
-                continue
-            if old is None:
-                states += 1
-            npath = path + seen.edge_code(edge)
-            msg = n.panicstr
-            if msg is not None or bad is not None:
-                seen.ends[nkey] = nc
-                if found is None or nc < found[0]:
-                    found = (nc, "panic" if msg is not None else "invariant",
-                             msg if msg is not None else bad or "", npath)
-                continue
-            if states >= max_states:
-                return done("limit", nc, f"state limit {max_states} reached")
-            seen.put(nkey, nc, pack(n), nt, npath, sleeps, max(nleft, 0))
-            if o.on_store is not None:
-                o.on_store(nkey, nc)
-            heap.push(nc, nkey)
+        if cfg is not None:
+            # (The loop below, compiled: engine/_stepcache.c expand().)
+            counters: list[Any] = [states, transitions, found]
+            r = compiled.expand(cfg, counters, k, c, path, asleep, left, succ, at_k,
+                                intr_fps)
+            states, transitions, found = counters
+            if isinstance(r, tuple):
+                raise _Violation(*r[2].violation)
+            if r is not None:
+                return done("limit", r, f"state limit {max_states} reached")
+        else:
+            taken: list[_Sleeper] = []  # edges from k so far (sleep sets)
+            for mv, n, nt in succ:
+                transitions += 1
+                nleft = left if bounded else -1
+                if bounded and mv.kind == "step" and preempts(k, n, mv.cpu):
+                    nleft -= 1
+                    if nleft < 0:
+                        continue  # a schedule past the bound
+                edge: tuple[Move, ...] = (mv,)
+                chain_fps: list[Footprint] = []
+                bad = None if n.panicstr is not None else check_invariants(n)
+                if por and n.panicstr is None and bad is None:
+                    # CPUs blocked at k whose step the move cannot have changed
+                    # are still blocked after it.
+                    seed: set[int] = set()
+                    if mv.kind == "step":
+                        fpm = at_k[mv.cpu][0]
+                        seed = {b for b, (fpb, blk) in at_k.items()
+                                if b != mv.cpu and blk and not (
+                                    sc.conflicts(fpm, fpb) if sc is not None
+                                    else fpm.conflicts(fpb))}
+                    # The chain from a state is always the same: remember where it ends.
+                    pre = _state_key(n.fingerprint(), nt, nleft)
+                    hit = chains.get(pre) if hashing else None
+                    if hit is not None:
+                        end_cost = seen.cost_of(hit & FP_MASK)
+                        if end_cost is not None and end_cost <= c + 1 + (hit >> 64):
+                            continue
+                    n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True,
+                                           fps=chain_fps if sleepy else None, bounded=bounded)
+                    transitions += len(chain)
+                    if chain:
+                        bad = None if n.panicstr is not None else check_invariants(n)
+                    edge += tuple(chain)
+                nc = c + len(edge)
+                sleeps: tuple[_Sleeper, ...] = ()
+                if sleepy:
+                    fpx = at_k[mv.cpu][0] if mv.kind == "step" else intr_fps[mv]
+                    sleeps = _asleep_after(mv, fpx, chain_fps, taken, asleep)
+                if nc >= bound and n.panicstr is None and bad is None:
+                    continue
+                nkey = _state_key(n.fingerprint(), nt, nleft) if hashing else object()
+                if por and len(edge) > 1 and hashing:
+                    if len(chains) >= CHAINS_KEPT:
+                        chains.clear()
+                    chains[pre] = (len(edge) - 1) << 64 | nkey  # type: ignore[operator]
+                old = seen.cost_of(nkey)
+                if old is not None and old <= nc:
+                    continue
+                if (hashing and subsume and (nt < ticks or 0 <= nleft < left0)
+                        and subsumed(n.fingerprint(), nt, ticks, nc, seen, nleft, left0)):
+                    continue
+                if old is None:
+                    states += 1
+                npath = path + seen.edge_code(edge)
+                msg = n.panicstr
+                if msg is not None or bad is not None:
+                    seen.ends[nkey] = nc
+                    if found is None or nc < found[0]:
+                        found = (nc, "panic" if msg is not None else "invariant",
+                                 msg if msg is not None else bad or "", npath)
+                    continue
+                if states >= max_states:
+                    return done("limit", nc, f"state limit {max_states} reached")
+                seen.put(nkey, nc, pack(n), nt, npath, sleeps, max(nleft, 0))
+                if o.on_store is not None:
+                    o.on_store(nkey, nc)
+                heap.push(nc, nkey)
         if o.cancel is not None and o.cancel():
             raise Interrupted(states)
         now = time.perf_counter()
