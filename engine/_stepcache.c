@@ -20,6 +20,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <structmember.h>
+#include <string.h>
 
 static PyObject *MISS;          /* the answer "not here: run the Python method" */
 static PyObject *KernelType;    /* engine.kernel.Kernel */
@@ -1617,6 +1618,268 @@ out:
     return result;
 }
 
+
+/* ---- the frontier's packed states (StepCache.pack / unpack) ---- */
+
+/* StepCache._part(value): its number, made on first sight. -1 on error. */
+static long
+part_of(PyObject *cache, PyObject *value)
+{
+    PyObject *parts = PyObject_GetAttrString(cache, "_parts");
+    PyObject *plist = parts ? PyObject_GetAttrString(cache, "_part_list") : NULL;
+    long r = -1;
+    if (plist == NULL)
+        goto out;
+    PyObject *i = PyDict_GetItemWithError(parts, value);
+    if (i != NULL) {
+        r = PyLong_AsLong(i);
+        goto out;
+    }
+    if (PyErr_Occurred())
+        goto out;
+    PyObject *n = PyLong_FromSsize_t(PyList_GET_SIZE(plist));
+    if (n == NULL)
+        goto out;
+    if (PyDict_SetItem(parts, value, n) == 0 && PyList_Append(plist, value) == 0)
+        r = PyLong_AsLong(n);
+    Py_DECREF(n);
+out:
+    Py_XDECREF(parts);
+    Py_XDECREF(plist);
+    return r;
+}
+
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* pack(cache, k) -> bytes, as StepCache.pack; MISS where it would raise. */
+static PyObject *
+py_pack(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "pack(cache, k)");
+        return NULL;
+    }
+    PyObject *cache = args[0], *k = args[1];
+    PyObject *own[4] = {NULL, NULL, NULL, NULL};
+    PyObject *serial = NULL, *items = NULL, *lt = NULL, *tail = NULL, *result = NULL;
+    PyObject *fp = NULL, *tl = NULL, *ps = NULL, *pc = NULL, *mb = NULL;
+    unsigned long *v = NULL;
+    Kview kv;
+    int r = kview(k, &kv, own);
+    if (r != 0) {
+        result = r < 0 ? NULL : Py_NewRef(MISS);
+        goto out;
+    }
+    serial = PyObject_GetAttrString(cache, "_serial");
+    if (serial == NULL)
+        goto out;
+    Py_ssize_t nl = PyList_GET_SIZE(kv.lwps), nc = PyList_GET_SIZE(kv.cpus);
+    Py_ssize_t np = PyList_GET_SIZE(kv.psrefs), nv = nl + nc + np + 4;
+    v = PyMem_Malloc(sizeof(unsigned long) * (size_t)nv);
+    if (v == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    PyObject *lists[3] = {kv.lwps, kv.cpus, kv.psrefs};
+    Py_ssize_t at = 0;
+    for (int j = 0; j < 3; j++) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lists[j]); i++) {
+            PyObject *id = PyLong_FromVoidPtr(PyList_GET_ITEM(lists[j], i));
+            PyObject *sn = id ? PyDict_GetItemWithError(serial, id) : NULL;
+            Py_XDECREF(id);
+            if (sn == NULL) {
+                if (!PyErr_Occurred())
+                    result = Py_NewRef(MISS);  /* (not interned: the Python raises) */
+                goto out;
+            }
+            v[at++] = PyLong_AsUnsignedLong(sn);
+        }
+    }
+    items = PyDict_Items(kv.locks);
+    if (items == NULL || PyList_Sort(items) < 0)
+        goto out;
+    lt = PyList_AsTuple(items);
+    if (lt == NULL)
+        goto out;
+    long li = part_of(cache, lt);
+    ps = kget(k, K_PANICSTR);
+    pc = ps ? kget(k, K_PANICCPU) : NULL;
+    mb = pc ? kget(k, K_MSGBUF) : NULL;
+    tail = mb ? PyTuple_Pack(3, ps, pc, mb) : NULL;
+    long ti = tail ? part_of(cache, tail) : -1;
+    if (li < 0 || ti < 0)
+        goto out;
+    v[at++] = (unsigned long)li;
+    v[at++] = (unsigned long)ti;
+    for (int f = K_HARDCLOCK_TICKS; f <= K_WORKER_CI; f++) {
+        PyObject *x = kget(k, f);
+        if (x == NULL)
+            goto out;
+        long xv = PyLong_AsLong(x);
+        Py_DECREF(x);
+        if (xv == -1 && PyErr_Occurred())
+            goto out;
+        if (xv < 0 || (unsigned long)xv > 0xFFFFFFFFUL) {
+            result = Py_NewRef(MISS);
+            goto out;
+        }
+        v[at++] = (unsigned long)xv;
+    }
+    unsigned long most = 0;
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        if (v[i] > 0xFFFFFFFFUL) {
+            result = Py_NewRef(MISS);
+            goto out;
+        }
+        most = v[i] > most ? v[i] : most;
+    }
+    fp = fingerprint(k);
+    tl = fp ? PyObject_CallMethodNoArgs(k, s_tail_hash) : NULL;
+    if (tl == NULL)
+        goto out;
+    size_t w = most <= 0xFFFF ? 2 : 4;
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(w * (size_t)nv + 16));
+    if (result == NULL)
+        goto out;
+    unsigned char *b = (unsigned char *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        /* (array's native order, as StepCache.pack writes it) */
+        if (w == 2) {
+            uint16_t x = (uint16_t)v[i];
+            memcpy(b + 2 * i, &x, 2);
+        } else {
+            uint32_t x = (uint32_t)v[i];
+            memcpy(b + 4 * i, &x, 4);
+        }
+    }
+    put_le64(b + w * (size_t)nv, (uint64_t)PyLong_AsUnsignedLongLongMask(fp));
+    put_le64(b + w * (size_t)nv + 8, (uint64_t)PyLong_AsUnsignedLongLongMask(tl));
+out:
+    drop4(own);
+    PyMem_Free(v);
+    Py_XDECREF(serial);
+    Py_XDECREF(items);
+    Py_XDECREF(lt);
+    Py_XDECREF(tail);
+    Py_XDECREF(fp);
+    Py_XDECREF(tl);
+    Py_XDECREF(ps);
+    Py_XDECREF(pc);
+    Py_XDECREF(mb);
+    return result;
+}
+
+/* unpack(cache, p, like) -> Kernel, as StepCache.unpack. */
+static PyObject *
+py_unpack(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "unpack(cache, p: bytes, like)");
+        return NULL;
+    }
+    PyObject *cache = args[0], *p = args[1], *like = args[2];
+    PyObject *own[4] = {NULL, NULL, NULL, NULL};
+    PyObject *objs = NULL, *plist = NULL, *result = NULL, *fields[K_FP] = {NULL};
+    PyObject *n = NULL;
+    Kview lv;
+    int r = kview(like, &lv, own);
+    if (r != 0) {
+        result = r < 0 ? NULL : Py_NewRef(MISS);  /* (Cow lists: the Python unpacks) */
+        goto out;
+    }
+    objs = PyObject_GetAttrString(cache, "_objs");
+    plist = objs ? PyObject_GetAttrString(cache, "_part_list") : NULL;
+    if (plist == NULL)
+        goto out;
+    Py_ssize_t nl = PyList_GET_SIZE(lv.lwps), nc = PyList_GET_SIZE(lv.cpus);
+    Py_ssize_t np = PyList_GET_SIZE(lv.psrefs), nv = nl + nc + np + 4;
+    Py_ssize_t end = PyBytes_GET_SIZE(p) - 16;
+    size_t w = end == 2 * nv ? 2 : 4;
+    if (end != (Py_ssize_t)w * nv) {
+        PyErr_SetString(PyExc_ValueError, "unpack: not a packed state of this kernel");
+        goto out;
+    }
+    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(p);
+#define AT(i) (w == 2 ? (size_t)((const uint16_t *)b)[i] : (size_t)((const uint32_t *)b)[i])
+    Py_ssize_t sizes[3] = {nl, nc, np};
+    Py_ssize_t at = 0;
+    for (int j = 0; j < 3; j++) {
+        PyObject *lst = PyList_New(sizes[j]);
+        if (lst == NULL)
+            goto out;
+        fields[K_LWPS + j] = lst;
+        for (Py_ssize_t i = 0; i < sizes[j]; i++) {
+            size_t sn = AT(at);
+            at++;
+            if (sn >= (size_t)PyList_GET_SIZE(objs)) {
+                PyErr_SetString(PyExc_IndexError, "unpack: no such structure");
+                goto out;
+            }
+            PyList_SET_ITEM(lst, i, Py_NewRef(PyList_GET_ITEM(objs, sn)));
+        }
+    }
+    size_t li = AT(at), ti = AT(at + 1);
+    if (li >= (size_t)PyList_GET_SIZE(plist) || ti >= (size_t)PyList_GET_SIZE(plist)) {
+        PyErr_SetString(PyExc_IndexError, "unpack: no such part");
+        goto out;
+    }
+    PyObject *locks = PyList_GET_ITEM(plist, li), *tail = PyList_GET_ITEM(plist, ti);
+    fields[K_LOCKS] = PyDict_New();
+    if (fields[K_LOCKS] == NULL)
+        goto out;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(locks); i++) {
+        PyObject *kvp = PyTuple_GET_ITEM(locks, i);
+        if (PyDict_SetItem(fields[K_LOCKS], PyTuple_GET_ITEM(kvp, 0),
+                           PyTuple_GET_ITEM(kvp, 1)) < 0)
+            goto out;
+    }
+    fields[K_HARDCLOCK_TICKS] = PyLong_FromSize_t(AT(at + 2));
+    fields[K_WORKER_CI] = PyLong_FromSize_t(AT(at + 3));
+#undef AT
+    fields[K_PANICSTR] = Py_NewRef(PyTuple_GET_ITEM(tail, 0));
+    fields[K_PANICCPU] = Py_NewRef(PyTuple_GET_ITEM(tail, 1));
+    fields[K_MSGBUF] = Py_NewRef(PyTuple_GET_ITEM(tail, 2));
+    fields[K_CONFIG] = kget(like, K_CONFIG);
+    fields[K_PROCS] = kget(like, K_PROCS);
+    fields[K_IFNETS] = kget(like, K_IFNETS);
+    for (int i = 0; i < K_FP; i++)
+        if (fields[i] == NULL)
+            goto out;
+    n = knew(fields);
+    if (n == NULL)
+        goto out;
+    PyObject *fpo = PyLong_FromUnsignedLongLong(get_le64(b + end));
+    PyObject *tlo = PyLong_FromUnsignedLongLong(get_le64(b + end + 8));
+    int e = (fpo && tlo) ? (kset(n, K_FP, fpo) | kset(n, K_TL, tlo)) : -1;
+    Py_XDECREF(fpo);
+    Py_XDECREF(tlo);
+    if (e < 0)
+        goto out;
+    result = Py_NewRef(n);
+out:
+    drop4(own);
+    for (int i = 0; i < K_FP; i++)
+        Py_XDECREF(fields[i]);
+    Py_XDECREF(objs);
+    Py_XDECREF(plist);
+    Py_XDECREF(n);
+    return result;
+}
+
 static PyObject *
 py_setup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1645,6 +1908,10 @@ static PyMethodDef methods[] = {
      "the CPUs' steps of engine.explore.moves.traced_moves with a step cache, compiled"},
     {"expand", (PyCFunction)(void (*)(void))py_expand, METH_FASTCALL,
      "the successors of one state, as engine.explore.search._search takes them"},
+    {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL,
+     "StepCache.pack; MISS where it would raise"},
+    {"unpack", (PyCFunction)(void (*)(void))py_unpack, METH_FASTCALL,
+     "StepCache.unpack; MISS where like's lists are not plain lists"},
     {NULL, NULL, 0, NULL},
 };
 

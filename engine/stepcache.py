@@ -201,6 +201,11 @@ class StepCache:
         clock, two bytes each while they fit (four otherwise: the length
         says which). (The boot-time constants, config, procs and ifnets,
         are the scenario's and stay out.)"""
+        c = _C
+        if c is not None:
+            packed: Any = c.pack(self, k)
+            if packed is not _MISS:
+                return packed
         serial = self._serial
         v = [serial[id(x)] for x in k.lwps]
         v += [serial[id(x)] for x in k.cpus]
@@ -216,6 +221,11 @@ class StepCache:
 
     def unpack(self, p: bytes, like: Kernel) -> Kernel:
         """The Kernel p packs, with like's boot-time constants (and sizes)."""
+        c = _C
+        if c is not None:
+            k: Any = c.unpack(self, p, like)
+            if k is not _MISS:
+                return k
         nl, nc = len(like.lwps), len(like.cpus)
         np_ = len(like.psrefs)
         end = len(p) - _HASHES.size
@@ -226,10 +236,10 @@ class StepCache:
         cpus = [objs[i] for i in a[nl:nl + nc]]
         psrefs = [objs[i] for i in a[nl + nc:nl + nc + np_]]
         locks, (panicstr, paniccpu, msgbuf) = (self._part_list[a[-4]], self._part_list[a[-3]])
-        k = Kernel(like.config, like.procs, like.ifnets, lwps, cpus, psrefs, dict(locks),
+        n = Kernel(like.config, like.procs, like.ifnets, lwps, cpus, psrefs, dict(locks),
                    a[-2], a[-1], panicstr, paniccpu, msgbuf)
-        k._fp, k._tl = _HASHES.unpack_from(p, end)
-        return k
+        n._fp, n._tl = _HASHES.unpack_from(p, end)
+        return n
 
     # -- decisions on cached footprints ----------------------------------
 

@@ -112,3 +112,41 @@ def test_pure_python_prints_the_same_bytes(tmp_path: Path) -> None:
     assert outs["0"][0] == outs["1"][0] and "safe" in outs["0"][0]
     assert "pure Python (DDBSTEP_PURE)" in outs["1"][1]
     assert "pure Python" not in outs["0"][1] or stepcache._C is None
+
+
+def test_packed_states_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The frontier's packed states, packed and unpacked by each, along a
+    # random walk of the three-CPU race (and with a clock past two bytes).
+    from engine import intr
+    from engine.explore import traced_moves
+    from engine.footprint import KNOWN
+    from engine.stepcache import StepCache
+
+    if stepcache._C is None:
+        pytest.fail(f"no compiled core to compare: {stepcache.core()}")
+    k0 = boot(load("seed-race-3x1"))
+    sc = StepCache(KNOWN)
+    k = sc.intern(k0.copy())
+    rng = intr.SplitMix64(7)
+    like = sc.intern(k0.copy())
+    packs = 0
+    for i in range(300):
+        if i == 150:
+            k.hardclock_ticks = 70_000
+            k._fp = k._tl = None  # (hashed afresh)
+        compiled = sc.pack(k)
+        with monkeypatch.context() as m:
+            m.setattr(stepcache, "_C", None)
+            oracle = sc.pack(k)
+            back_oracle = sc.unpack(compiled, like)
+        assert compiled == oracle
+        back = sc.unpack(oracle, like)
+        assert back.key() == k.key() == back_oracle.key()
+        assert back.fingerprint() == k.fingerprint() == back_oracle.fingerprint()
+        assert back.tail_hash() == k.tail_hash()
+        packs += 1
+        succ = traced_moves(k, 3, KNOWN, None, sc)
+        if not succ or k.panicstr is not None:
+            break
+        k = succ[rng.below(len(succ))][1]
+    assert packs > 100
