@@ -1074,11 +1074,79 @@ out:
 }
 
 
+
+/* engine.explore.reduction._asleep_after(mv, fp, chain, taken, asleep):
+ * the moves asleep after the edge (mv, its chain's footprints), the edge
+ * added to taken. rank: reduction._rank. */
+static PyObject *
+asleep_after(PyObject *rank, PyObject *mv, PyObject *fp, PyObject *chain, PyObject *taken,
+             PyObject *asleep)
+{
+    PyObject *acc = NULL, *wr = NULL, *r = NULL, *out = NULL, *result = NULL, *all = NULL;
+    PyObject *b = PyObject_CallMethod(fp, "bits", NULL);
+    if (b == NULL)
+        return NULL;
+    acc = Py_NewRef(PyTuple_GET_ITEM(b, 0));
+    wr = Py_NewRef(PyTuple_GET_ITEM(b, 1));
+    Py_DECREF(b);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(chain); i++) {
+        b = PyObject_CallMethod(PyList_GET_ITEM(chain, i), "bits", NULL);
+        if (b == NULL)
+            goto out;
+        Py_SETREF(acc, PyNumber_Or(acc, PyTuple_GET_ITEM(b, 0)));
+        Py_SETREF(wr, PyNumber_Or(wr, PyTuple_GET_ITEM(b, 1)));
+        Py_DECREF(b);
+        if (acc == NULL || wr == NULL)
+            goto out;
+    }
+    r = PyObject_CallOneArg(rank, mv);
+    out = PyList_New(0);
+    /* (*taken, *asleep) */
+    all = r && out ? PySequence_List(taken) : NULL;
+    if (all == NULL
+        || PyList_SetSlice(all, PyList_GET_SIZE(all), PyList_GET_SIZE(all), asleep) < 0)
+        goto out;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(all); i++) {
+        PyObject *e = PyList_GET_ITEM(all, i);
+        PyObject *re = PyObject_CallOneArg(rank, PyTuple_GET_ITEM(e, 0));
+        int lt = re ? PyObject_RichCompareBool(re, r, Py_LT) : -1;
+        Py_XDECREF(re);
+        if (lt < 0)
+            goto out;
+        if (!lt)
+            continue;
+        PyObject *x = PyNumber_And(PyTuple_GET_ITEM(e, 2), acc);
+        PyObject *y = x ? PyNumber_And(wr, PyTuple_GET_ITEM(e, 1)) : NULL;
+        int meet = y ? (PyObject_IsTrue(x) || PyObject_IsTrue(y)) : -1;
+        Py_XDECREF(x);
+        Py_XDECREF(y);
+        if (meet < 0)
+            goto out;
+        if (!meet && PyList_Append(out, e) < 0)
+            goto out;
+    }
+    {
+        PyObject *t = PyTuple_Pack(3, mv, acc, wr);
+        int e = t ? PyList_Append(taken, t) : -1;
+        Py_XDECREF(t);
+        if (e < 0)
+            goto out;
+    }
+    result = PyList_AsTuple(out);
+out:
+    Py_XDECREF(acc);
+    Py_XDECREF(wr);
+    Py_XDECREF(r);
+    Py_XDECREF(out);
+    Py_XDECREF(all);
+    return result;
+}
+
 /* ---- the search's expansion of one state (engine/explore/search.py) ---- */
 
 /* Search configuration, a tuple made once by _search (SEARCH_FIELDS there). */
 enum { C_SEEN_OPEN, C_CLOSED, C_ENDS, C_EDGE_CODE, C_PUT, C_PUSH, C_PACK, C_CHAINS, C_CACHE,
-       C_CONFLICTS, C_CHECK, C_PREEMPTS, C_ASLEEP_AFTER, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
+       C_CONFLICTS, C_CHECK, C_PREEMPTS, C_RANK, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
        C_BOUNDED, C_SLEEPY, C_SUBSUME, C_MAX_STATES, C_ON_STORE, C_CHAINS_KEPT, C_CHAIN_LIMIT,
        C_NFIELDS };
 
@@ -1452,8 +1520,7 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                     goto next;
                 }
             }
-            PyObject *a[5] = {mv, fpx, chain_fps, taken, asleep};
-            sleeps = PyObject_Vectorcall(cfg[C_ASLEEP_AFTER], a, 5, NULL);
+            sleeps = asleep_after(cfg[C_RANK], mv, fpx, chain_fps, taken, asleep);
         } else {
             sleeps = PyTuple_New(0);
         }
