@@ -1686,6 +1686,147 @@ out:
 }
 
 
+
+/* StepCache.deliver_args(k, ci, handler, ipl, argkey) on a hit; MISS where
+ * the method must answer (no entry, or the interrupt cannot come now). */
+static PyObject *
+deliver_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, PyObject *handler,
+            PyObject *ipl, PyObject *argkey)
+{
+    PyObject *own[4] = {NULL, NULL, NULL, NULL};
+    PyObject *key = NULL, *result = NULL, *ps = NULL;
+    Kview v;
+    int r = kview(k, &v, own);
+    if (r != 0) {
+        result = r < 0 ? NULL : Py_NewRef(MISS);
+        goto out;
+    }
+    ps = kget(k, K_PANICSTR);
+    if (ps == NULL)
+        goto out;
+    if (ps != Py_None || ci < 0 || ci >= PyList_GET_SIZE(v.cpus)) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    PyObject *cpu = PyList_GET_ITEM(v.cpus, ci);
+    int ddb = flag(cpu, s_in_ddb);
+    if (ddb < 0)
+        goto out;
+    PyObject *il = PyObject_GetAttrString(cpu, "ci_ilevel");
+    int masked = il ? PyObject_RichCompareBool(il, ipl, Py_GE) : -1;
+    Py_XDECREF(il);
+    PyObject *cur = PyObject_GetAttr(cpu, s_ci_curlwp);
+    Py_ssize_t li = cur ? PyLong_AsSsize_t(cur) : -1;
+    Py_XDECREF(cur);
+    if (masked < 0 || PyErr_Occurred())
+        goto out;
+    if (ddb || masked || li < 0 || li >= PyList_GET_SIZE(v.lwps)) {
+        result = Py_NewRef(MISS);
+        goto out;
+    }
+    PyObject *a = PyLong_FromSsize_t(ci), *b = PyLong_FromVoidPtr(cpu);
+    PyObject *c = PyLong_FromVoidPtr(PyList_GET_ITEM(v.lwps, li));
+    key = (a && b && c) ? PyTuple_Pack(6, a, b, c, handler, ipl, argkey) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    if (key == NULL)
+        goto out;
+    drop4(own);
+    own[0] = own[1] = own[2] = own[3] = NULL;
+    PyObject *args[4] = {cache, table, key, k};
+    result = py_lookup(NULL, args, 4);
+    if (result == Py_None) {
+        Py_DECREF(result);
+        result = Py_NewRef(MISS);
+    }
+out:
+    drop4(own);
+    Py_XDECREF(key);
+    Py_XDECREF(ps);
+    return result;
+}
+
+/* The interrupts of engine.explore.moves.traced_moves with a step cache:
+ * intrs(cache, k, items, asleep, intr_fps, out, deliver_args) where items
+ * are (Move, ticks after, handler, ipl, argkey) in traced_moves' order;
+ * appends (Move, kernel, ticks) to out for each that makes progress and
+ * sets intr_fps[Move] (a dict, or None). Returns None, or the footprint of
+ * an interrupt that broke the discipline (the caller raises). */
+static PyObject *
+py_intrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "intrs() takes 7 arguments");
+        return NULL;
+    }
+    PyObject *cache = args[0], *k = args[1], *items = args[2], *asleep = args[3];
+    PyObject *intr_fps = args[4], *out = args[5], *deliver = args[6];
+    PyObject *table = PyObject_GetAttr(cache, s_table);
+    if (table == NULL)
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n_items = PyList_GET_SIZE(items);
+    for (Py_ssize_t i = 0; i < n_items; i++) {
+        PyObject *it = PyList_GET_ITEM(items, i);
+        PyObject *mv = PyTuple_GET_ITEM(it, 0), *nt = PyTuple_GET_ITEM(it, 1);
+        PyObject *handler = PyTuple_GET_ITEM(it, 2), *ipl = PyTuple_GET_ITEM(it, 3);
+        PyObject *argkey = PyTuple_GET_ITEM(it, 4);
+        if (PySet_GET_SIZE(asleep)) {
+            int in = PySet_Contains(asleep, mv);
+            if (in < 0)
+                goto out;
+            if (in)
+                continue;
+        }
+        PyObject *cpuo = PyObject_GetAttrString(mv, "cpu");
+        if (cpuo == NULL)
+            goto out;
+        Py_ssize_t ci = PyLong_AsSsize_t(cpuo);
+        PyObject *r = ci < 0 && PyErr_Occurred() ? NULL
+                      : deliver_hit(cache, table, k, ci, handler, ipl, argkey);
+        if (r == MISS) {
+            Py_DECREF(r);
+            PyObject *a[5] = {k, cpuo, handler, ipl, argkey};
+            r = PyObject_Vectorcall(deliver, a, 5, NULL);
+        }
+        Py_DECREF(cpuo);
+        if (r == NULL)
+            goto out;
+        PyObject *n = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
+        PyObject *viol = PyObject_GetAttr(fp, s_violation);
+        if (viol == NULL) {
+            Py_DECREF(r);
+            goto out;
+        }
+        int violated = viol != Py_None;
+        Py_DECREF(viol);
+        if (violated) {
+            result = Py_NewRef(fp);
+            Py_DECREF(r);
+            goto out;
+        }
+        if (intr_fps != Py_None && PyDict_SetItem(intr_fps, mv, fp) < 0) {
+            Py_DECREF(r);
+            goto out;
+        }
+        if (n != k) {
+            PyObject *t = PyTuple_Pack(3, mv, n, nt);
+            int e = t ? PyList_Append(out, t) : -1;
+            Py_XDECREF(t);
+            if (e < 0) {
+                Py_DECREF(r);
+                goto out;
+            }
+        }
+        Py_DECREF(r);
+    }
+    result = Py_NewRef(Py_None);
+out:
+    Py_DECREF(table);
+    return result;
+}
+
 /* ---- the frontier's packed states (StepCache.pack / unpack) ---- */
 
 /* StepCache._part(value): its number, made on first sight. -1 on error. */
@@ -1979,6 +2120,8 @@ static PyMethodDef methods[] = {
      "StepCache.pack; MISS where it would raise"},
     {"unpack", (PyCFunction)(void (*)(void))py_unpack, METH_FASTCALL,
      "StepCache.unpack; MISS where like's lists are not plain lists"},
+    {"intrs", (PyCFunction)(void (*)(void))py_intrs, METH_FASTCALL,
+     "the interrupts of engine.explore.moves.traced_moves with a step cache, compiled"},
     {NULL, NULL, 0, NULL},
 };
 

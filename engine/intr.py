@@ -13,6 +13,8 @@ here too, so that both stay reproducible on every Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine.kernel import Kernel
 from engine.param import IPL_CLOCK, IPL_VM, LSSLEEP
 
@@ -36,11 +38,16 @@ def pending(k: Kernel, cpus: list[int], clock: bool = True,
     """(kind, cpu, device) of every interrupt that may come now on cpus: the
     clock on each (if clock), then each waited-on device's on each (if
     devices)."""
+    return pending_on(cpus, clock, tuple(devices_waited_on(k)) if devices else ())
+
+
+def pending_on(cpus: Sequence[int], clock: bool, devices: tuple[str, ...]
+               ) -> list[tuple[str, int, str | None]]:
+    """pending(), the devices waited on given (devices_waited_on)."""
     out: list[tuple[str, int, str | None]] = (
         [("hardclock", ci, None) for ci in cpus] if clock else [])
-    if devices:
-        for dev in devices_waited_on(k):
-            out += [("intr", ci, dev) for ci in cpus]
+    for dev in devices:
+        out += [("intr", ci, dev) for ci in cpus]
     return out
 
 

@@ -141,6 +141,13 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
                     else independent(k, n, ci, fp, ticks)))
             if n is not k:
                 out.append((_STEP[ci], n, ticks))
+    if cache is not None and compiled is not None:
+        # (The interrupts below, compiled: engine/_stepcache.c intrs().)
+        bad = compiled.intrs(cache, k, _interrupt_keys(k, ticks), asleep, intr_fps, out,
+                             cache.deliver_args)
+        if bad is not None:
+            raise _Violation(*bad.violation)
+        return out
     for mv, nt in interrupts(k, ticks):
         if mv in asleep:
             continue
@@ -150,6 +157,23 @@ def traced_moves(k: Kernel, ticks: int, d: Discipline,
         if n is not k:
             out.append((mv, n, nt))
     return out
+
+
+@functools.cache
+def _interrupt_list(ncpu: int, ticks: int, devices: tuple[str, ...]
+                    ) -> list[tuple[Move, int, str, int, tuple[tuple[str, str], ...]]]:
+    out = []
+    for kind, ci, dev in intr.pending_on(range(ncpu), ticks > 0, devices):
+        mv = move(kind, ci, dev)
+        out.append((mv, ticks - 1 if kind == "hardclock" else ticks, *_handler_key(mv)))
+    return out
+
+
+def _interrupt_keys(k: Kernel, ticks: int
+                    ) -> list[tuple[Move, int, str, int, tuple[tuple[str, str], ...]]]:
+    """interrupts(), each with its handler's key (_handler_key): made once
+    for each machine size, clock budget and set of devices waited on."""
+    return _interrupt_list(len(k.cpus), ticks, tuple(intr.devices_waited_on(k)))
 
 
 def apply(k: Kernel, mv: Move) -> Kernel:
