@@ -34,6 +34,59 @@ static PyObject *s_lwps, *s_cpus, *s_psrefs, *s_locks, *s_config, *s_procs, *s_i
     *s_lock_write, *s_independent;
 
 
+
+/* obj.name, read straight from its slot where obj's type keeps name in one
+ * (a member descriptor of a class with the generic attribute lookup: attrs'
+ * slotted classes, _Entry); by PyObject_GetAttr otherwise. (type, name) ->
+ * slot offset, remembered in a small table; the table holds references to
+ * both, so neither pointer can be reused while it is there. */
+#define SLOTS 512
+static struct {
+    PyTypeObject *type;
+    PyObject *name;
+    Py_ssize_t off;  /* -1: not a slot */
+} slot_cache[SLOTS];
+
+static PyObject *
+fast_getattr(PyObject *obj, PyObject *name)
+{
+    PyTypeObject *t = Py_TYPE(obj);
+    size_t h = (((uintptr_t)t >> 4) ^ ((uintptr_t)name >> 4) * 31u) & (SLOTS - 1);
+    if (slot_cache[h].type != t || slot_cache[h].name != name) {
+        Py_ssize_t off = -1;
+        if (t->tp_getattro == PyObject_GenericGetAttr && PyUnicode_CheckExact(name)) {
+            PyObject *d = _PyType_Lookup(t, name);  /* (borrowed) */
+            if (d != NULL && Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+                PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+                if (m->type == T_OBJECT_EX && !(m->flags & READ_RESTRICTED))
+                    off = m->offset;
+            }
+        }
+        Py_INCREF(t);
+        Py_INCREF(name);
+        Py_XDECREF(slot_cache[h].type);
+        Py_XDECREF(slot_cache[h].name);
+        slot_cache[h].type = t;
+        slot_cache[h].name = name;
+        slot_cache[h].off = off;
+    }
+    if (slot_cache[h].off > 0) {
+        PyObject *v = *(PyObject **)((char *)obj + slot_cache[h].off);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(obj, name);
+}
+
+/* fast_getattr(obj, "literal"), the name interned once for the call site. */
+#define GA(obj, lit)                                                                          \
+    __extension__({                                                                           \
+        static PyObject *name_;                                                               \
+        if (name_ == NULL)                                                                    \
+            name_ = PyUnicode_InternFromString(lit);                                          \
+        name_ != NULL ? fast_getattr((obj), name_) : NULL;                                    \
+    })
+
 /* The Kernel's fields, in the order of its attrs definition (engine/kernel.py),
  * and where each lives in a Kernel object: attrs makes it a slotted class,
  * so a field is a pointer at a fixed offset (its member descriptor's). */
@@ -149,7 +202,7 @@ static int
 matches(PyObject *e, Kview *v, PyObject *k)
 {
     PyObject *lists[3] = {v->lwps, v->cpus, v->psrefs};
-    PyObject *structs = PyObject_GetAttr(e, s_structs);
+    PyObject *structs = fast_getattr(e, s_structs);
     if (structs == NULL)
         return -1;
     int ok = 1;
@@ -163,7 +216,7 @@ matches(PyObject *e, Kview *v, PyObject *k)
             ok = 0;
             break;
         }
-        PyObject *got = PyObject_GetAttr(PyList_GET_ITEM(lst, idx), PyTuple_GET_ITEM(r, 2));
+        PyObject *got = fast_getattr(PyList_GET_ITEM(lst, idx), PyTuple_GET_ITEM(r, 2));
         if (got == NULL) {
             ok = -1;
             break;
@@ -179,7 +232,7 @@ matches(PyObject *e, Kview *v, PyObject *k)
     Py_DECREF(structs);
     if (ok != 1)
         return ok;
-    PyObject *locks = PyObject_GetAttr(e, s_locks);
+    PyObject *locks = fast_getattr(e, s_locks);
     if (locks == NULL)
         return -1;
     n = PyTuple_GET_SIZE(locks);
@@ -202,13 +255,13 @@ matches(PyObject *e, Kview *v, PyObject *k)
     Py_DECREF(locks);
     if (ok != 1)
         return ok;
-    PyObject *kvars = PyObject_GetAttr(e, s_kvars);
+    PyObject *kvars = fast_getattr(e, s_kvars);
     if (kvars == NULL)
         return -1;
     n = PyTuple_GET_SIZE(kvars);
     for (Py_ssize_t i = 0; i < n && ok == 1; i++) {
         PyObject *r = PyTuple_GET_ITEM(kvars, i);  /* (name, value) */
-        PyObject *got = PyObject_GetAttr(k, PyTuple_GET_ITEM(r, 0));
+        PyObject *got = fast_getattr(k, PyTuple_GET_ITEM(r, 0));
         if (got == NULL) {
             ok = -1;
             break;
@@ -263,14 +316,14 @@ step_key(PyObject *k, Kview *v, Py_ssize_t ci)
     if (panicked || ci < 0 || ci >= PyList_GET_SIZE(v->cpus))
         Py_RETURN_NONE;
     PyObject *cpu = PyList_GET_ITEM(v->cpus, ci);
-    PyObject *ddb = PyObject_GetAttr(cpu, s_in_ddb);
+    PyObject *ddb = fast_getattr(cpu, s_in_ddb);
     if (ddb == NULL)
         return NULL;
     int in_ddb = PyObject_IsTrue(ddb);
     Py_DECREF(ddb);
     if (in_ddb)
         Py_RETURN_NONE;
-    PyObject *cur = PyObject_GetAttr(cpu, s_ci_curlwp);
+    PyObject *cur = fast_getattr(cpu, s_ci_curlwp);
     if (cur == NULL)
         return NULL;
     Py_ssize_t li = PyLong_AsSsize_t(cur);
@@ -292,7 +345,7 @@ step_key(PyObject *k, Kview *v, Py_ssize_t ci)
 static int
 hc_of(PyObject *obj, uint64_t *out)
 {
-    PyObject *hc = PyObject_GetAttr(obj, s_hc);
+    PyObject *hc = fast_getattr(obj, s_hc);
     if (hc == NULL)
         return -1;
     if (hc == Py_None) {
@@ -307,7 +360,7 @@ hc_of(PyObject *obj, uint64_t *out)
 static int
 bump_hits(PyObject *cache)
 {
-    PyObject *h = PyObject_GetAttr(cache, s_hits);
+    PyObject *h = fast_getattr(cache, s_hits);
     if (h == NULL)
         return -1;
     PyObject *one = PyLong_FromLong(1);
@@ -481,7 +534,7 @@ holds_lock(Kview *v, Py_ssize_t ci)
 static int
 flag(PyObject *obj, PyObject *name)
 {
-    PyObject *x = PyObject_GetAttr(obj, name);
+    PyObject *x = fast_getattr(obj, name);
     if (x == NULL)
         return -1;
     int r = PyObject_IsTrue(x);
@@ -519,14 +572,14 @@ step_alone_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, lon
         result = Py_NewRef(MISS);
         goto out;
     }
-    fp = PyObject_GetAttr(e, s_efp);
-    delta = fp ? PyObject_GetAttr(e, s_delta) : NULL;
+    fp = fast_getattr(e, s_efp);
+    delta = fp ? fast_getattr(e, s_delta) : NULL;
     if (delta == NULL)
         goto out;
     int visible = flag(fp, s_visible);
     if (visible < 0)
         goto out;
-    PyObject *viol = PyObject_GetAttr(fp, s_violation);
+    PyObject *viol = fast_getattr(fp, s_violation);
     if (viol == NULL)
         goto out;
     int violated = viol != Py_None;
@@ -538,7 +591,7 @@ step_alone_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, lon
         goto out;
     }
     long bit = 1L << (2 * (ticks > 0) + 4 * holds_lock(&v, ci));
-    alone = PyObject_GetAttr(e, s_alone);
+    alone = fast_getattr(e, s_alone);
     if (alone == NULL)
         goto out;
     long al = PyLong_AsLong(alone);
@@ -640,8 +693,8 @@ py_lookup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         result = Py_NewRef(Py_None);
         goto out;
     }
-    fp = PyObject_GetAttr(e, s_efp);
-    delta = fp ? PyObject_GetAttr(e, s_delta) : NULL;
+    fp = fast_getattr(e, s_efp);
+    delta = fp ? fast_getattr(e, s_delta) : NULL;
     if (delta == NULL)
         goto out;
     if (delta == Py_None) {
@@ -701,7 +754,7 @@ py_chain(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t limit = PyLong_AsSsize_t(args[12]);
     if (PyErr_Occurred())
         return NULL;
-    PyObject *table = PyObject_GetAttr(cache, s_table);
+    PyObject *table = fast_getattr(cache, s_table);
     if (table == NULL)
         return NULL;
     PyObject *k = Py_NewRef(args[1]);
@@ -755,7 +808,7 @@ py_chain(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             goto out;
         }
         PyObject *m = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
-        PyObject *viol = PyObject_GetAttr(fp, s_violation);
+        PyObject *viol = fast_getattr(fp, s_violation);
         if (viol == NULL) {
             Py_DECREF(r);
             Py_DECREF(cio);
@@ -851,7 +904,7 @@ independent_memo(PyObject *cache, PyObject *k, PyObject *n, Py_ssize_t ci, PyObj
     int vis = flag(fp, s_visible);
     if (vis != 0)
         return vis < 0 ? -1 : 0;
-    PyObject *viol = PyObject_GetAttr(fp, s_violation);
+    PyObject *viol = fast_getattr(fp, s_violation);
     if (viol == NULL)
         return -1;
     int violated = viol != Py_None;
@@ -867,8 +920,8 @@ independent_memo(PyObject *cache, PyObject *k, PyObject *n, Py_ssize_t ci, PyObj
         goto out;
     if (a == 0 && b == 0) {
         PyObject *kc = PyList_GET_ITEM(kv.cpus, ci), *nc = PyList_GET_ITEM(nv.cpus, ci);
-        PyObject *kcur = PyObject_GetAttr(kc, s_ci_curlwp);
-        PyObject *ncur = kcur ? PyObject_GetAttr(nc, s_ci_curlwp) : NULL;
+        PyObject *kcur = fast_getattr(kc, s_ci_curlwp);
+        PyObject *ncur = kcur ? fast_getattr(nc, s_ci_curlwp) : NULL;
         Py_ssize_t ki = kcur ? PyLong_AsSsize_t(kcur) : -1, ni = ncur ? PyLong_AsSsize_t(ncur) : -1;
         Py_XDECREF(kcur);
         Py_XDECREF(ncur);
@@ -890,7 +943,7 @@ independent_memo(PyObject *cache, PyObject *k, PyObject *n, Py_ssize_t ci, PyObj
                 Py_XDECREF(parts[i]);
             if (key == NULL)
                 goto out;
-            memo = PyObject_GetAttr(cache, s_independent);
+            memo = fast_getattr(cache, s_independent);
             if (memo == NULL)
                 goto out;
             PyObject *hit = PyDict_CheckExact(memo) ? PyDict_GetItemWithError(memo, key) : NULL;
@@ -976,7 +1029,7 @@ py_steps(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     long ticks = PyLong_AsLong(tk);
     if (PyErr_Occurred())
         return NULL;
-    PyObject *table = PyObject_GetAttr(cache, s_table);
+    PyObject *table = fast_getattr(cache, s_table);
     PyObject *out = PyList_New(0), *bad = Py_NewRef(Py_None), *result = NULL, *fk = NULL;
     PyObject *cpus = kget(k, K_CPUS);
     if (table == NULL || out == NULL || cpus == NULL)
@@ -1020,7 +1073,7 @@ py_steps(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             if (same)
                 n = k;
         }
-        PyObject *viol = PyObject_GetAttr(fp, s_violation);
+        PyObject *viol = fast_getattr(fp, s_violation);
         if (viol == NULL) {
             Py_DECREF(r);
             goto out;
@@ -1191,7 +1244,7 @@ fail:
 static int
 keyset_has(PyObject *ks, uint64_t key)
 {
-    PyObject *tab = PyObject_GetAttrString(ks, "_tab");
+    PyObject *tab = GA(ks, "_tab");
     if (tab == NULL)
         return -1;
     Py_buffer b;
@@ -1281,7 +1334,7 @@ subsumed(PyObject *const *cfg, PyObject *fpr, long t, long ticks, long cost, lon
 static int
 conflicts(PyObject *const *cfg, PyObject *a, PyObject *b)
 {
-    PyObject *memo = PyObject_GetAttrString(cfg[C_CACHE], "_conflicts");
+    PyObject *memo = GA(cfg[C_CACHE], "_conflicts");
     if (memo == NULL)
         return -1;
     PyObject *ia = PyLong_FromVoidPtr(a), *ib = PyLong_FromVoidPtr(b);
@@ -1309,12 +1362,12 @@ conflicts(PyObject *const *cfg, PyObject *a, PyObject *b)
 static int
 is_step(PyObject *mv, Py_ssize_t *cpu)
 {
-    PyObject *kind = PyObject_GetAttrString(mv, "kind");
+    PyObject *kind = GA(mv, "kind");
     if (kind == NULL)
         return -1;
     int r = PyUnicode_CompareWithASCIIString(kind, "step") == 0;
     Py_DECREF(kind);
-    PyObject *c = PyObject_GetAttrString(mv, "cpu");
+    PyObject *c = GA(mv, "cpu");
     if (c == NULL)
         return -1;
     *cpu = PyLong_AsSsize_t(c);
@@ -1467,7 +1520,7 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                                NULL, cfg[C_PREEMPTS], cfg[C_CHECK], cfg[C_STEPS],
                                cfg[C_CHAIN_LIMIT]};
             a[4] = PyLong_FromSsize_t(cpu);
-            a[8] = PyObject_GetAttrString(cfg[C_CACHE], "step_alone");
+            a[8] = GA(cfg[C_CACHE], "step_alone");
             r = (a[4] && a[8]) ? py_chain(NULL, a, 13) : NULL;
             Py_XDECREF(a[4]);
             Py_XDECREF(a[8]);
@@ -1712,10 +1765,10 @@ deliver_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, PyObje
     int ddb = flag(cpu, s_in_ddb);
     if (ddb < 0)
         goto out;
-    PyObject *il = PyObject_GetAttrString(cpu, "ci_ilevel");
+    PyObject *il = GA(cpu, "ci_ilevel");
     int masked = il ? PyObject_RichCompareBool(il, ipl, Py_GE) : -1;
     Py_XDECREF(il);
-    PyObject *cur = PyObject_GetAttr(cpu, s_ci_curlwp);
+    PyObject *cur = fast_getattr(cpu, s_ci_curlwp);
     Py_ssize_t li = cur ? PyLong_AsSsize_t(cur) : -1;
     Py_XDECREF(cur);
     if (masked < 0 || PyErr_Occurred())
@@ -1762,7 +1815,7 @@ py_intrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *cache = args[0], *k = args[1], *items = args[2], *asleep = args[3];
     PyObject *intr_fps = args[4], *out = args[5], *deliver = args[6];
-    PyObject *table = PyObject_GetAttr(cache, s_table);
+    PyObject *table = fast_getattr(cache, s_table);
     if (table == NULL)
         return NULL;
     PyObject *result = NULL;
@@ -1779,7 +1832,7 @@ py_intrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             if (in)
                 continue;
         }
-        PyObject *cpuo = PyObject_GetAttrString(mv, "cpu");
+        PyObject *cpuo = GA(mv, "cpu");
         if (cpuo == NULL)
             goto out;
         Py_ssize_t ci = PyLong_AsSsize_t(cpuo);
@@ -1794,7 +1847,7 @@ py_intrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         if (r == NULL)
             goto out;
         PyObject *n = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
-        PyObject *viol = PyObject_GetAttr(fp, s_violation);
+        PyObject *viol = fast_getattr(fp, s_violation);
         if (viol == NULL) {
             Py_DECREF(r);
             goto out;
@@ -1833,8 +1886,8 @@ out:
 static long
 part_of(PyObject *cache, PyObject *value)
 {
-    PyObject *parts = PyObject_GetAttrString(cache, "_parts");
-    PyObject *plist = parts ? PyObject_GetAttrString(cache, "_part_list") : NULL;
+    PyObject *parts = GA(cache, "_parts");
+    PyObject *plist = parts ? GA(cache, "_part_list") : NULL;
     long r = -1;
     if (plist == NULL)
         goto out;
@@ -1892,7 +1945,7 @@ py_pack(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         result = r < 0 ? NULL : Py_NewRef(MISS);
         goto out;
     }
-    serial = PyObject_GetAttrString(cache, "_serial");
+    serial = GA(cache, "_serial");
     if (serial == NULL)
         goto out;
     Py_ssize_t nl = PyList_GET_SIZE(kv.lwps), nc = PyList_GET_SIZE(kv.cpus);
@@ -2009,8 +2062,8 @@ py_unpack(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         result = r < 0 ? NULL : Py_NewRef(MISS);  /* (Cow lists: the Python unpacks) */
         goto out;
     }
-    objs = PyObject_GetAttrString(cache, "_objs");
-    plist = objs ? PyObject_GetAttrString(cache, "_part_list") : NULL;
+    objs = GA(cache, "_objs");
+    plist = objs ? GA(cache, "_part_list") : NULL;
     if (plist == NULL)
         goto out;
     Py_ssize_t nl = PyList_GET_SIZE(lv.lwps), nc = PyList_GET_SIZE(lv.cpus);
