@@ -40,7 +40,7 @@ static PyObject *s_lwps, *s_cpus, *s_psrefs, *s_locks, *s_config, *s_procs, *s_i
  * slotted classes, _Entry); by PyObject_GetAttr otherwise. (type, name) ->
  * slot offset, remembered in a small table; the table holds references to
  * both, so neither pointer can be reused while it is there. */
-#define SLOTS 512
+#define SLOTS 4096
 static struct {
     PyTypeObject *type;
     PyObject *name;
@@ -51,7 +51,9 @@ static PyObject *
 fast_getattr(PyObject *obj, PyObject *name)
 {
     PyTypeObject *t = Py_TYPE(obj);
-    size_t h = (((uintptr_t)t >> 4) ^ ((uintptr_t)name >> 4) * 31u) & (SLOTS - 1);
+    size_t h = (size_t)((((uint64_t)(uintptr_t)t >> 4) * 0x9E3779B97F4A7C15u
+                         ^ ((uint64_t)(uintptr_t)name >> 4)) * 0xBF58476D1CE4E5B9u >> 52)
+               & (SLOTS - 1);
     if (slot_cache[h].type != t || slot_cache[h].name != name) {
         Py_ssize_t off = -1;
         if (t->tp_getattro == PyObject_GenericGetAttr && PyUnicode_CheckExact(name)) {
@@ -162,6 +164,60 @@ knew(PyObject **fields)
     for (int i = 0; i < K_NFIELDS; i++)
         *(PyObject **)((char *)n + k_off[i]) = Py_NewRef(i < K_FP ? fields[i] : Py_None);
     return n;
+}
+
+
+/* SplitMix64's finalizer (kernel._mix64). */
+static uint64_t
+mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+/* Kernel.tail_hash(): _mix64(hash((sorted locks, hardclock_ticks, worker_ci,
+ * panicstr, paniccpu))), cached in _tl. New reference. */
+static PyObject *
+tail_hash(PyObject *k)
+{
+    PyObject *tl = kget(k, K_TL);
+    if (tl == NULL || tl != Py_None)
+        return tl;
+    Py_DECREF(tl);
+    PyObject *f[5] = {NULL, NULL, NULL, NULL, NULL}, *items = NULL, *t = NULL, *r = NULL;
+    PyObject *locks = kget(k, K_LOCKS);
+    if (locks == NULL || !PyDict_CheckExact(locks)) {
+        Py_XDECREF(locks);
+        return PyObject_CallMethodNoArgs(k, s_tail_hash);
+    }
+    items = PyDict_Items(locks);
+    Py_DECREF(locks);
+    if (items == NULL || PyList_Sort(items) < 0)
+        goto out;
+    f[0] = PyList_AsTuple(items);
+    f[1] = kget(k, K_HARDCLOCK_TICKS);
+    f[2] = kget(k, K_WORKER_CI);
+    f[3] = kget(k, K_PANICSTR);
+    f[4] = kget(k, K_PANICCPU);
+    for (int i = 0; i < 5; i++)
+        if (f[i] == NULL)
+            goto out;
+    t = PyTuple_Pack(5, f[0], f[1], f[2], f[3], f[4]);
+    if (t == NULL)
+        goto out;
+    Py_hash_t h = PyObject_Hash(t);
+    if (h == -1 && PyErr_Occurred())
+        goto out;
+    r = PyLong_FromUnsignedLongLong(mix64((uint64_t)h));
+    if (r != NULL && kset(k, K_TL, r) < 0)
+        Py_CLEAR(r);
+out:
+    Py_XDECREF(items);
+    Py_XDECREF(t);
+    for (int i = 0; i < 5; i++)
+        Py_XDECREF(f[i]);
+    return r;
 }
 
 /* A kernel's fields read once, borrowed from k. */
@@ -482,8 +538,8 @@ apply_delta(PyObject *k, Kview *v, PyObject *delta)
     if (have_fp) {
         /* Kernel.fingerprint's sum, changed by what changed. */
         if (PyTuple_GET_SIZE(locks) || nk) {
-            PyObject *tn = PyObject_CallMethodNoArgs(n, s_tail_hash);
-            PyObject *tk = tn ? PyObject_CallMethodNoArgs(k, s_tail_hash) : NULL;
+            PyObject *tn = tail_hash(n);
+            PyObject *tk = tn ? tail_hash(k) : NULL;
             if (tk == NULL) {
                 Py_XDECREF(tn);
                 goto out;
@@ -2009,7 +2065,7 @@ py_pack(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         most = v[i] > most ? v[i] : most;
     }
     fp = fingerprint(k);
-    tl = fp ? PyObject_CallMethodNoArgs(k, s_tail_hash) : NULL;
+    tl = fp ? tail_hash(k) : NULL;
     if (tl == NULL)
         goto out;
     size_t w = most <= 0xFFFF ? 2 : 4;

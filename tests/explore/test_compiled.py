@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from engine import stepcache
@@ -144,6 +145,9 @@ def test_packed_states_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> No
         assert back.key() == k.key() == back_oracle.key()
         assert back.fingerprint() == k.fingerprint() == back_oracle.fingerprint()
         assert back.tail_hash() == k.tail_hash()
+        # (The hashes the compiled code computed, against the Python's afresh.)
+        again = attrs.evolve(k)
+        assert (again.fingerprint(), again.tail_hash()) == (k.fingerprint(), k.tail_hash())
         packs += 1
         succ = traced_moves(k, 3, KNOWN, None, sc)
         if not succ or k.panicstr is not None:
