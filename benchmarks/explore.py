@@ -3,6 +3,7 @@
     python benchmarks/explore.py [--seconds S] [--rate-states N] [--sleep-depth D]
                                  [--spin C:B,...] [--no-spin]
     python benchmarks/explore.py --verdicts [--seconds S]
+    python benchmarks/explore.py --core [--core-states N] [--seconds S] [--spin C:B,...]
 
 Each ddbstep figure comes from a fresh `ddbstep explore ... --json` process
 under GNU time (so the peak RSS is the process's own), bounded by --seconds:
@@ -20,12 +21,18 @@ under GNU time (so the peak RSS is the process's own), bounded by --seconds:
   default   seed-race, seed-race-4x2 and seed-race-3x1: the first panic
             (--first), the shortest, and the proof of the fix (--fix);
   verdicts  (--verdicts) the README's verdict table: every bundled scenario
-            and the seed-shaped machines of "Is the fix appropriate?".
+            and the seed-shaped machines of "Is the fix appropriate?";
+  core      (--core) the compiled step cache (engine/_stepcache.c) beside
+            the pure Python (DDBSTEP_PURE=1) on the same searches, which
+            must agree on states and transitions; then issue 29's targets
+            with the compiled core: the seed's first and shortest panic,
+            seed-race-4x2's shortest, the proofs of the fix.
 
 Then SPIN: ../shared/anchors/spin/run.sh on a scratch copy (its results.md
 untouched), on the --spin configurations with TMAX = --seconds, its records
 printed beside ours. "limit" means no verdict in the time given.
-The explorer is pure Python (`ddbstep --version` says so).
+`ddbstep --version` says which step cache runs (compiled unless
+DDBSTEP_PURE=1 or it was not built).
 """
 
 from __future__ import annotations
@@ -61,11 +68,13 @@ def machine(ncpu: int, nbg: int) -> str:
             f'{body}\n')
 
 
-def explore(target: str, seconds: float, *flags: str) -> dict[str, object]:
+def explore(target: str, seconds: float, *flags: str, pure: bool = False) -> dict[str, object]:
     cmd = [sys.executable, "-m", "tui.cli", "explore", target, "--json",
            "--max-seconds", str(seconds), *flags]
     timer = ["/usr/bin/time", "-f", "%e %M"] if Path("/usr/bin/time").exists() else []
-    p = subprocess.run(timer + cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    env = {**os.environ, "DDBSTEP_PURE": "1" if pure else "0"}
+    p = subprocess.run(timer + cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                       env=env)
     try:
         fig: dict[str, object] = json.loads(p.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -78,7 +87,8 @@ def explore(target: str, seconds: float, *flags: str) -> dict[str, object]:
 
 
 HEAD = (f"{'configuration':<36} {'verdict':<7} {'first':>5} {'first s':>8} {'steps':>5}"
-        f" {'states':>10} {'transitions':>11} {'seconds':>8} {'states/s':>9} {'RSS MB':>7}")
+        f" {'states':>10} {'transitions':>11} {'seconds':>8} {'states/s':>9} {'RSS MB':>7}"
+        f" {'us/tr':>6}")
 
 
 def row(name: str, fig: dict[str, object]) -> None:
@@ -95,9 +105,11 @@ def row(name: str, fig: dict[str, object]) -> None:
     first = fig.get("first_steps") or "-"
     fsecs = fig.get("first_seconds")
     fs = f"{float(fsecs):.2f}" if fsecs is not None else "-"  # type: ignore[arg-type]
+    trans = int(fig["transitions"])  # type: ignore[call-overload]
+    per = secs * 1e6 / trans if trans else 0.0  # (microseconds a transition, misses included)
     print(f"{name:<36} {verdict:<7} {first!s:>5} {fs:>8} {steps!s:>5} {states:>10,}"
-          f" {int(fig['transitions']):>11,} {secs:>8.2f} {rate:>9,.0f}"  # type: ignore[call-overload]
-          f" {float(fig.get('rss_mb', 0)):>7.0f}", flush=True)  # type: ignore[arg-type]
+          f" {trans:>11,} {secs:>8.2f} {rate:>9,.0f}"
+          f" {float(fig.get('rss_mb', 0)):>7.0f} {per:>6.1f}", flush=True)  # type: ignore[arg-type]
 
 
 def rates(n: int, seconds: float) -> None:
@@ -145,6 +157,36 @@ def default(seconds: float) -> None:
         row(f"{name} --first", explore(name, seconds, "--first"))
         row(name, explore(name, seconds))
         row(f"{name} --fix", explore(name, seconds, "--fix"))
+
+
+def core(n: int, seconds: float) -> None:
+    print(f"\ncompiled step cache beside pure Python (DDBSTEP_PURE=1), the same searches"
+          f" ({n:,} states, or to the end):")
+    print(HEAD)
+    for name, flags in (("seed-race", ("--no-first", "--max-states", str(n))),
+                        ("seed-race", ("--fix", "--no-first", "--max-states", str(n))),
+                        ("seed-race-4x2", ("--no-first", "--max-states", str(n))),
+                        ("seed-race-3x1", ("--ticks", "2"))):
+        figs = []
+        for pure in (False, True):
+            fig = explore(name, seconds, *flags, pure=pure)
+            row(f"{name} {' '.join(flags)}{' (pure)' if pure else ''}"[:36], fig)
+            figs.append(fig)
+        a, b = figs
+        try:
+            same = all(a[f] == b[f] for f in ("verdict", "states", "transitions", "steps"))
+            print(f"{'':<36} compiled {float(b['seconds']) / float(a['seconds']):.2f}x faster;"  # type: ignore[arg-type]
+                  f" {'the same' if same else 'DIFFERENT'} verdict, states, transitions",
+                  flush=True)
+        except (KeyError, ZeroDivisionError, ValueError):
+            pass
+    print("\nissue 29's targets, compiled:")
+    print(HEAD)
+    row("seed-race --first", explore("seed-race", seconds, "--first"))
+    row("seed-race", explore("seed-race", seconds))
+    row("seed-race-4x2", explore("seed-race-4x2", seconds))
+    row("seed-race --fix", explore("seed-race", seconds, "--fix"))
+    row("seed-race-4x2 --fix", explore("seed-race-4x2", seconds, "--fix"))
 
 
 def verdicts(seconds: float) -> None:
@@ -202,6 +244,10 @@ def main() -> None:
     ap.add_argument("--sleep-depth", type=int, default=60,
                     help="depth of seed-race's search with and without sleep sets")
     ap.add_argument("--verdicts", action="store_true", help="the README's verdict table")
+    ap.add_argument("--core", action="store_true",
+                    help="compiled beside pure, then issue 29's targets")
+    ap.add_argument("--core-states", type=int, default=200_000,
+                    help="states for the compiled/pure comparison")
     ap.add_argument("--spin", default="3:1,4:2", help="SPIN configurations to run")
     ap.add_argument("--no-spin", action="store_true")
     a = ap.parse_args()
@@ -211,6 +257,8 @@ def main() -> None:
           " first s when the first panic was printed")
     if a.verdicts:
         verdicts(a.seconds)
+    elif a.core:
+        core(a.core_states, a.seconds)
     else:
         rates(a.rate_states, a.seconds)
         sleeps(a.sleep_depth, a.seconds)
