@@ -163,14 +163,15 @@ def core(n: int, seconds: float) -> None:
     print(f"\ncompiled step cache beside pure Python (DDBSTEP_PURE=1), the same searches"
           f" ({n:,} states, or to the end):")
     print(HEAD)
-    for name, flags in (("seed-race", ("--no-first", "--max-states", str(n))),
-                        ("seed-race", ("--fix", "--no-first", "--max-states", str(n))),
-                        ("seed-race-4x2", ("--no-first", "--max-states", str(n))),
-                        ("seed-race-3x1", ("--ticks", "2"))):
+    first_n = ("--no-first", "--max-states", str(n))
+    for label, name, flags in (("seed-race", "seed-race", first_n),
+                               ("seed-race --fix", "seed-race", ("--fix", *first_n)),
+                               ("seed-race-4x2", "seed-race-4x2", first_n),
+                               ("seed-race-3x1 --ticks 2", "seed-race-3x1", ("--ticks", "2"))):
         figs = []
         for pure in (False, True):
             fig = explore(name, seconds, *flags, pure=pure)
-            row(f"{name} {' '.join(flags)}{' (pure)' if pure else ''}"[:36], fig)
+            row(f"{label}{' (pure)' if pure else ' (compiled)'}", fig)
             figs.append(fig)
         a, b = figs
         try:
