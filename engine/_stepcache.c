@@ -1,5 +1,6 @@
 /*
- * engine/_stepcache.c: the step cache's hits, compiled.
+ * engine/_stepcache.c: the step cache's hits, compiled (the top-level module
+ * _ddbstep_stepcache, so that a checkout's engine/ package does not hide it).
  *
  * engine/stepcache.py is the reference: every function here is one of its
  * methods with the same result, for the case where the cache already holds
@@ -2235,7 +2236,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "engine._stepcache",
+    PyModuleDef_HEAD_INIT, "_ddbstep_stepcache",
     "The step cache's hits, compiled (engine/stepcache.py is the reference).", -1, methods,
 };
 
@@ -2247,7 +2248,7 @@ static struct PyModuleDef module = {
     } while (0)
 
 PyMODINIT_FUNC
-PyInit__stepcache(void)
+PyInit__ddbstep_stepcache(void)
 {
     INTERN(s_lwps, "lwps");
     INTERN(s_cpus, "cpus");

@@ -36,12 +36,15 @@ _set = object.__setattr__
 
 
 def _compiled() -> Any:
-    """engine._stepcache (the hits compiled, engine/_stepcache.c), None where
-    it was not built or DDBSTEP_PURE=1 asks for this module alone."""
+    """_ddbstep_stepcache (the hits compiled, engine/_stepcache.c), None
+    where it was not built or DDBSTEP_PURE=1 asks for this module alone.
+    (A top-level module, so that a checkout's own engine/ package, first
+    on the path when the tests run from it, does not hide the one pip
+    built.)"""
     if os.environ.get("DDBSTEP_PURE", "") not in ("", "0"):
         return None
     try:
-        from engine import _stepcache  # type: ignore[attr-defined]
+        import _ddbstep_stepcache as _stepcache  # type: ignore[import-not-found]
     except ImportError:
         return None
     _stepcache.setup(Kernel, independent)
@@ -55,10 +58,10 @@ _MISS = _C.MISS if _C is not None else object()
 def core() -> str:
     """Which step cache runs: what `ddbstep --version` says."""
     if _C is not None:
-        return "compiled (engine._stepcache)"
+        return "compiled (_ddbstep_stepcache)"
     if os.environ.get("DDBSTEP_PURE", "") not in ("", "0"):
         return "pure Python (DDBSTEP_PURE)"
-    return "pure Python (engine._stepcache not built)"
+    return "pure Python (_ddbstep_stepcache not built)"
 
 MEMO_KEPT = 100_000  # entries of each decision memo before it starts again
 _HASHES = struct.Struct("<QQ")  # a packed state's fingerprint and tail hash
