@@ -154,3 +154,15 @@ def test_packed_states_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> No
             break
         k = succ[rng.below(len(succ))][1]
     assert packs > 100
+
+
+def test_without_the_core_the_python_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a machine where pip could not build it: the import fails, the
+    # Python runs, and `--version` says why.
+    monkeypatch.setitem(sys.modules, "_ddbstep_stepcache", None)  # (import raises)
+    monkeypatch.delenv("DDBSTEP_PURE", raising=False)
+    assert stepcache._compiled() is None
+    monkeypatch.setattr(stepcache, "_C", None)
+    assert stepcache.core() == "pure Python (_ddbstep_stepcache not built)"
+    monkeypatch.setenv("DDBSTEP_PURE", "1")
+    assert stepcache.core() == "pure Python (DDBSTEP_PURE)"
