@@ -588,6 +588,29 @@ holds_lock(Kview *v, Py_ssize_t ci)
     return 0;
 }
 
+
+/* fp.violation is not None: 1, 0, or -1 on error. */
+static int
+violates(PyObject *fp)
+{
+    PyObject *viol = fast_getattr(fp, s_violation);
+    if (viol == NULL)
+        return -1;
+    int r = viol != Py_None;
+    Py_DECREF(viol);
+    return r;
+}
+
+/* out.append((mv, n, ticks)): a move that makes progress. */
+static int
+append_move(PyObject *out, PyObject *mv, PyObject *n, PyObject *ticks)
+{
+    PyObject *t = PyTuple_Pack(3, mv, n, ticks);
+    int e = t ? PyList_Append(out, t) : -1;
+    Py_XDECREF(t);
+    return e;
+}
+
 static int
 flag(PyObject *obj, PyObject *name)
 {
@@ -636,11 +659,9 @@ step_alone_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, lon
     int visible = flag(fp, s_visible);
     if (visible < 0)
         goto out;
-    PyObject *viol = fast_getattr(fp, s_violation);
-    if (viol == NULL)
+    int violated = violates(fp);
+    if (violated < 0)
         goto out;
-    int violated = viol != Py_None;
-    Py_DECREF(viol);
     if (delta == Py_None || visible || violated) {
         if (bump_hits(cache) < 0)
             goto out;
@@ -865,20 +886,16 @@ py_chain(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             goto out;
         }
         PyObject *m = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
-        PyObject *viol = fast_getattr(fp, s_violation);
-        if (viol == NULL) {
-            Py_DECREF(r);
+        int violated = violates(fp);
+        if (violated) {
             Py_DECREF(cio);
-            goto out;
-        }
-        if (viol != Py_None) {
-            Py_DECREF(viol);
-            Py_DECREF(cio);
-            Py_SETREF(bad, Py_NewRef(fp));
+            if (violated > 0)
+                Py_SETREF(bad, Py_NewRef(fp));
             Py_DECREF(r);
+            if (violated < 0)
+                goto out;
             break;
         }
-        Py_DECREF(viol);
         int stop = m == Py_None;
         if (!stop) {
             f = fingerprint(m);
@@ -961,13 +978,9 @@ independent_memo(PyObject *cache, PyObject *k, PyObject *n, Py_ssize_t ci, PyObj
     int vis = flag(fp, s_visible);
     if (vis != 0)
         return vis < 0 ? -1 : 0;
-    PyObject *viol = fast_getattr(fp, s_violation);
-    if (viol == NULL)
-        return -1;
-    int violated = viol != Py_None;
-    Py_DECREF(viol);
+    int violated = violates(fp);
     if (violated)
-        return 0;
+        return violated < 0 ? -1 : 0;
     PyObject *ko[4] = {NULL, NULL, NULL, NULL}, *no[4] = {NULL, NULL, NULL, NULL};
     PyObject *memo = NULL, *key = NULL;
     int result = -1;
@@ -1035,6 +1048,20 @@ out:
     return result;
 }
 
+
+/* py_lookup's answer with "no entry" as MISS: the method must answer. */
+static PyObject *
+hit_or_miss(PyObject *cache, PyObject *table, PyObject *key, PyObject *k)
+{
+    PyObject *a[4] = {cache, table, key, k};
+    PyObject *r = py_lookup(NULL, a, 4);
+    if (r == Py_None) {
+        Py_DECREF(r);
+        r = Py_NewRef(MISS);
+    }
+    return r;
+}
+
 /* StepCache.step(k, ci) on a hit, as a (kernel, footprint) pair; MISS
  * where the method must answer. */
 static PyObject *
@@ -1057,12 +1084,7 @@ step_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci)
     }
     drop4(own);  /* (lookup reads them again) */
     own[0] = own[1] = own[2] = own[3] = NULL;
-    PyObject *a[4] = {cache, table, key, k};
-    result = py_lookup(NULL, a, 4);
-    if (result == Py_None) {
-        Py_DECREF(result);
-        result = Py_NewRef(MISS);
-    }
+    result = hit_or_miss(cache, table, key, k);
 out:
     drop4(own);
     Py_XDECREF(key);
@@ -1130,16 +1152,13 @@ py_steps(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             if (same)
                 n = k;
         }
-        PyObject *viol = fast_getattr(fp, s_violation);
-        if (viol == NULL) {
-            Py_DECREF(r);
-            goto out;
-        }
-        int violated = viol != Py_None;
-        Py_DECREF(viol);
+        int violated = violates(fp);
         if (violated) {
-            Py_SETREF(bad, Py_NewRef(fp));
+            if (violated > 0)
+                Py_SETREF(bad, Py_NewRef(fp));
             Py_DECREF(r);
+            if (violated < 0)
+                goto out;
             break;
         }
         if (at_k != Py_None) {
@@ -1162,16 +1181,10 @@ py_steps(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                 goto out;
             }
         }
-        if (n != k) {
-            PyObject *t = PyTuple_Pack(3, mv, n, tk);
-            int e = t ? PyList_Append(out, t) : -1;
-            Py_XDECREF(t);
-            if (e < 0) {
-                Py_DECREF(r);
-                goto out;
-            }
-        }
+        int e = n != k ? append_move(out, mv, n, tk) : 0;
         Py_DECREF(r);
+        if (e < 0)
+            goto out;
     }
     result = PyTuple_Pack(2, out, bad);
 out:
@@ -1432,6 +1445,23 @@ is_step(PyObject *mv, Py_ssize_t *cpu)
     return r;
 }
 
+
+/* at_k[cpu][0]: the footprint of the CPU's step from the state (new
+ * reference; NULL with KeyError where there is none). */
+static PyObject *
+step_fp(PyObject *at_k, Py_ssize_t cpu)
+{
+    PyObject *cio = PyLong_FromSsize_t(cpu);
+    PyObject *pm = cio ? PyDict_GetItemWithError(at_k, cio) : NULL;
+    Py_XDECREF(cio);
+    if (pm == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_KeyError, "at_k");
+        return NULL;
+    }
+    return Py_NewRef(PyTuple_GET_ITEM(pm, 0));
+}
+
 /* The successors of one state, as _search's loop over them does it (with
  * the reduction, hashing and a step cache):
  * expand(cfg, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
@@ -1512,15 +1542,9 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             if (seed == NULL)
                 goto next;
             if (step) {
-                PyObject *cio = PyLong_FromSsize_t(cpu);
-                PyObject *pm = cio ? PyDict_GetItemWithError(at_k, cio) : NULL;
-                Py_XDECREF(cio);
-                if (pm == NULL) {
-                    if (!PyErr_Occurred())
-                        PyErr_SetString(PyExc_KeyError, "at_k");
+                fpm = step_fp(at_k, cpu);
+                if (fpm == NULL)
                     goto next;
-                }
-                fpm = Py_NewRef(PyTuple_GET_ITEM(pm, 0));
                 PyObject *bk, *bv;
                 Py_ssize_t pos = 0;
                 while (PyDict_Next(at_k, &pos, &bk, &bv)) {
@@ -1610,17 +1634,8 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         if (sleepy) {
             PyObject *fpx;
             if (step) {
-                if (fpm == NULL) {
-                    PyObject *cio = PyLong_FromSsize_t(cpu);
-                    PyObject *pm = cio ? PyDict_GetItemWithError(at_k, cio) : NULL;
-                    Py_XDECREF(cio);
-                    if (pm == NULL) {
-                        if (!PyErr_Occurred())
-                            PyErr_SetString(PyExc_KeyError, "at_k");
-                        goto next;
-                    }
-                    fpm = Py_NewRef(PyTuple_GET_ITEM(pm, 0));
-                }
+                if (fpm == NULL && (fpm = step_fp(at_k, cpu)) == NULL)
+                    goto next;
                 fpx = fpm;
             } else {
                 fpx = PyDict_GetItemWithError(intr_fps, mv);
@@ -1844,12 +1859,7 @@ deliver_hit(PyObject *cache, PyObject *table, PyObject *k, Py_ssize_t ci, PyObje
         goto out;
     drop4(own);
     own[0] = own[1] = own[2] = own[3] = NULL;
-    PyObject *args[4] = {cache, table, key, k};
-    result = py_lookup(NULL, args, 4);
-    if (result == Py_None) {
-        Py_DECREF(result);
-        result = Py_NewRef(MISS);
-    }
+    result = hit_or_miss(cache, table, key, k);
 out:
     drop4(own);
     Py_XDECREF(key);
@@ -1904,15 +1914,10 @@ py_intrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         if (r == NULL)
             goto out;
         PyObject *n = PyTuple_GET_ITEM(r, 0), *fp = PyTuple_GET_ITEM(r, 1);
-        PyObject *viol = fast_getattr(fp, s_violation);
-        if (viol == NULL) {
-            Py_DECREF(r);
-            goto out;
-        }
-        int violated = viol != Py_None;
-        Py_DECREF(viol);
+        int violated = violates(fp);
         if (violated) {
-            result = Py_NewRef(fp);
+            if (violated > 0)
+                result = Py_NewRef(fp);
             Py_DECREF(r);
             goto out;
         }
@@ -1920,16 +1925,10 @@ py_intrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(r);
             goto out;
         }
-        if (n != k) {
-            PyObject *t = PyTuple_Pack(3, mv, n, nt);
-            int e = t ? PyList_Append(out, t) : -1;
-            Py_XDECREF(t);
-            if (e < 0) {
-                Py_DECREF(r);
-                goto out;
-            }
-        }
+        int e = n != k ? append_move(out, mv, n, nt) : 0;
         Py_DECREF(r);
+        if (e < 0)
+            goto out;
     }
     result = Py_NewRef(Py_None);
 out:
