@@ -28,9 +28,8 @@ static PyObject *KernelType;    /* engine.kernel.Kernel */
 static PyObject *Independent;   /* engine.footprint.independent */
 
 /* Interned attribute names. */
-static PyObject *s_lwps, *s_cpus, *s_psrefs, *s_locks, *s_config, *s_procs, *s_ifnets,
-    *s_hardclock_ticks, *s_worker_ci, *s_panicstr, *s_paniccpu, *s_msgbuf, *s_fp, *s_tl,
-    *s_hc, *s_structs, *s_kvars, *s_delta, *s_alone, *s_visible, *s_violation, *s_ci_curlwp,
+static PyObject *s_locks, *s_hc, *s_structs, *s_kvars, *s_delta, *s_alone, *s_visible, *s_violation,
+    *s_ci_curlwp,
     *s_in_ddb, *s_tail_hash, *s_hits, *s_efp, *s_table, *s_fingerprint, *s_inv_write,
     *s_lock_write, *s_independent;
 
@@ -1269,7 +1268,7 @@ out:
 
 /* Search configuration, a tuple made once by _search (SEARCH_FIELDS there). */
 enum { C_SEEN_OPEN, C_CLOSED, C_ENDS, C_EDGE_CODE, C_PUT, C_PUSH, C_PACK, C_CHAINS, C_CACHE,
-       C_CONFLICTS, C_CHECK, C_PREEMPTS, C_RANK, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
+       C_CHECK, C_PREEMPTS, C_RANK, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
        C_BOUNDED, C_SLEEPY, C_SUBSUME, C_MAX_STATES, C_ON_STORE, C_CHAINS_KEPT, C_CHAIN_LIMIT,
        C_NFIELDS };
 
@@ -2249,20 +2248,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__ddbstep_stepcache(void)
 {
-    INTERN(s_lwps, "lwps");
-    INTERN(s_cpus, "cpus");
-    INTERN(s_psrefs, "psrefs");
     INTERN(s_locks, "locks");
-    INTERN(s_config, "config");
-    INTERN(s_procs, "procs");
-    INTERN(s_ifnets, "ifnets");
-    INTERN(s_hardclock_ticks, "hardclock_ticks");
-    INTERN(s_worker_ci, "worker_ci");
-    INTERN(s_panicstr, "panicstr");
-    INTERN(s_paniccpu, "paniccpu");
-    INTERN(s_msgbuf, "msgbuf");
-    INTERN(s_fp, "_fp");
-    INTERN(s_tl, "_tl");
     INTERN(s_hc, "_hc");
     INTERN(s_structs, "structs");
     INTERN(s_kvars, "kvars");

@@ -297,7 +297,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     cfg: tuple[Any, ...] | None = None
     if compiled is not None and por and hashing and sc is not None:
         cfg = (seen.open, seen.closed, seen.ends, seen.edge_code, seen.put, heap.push, pack,
-               chains, sc, None, check_invariants, preempts, _rank, _STEP, ticks,
+               chains, sc, check_invariants, preempts, _rank, _STEP, ticks,
                bound, left0, bounded, sleepy, subsume, max_states, o.on_store, CHAINS_KEPT,
                _CHAIN_LIMIT)
 
