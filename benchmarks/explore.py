@@ -4,6 +4,7 @@
                                  [--spin C:B,...] [--no-spin]
     python benchmarks/explore.py --verdicts [--seconds S]
     python benchmarks/explore.py --core [--core-states N] [--seconds S] [--spin C:B,...]
+    python benchmarks/explore.py --clock [--seconds S] [--no-spin]
 
 Each ddbstep figure comes from a fresh `ddbstep explore ... --json` process
 under GNU time (so the peak RSS is the process's own), bounded by --seconds:
@@ -27,6 +28,9 @@ under GNU time (so the peak RSS is the process's own), bounded by --seconds:
             must agree on states and transitions; then issue 29's targets
             with the compiled core: the seed's first and shortest panic,
             seed-race-4x2's shortest, the proofs of the fix.
+  clock     (--clock) countdowns capped by the clock budget (the default)
+            beside --no-clock-cap: the same shortest panics, the states
+            and seconds each takes, and the fix's proofs to a depth.
 
 Then SPIN: ../shared/anchors/spin/run.sh on a scratch copy (its results.md
 untouched), on the --spin configurations with TMAX = --seconds, its records
@@ -190,6 +194,27 @@ def core(n: int, seconds: float) -> None:
     row("seed-race-4x2 --fix", explore("seed-race-4x2", seconds, "--fix"))
 
 
+def clock(seconds: float) -> None:
+    print("\nclock countdowns capped by the budget, and not (--no-clock-cap):")
+    print(HEAD)
+    for name, flags in (("seed-race", ()), ("seed-race-4x2", ()), ("seed-race-3x1", ()),
+                        ("seed-race", ("--fix", "--max-steps", "120")),
+                        ("seed-race-3x1", ("--fix", "--max-steps", "150"))):
+        figs = []
+        for more in ((), ("--no-clock-cap",)):
+            fig = explore(name, seconds, *flags, *more)
+            row(" ".join((name, *flags, *more)), fig)
+            figs.append(fig)
+        try:
+            a, b = figs
+            same = a["verdict"] == b["verdict"] and a["steps"] == b["steps"]
+            print(f"{'':<36} {int(b['states']) / int(a['states']):.2f}x fewer states,"  # type: ignore[call-overload]
+                  f" {float(b['seconds']) / float(a['seconds']):.2f}x faster;"  # type: ignore[arg-type]
+                  f" {'the same' if same else 'DIFFERENT'} verdict and length", flush=True)
+        except (KeyError, ZeroDivisionError, ValueError):
+            pass
+
+
 def verdicts(seconds: float) -> None:
     print("\nverdicts (README, \"Is the fix appropriate?\"):")
     print(HEAD)
@@ -249,6 +274,8 @@ def main() -> None:
                     help="compiled beside pure, then issue 29's targets")
     ap.add_argument("--core-states", type=int, default=200_000,
                     help="states for the compiled/pure comparison")
+    ap.add_argument("--clock", action="store_true",
+                    help="countdowns capped by the clock budget beside --no-clock-cap")
     ap.add_argument("--spin", default="3:1,4:2", help="SPIN configurations to run")
     ap.add_argument("--no-spin", action="store_true")
     a = ap.parse_args()
@@ -260,6 +287,8 @@ def main() -> None:
         verdicts(a.seconds)
     elif a.core:
         core(a.core_states, a.seconds)
+    elif a.clock:
+        clock(a.seconds)
     else:
         rates(a.rate_states, a.seconds)
         sleeps(a.sleep_depth, a.seconds)

@@ -1270,7 +1270,7 @@ out:
 enum { C_SEEN_OPEN, C_CLOSED, C_ENDS, C_EDGE_CODE, C_PUT, C_PUSH, C_PACK, C_CHAINS, C_CACHE,
        C_CHECK, C_PREEMPTS, C_RANK, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
        C_BOUNDED, C_SLEEPY, C_SUBSUME, C_MAX_STATES, C_ON_STORE, C_CHAINS_KEPT, C_CHAIN_LIMIT,
-       C_NFIELDS };
+       C_CLOCK_CAP, C_CAPPED, C_NFIELDS };
 
 static const uint64_t FPM = UINT64_MAX;
 
@@ -1376,9 +1376,102 @@ out:
     return cost;
 }
 
+/* Is the int v above cap? -1 on error. */
+static int
+above(PyObject *v, long cap)
+{
+    if (v == NULL)
+        return -1;
+    long x = PyLong_AsLong(v);
+    Py_DECREF(v);
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    return x > cap;
+}
+
+/* visited._capped(obj, cap): the hash difference obj's _hx keeps for cap,
+ * else the Python's answer (which keeps it there). Added to *sum; -1 on error. */
+static int
+add_capped(PyObject *const *cfg, PyObject *obj, long cap, uint64_t *sum)
+{
+    PyObject *hx = GA(obj, "_hx"), *d = NULL;
+    if (hx == NULL)
+        return -1;
+    if (PyTuple_Check(hx) && PyTuple_GET_SIZE(hx) == 2
+        && PyLong_AsLong(PyTuple_GET_ITEM(hx, 0)) == cap) {
+        d = Py_NewRef(PyTuple_GET_ITEM(hx, 1));
+    } else {
+        PyObject *capo = PyErr_Occurred() ? NULL : PyLong_FromLong(cap);
+        PyObject *a[2] = {obj, capo};
+        d = capo ? PyObject_Vectorcall(cfg[C_CAPPED], a, 2, NULL) : NULL;
+        Py_XDECREF(capo);
+    }
+    Py_DECREF(hx);
+    if (d == NULL)
+        return -1;
+    uint64_t x = PyLong_AsUnsignedLongLongMask(d);
+    Py_DECREF(d);
+    if (x == (uint64_t)-1 && PyErr_Occurred())
+        return -1;
+    *sum += x;
+    return 0;
+}
+
+/* visited.clock_fp(): k's fingerprint with each countdown above t + 1
+ * (spc_ticks, spc_schedticks, an l_timeout's ticks left) taken as t + 1;
+ * with cfg's clock_cap off, the fingerprint. New reference, NULL on error. */
+static PyObject *
+clock_fp(PyObject *const *cfg, PyObject *k, long t)
+{
+    PyObject *fp = fingerprint(k);
+    if (fp == NULL || cfg[C_CLOCK_CAP] != Py_True)
+        return fp;
+    long cap = t + 1;
+    uint64_t sum = PyLong_AsUnsignedLongLongMask(fp);
+    Py_DECREF(fp);
+    if (sum == (uint64_t)-1 && PyErr_Occurred())
+        return NULL;
+    for (int lwps = 0; lwps < 2; lwps++) {
+        PyObject *list = kget(k, lwps ? K_LWPS : K_CPUS);
+        if (list == NULL)
+            return NULL;
+        if (!PyList_Check(list)) {
+            Py_DECREF(list);
+            PyErr_SetString(PyExc_TypeError, "clock_fp: a kernel's structures are a list");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+            PyObject *o = PyList_GET_ITEM(list, i);
+            int over;
+            if (!lwps) {
+                over = above(GA(o, "spc_ticks"), cap);
+                if (over == 0)
+                    over = above(GA(o, "spc_schedticks"), cap);
+            } else {
+                PyObject *to = GA(o, "l_timeout");
+                if (to == NULL) {
+                    over = -1;
+                } else {
+                    over = PyTuple_Check(to) && PyTuple_GET_SIZE(to) == 2
+                           ? above(Py_NewRef(PyTuple_GET_ITEM(to, 1)), cap) : 0;
+                    Py_DECREF(to);
+                }
+            }
+            if (over > 0)
+                over = add_capped(cfg, o, cap, &sum) < 0 ? -1 : 0;
+            if (over < 0) {
+                Py_DECREF(list);
+                return NULL;
+            }
+        }
+        Py_DECREF(list);
+    }
+    return PyLong_FromUnsignedLongLong(sum);
+}
+
 /* visited.subsumed(): reached as cheaply with more budget left? -1 on error. */
 static int
-subsumed(PyObject *const *cfg, PyObject *fpr, long t, long ticks, long cost, long left,
+subsumed(PyObject *const *cfg, PyObject *n, long t, long ticks, long cost, long left,
          long most)
 {
     for (long more_left = left; more_left <= most; more_left++) {
@@ -1386,7 +1479,11 @@ subsumed(PyObject *const *cfg, PyObject *fpr, long t, long ticks, long cost, lon
             if (more == t && more_left == left)
                 continue;
             int err = 0;
+            PyObject *fpr = clock_fp(cfg, n, more);
+            if (fpr == NULL)
+                return -1;
             uint64_t key = state_key(fpr, more, more_left, &err);
+            Py_DECREF(fpr);
             if (err)
                 return -1;
             long old = cost_of(cfg, key);
@@ -1557,7 +1654,7 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                 }
             }
             /* The chain from a state is always the same: remember where it ends. */
-            nfp = fingerprint(n);
+            nfp = clock_fp(cfg, n, nt);
             if (nfp == NULL)
                 goto next;
             int err = 0;
@@ -1659,7 +1756,7 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             ok = 1;
             goto next;
         }
-        Py_XSETREF(nfp, fingerprint(n));
+        Py_XSETREF(nfp, clock_fp(cfg, n, nt));
         if (nfp == NULL)
             goto next;
         int err = 0;
@@ -1691,7 +1788,7 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             goto next;
         }
         if (subsume && (nt < ticks || (0 <= nleft && nleft < left0))) {
-            int sub = subsumed(cfg, nfp, nt, ticks, nc, nleft, left0);
+            int sub = subsumed(cfg, n, nt, ticks, nc, nleft, left0);
             if (sub < 0)
                 goto next;
             if (sub) {

@@ -199,7 +199,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
     common: dict[str, Any] = dict(
         ticks=args.ticks, max_steps=args.max_steps, max_states=args.max_states,
         hashing=not (args.no_reduce or args.no_hash), por=reduce, progress=progress,
-        on_restart=restart, max_seconds=args.max_seconds, cache=not args.no_cache)
+        on_restart=restart, max_seconds=args.max_seconds, cache=not args.no_cache,
+        clock_cap=not args.no_clock_cap)
     level = None
     if args.bound is not None:
         def on_level(k: int, r: Result) -> None:
@@ -451,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="no step cache: every transition computed and traced afresh")
     ep.add_argument("--no-sleep", action="store_true",
                     help="no sleep sets: every move taken again after an edge it commutes with")
+    ep.add_argument("--no-clock-cap", action="store_true",
+                    help="key each clock countdown exactly, not capped by the ticks left")
     ep.add_argument("--first", action="store_true",
                     help="stop at the first panic the fast search finds (not the shortest)")
     ep.add_argument("--no-first", action="store_true",

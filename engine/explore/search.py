@@ -34,7 +34,7 @@ from engine.explore.reduction import (
     discover,
 )
 from engine.explore.result import Interrupted, Progress, Result
-from engine.explore.visited import _Seen, _state_key, subsumed
+from engine.explore.visited import _capped, _Seen, _state_key, clock_fp, plain_fp, subsumed
 from engine.footprint import KNOWN, Discipline, Footprint
 from engine.init_main import boot
 from engine.kernel import FP_MASK, Kernel
@@ -70,6 +70,9 @@ class _Opts:
     first_states: int = FIRST_STATES  # the fast search's state budget
     # At most this many preemptions (preempts()) a schedule; None: any.
     preemptions: int | None = None
+    # Key kernels by clock_fp (countdowns capped by the budget); off: by
+    # their fingerprint (the cross-check, tests/explore/test_clock_cap.py).
+    clock_cap: bool = True
 
 
 def explore(
@@ -95,6 +98,7 @@ def explore(
     stop_at_best: bool = False,
     first_states: int = FIRST_STATES,
     preemptions: int | None = None,
+    clock_cap: bool = True,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
@@ -113,6 +117,8 @@ def explore(
     preemptions: only schedules with at most that many preemptions
     (preempts()); no panic among them is verdict "bounded", never "safe".
     The fast search and sleep sets are off (neither counts preemptions).
+    clock_cap: a countdown the clock budget left cannot run down is keyed
+    as budget + 1 (visited.clock_fp); off, every kernel by its fingerprint.
     """
     if ticks < 0:
         raise ValueError(f"ticks must be 0 or more, not {ticks}")
@@ -124,7 +130,7 @@ def explore(
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
               sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
               t0, on_store=on_store, cancel=cancel, stop_at_best=stop_at_best,
-              first_states=first_states, preemptions=preemptions)
+              first_states=first_states, preemptions=preemptions, clock_cap=clock_cap)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
@@ -274,7 +280,8 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
-    start: object = _state_key(k0c.fingerprint(), ticks, left0)
+    kfp = clock_fp if o.clock_cap else plain_fp
+    start: object = _state_key(kfp(k0c, ticks), ticks, left0)
     seen = _Seen(hashing)
     # The frontier's kernels, packed by the step cache (interned parts).
     pack: Callable[[Kernel], Any] = sc.pack if sc is not None else (lambda k: k)
@@ -299,7 +306,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
         cfg = (seen.open, seen.closed, seen.ends, seen.edge_code, seen.put, heap.push, pack,
                chains, sc, check_invariants, preempts, _rank, _STEP, ticks,
                bound, left0, bounded, sleepy, subsume, max_states, o.on_store, CHAINS_KEPT,
-               _CHAIN_LIMIT)
+               _CHAIN_LIMIT, o.clock_cap, _capped)
 
     def done(verdict: str, n: int, msg: str, path: bytes | None = None) -> Result:
         moves_ = first + (seen.moves(path) if path is not None else [])
@@ -360,7 +367,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                                     sc.conflicts(fpm, fpb) if sc is not None
                                     else fpm.conflicts(fpb))}
                     # The chain from a state is always the same: remember where it ends.
-                    pre = _state_key(n.fingerprint(), nt, nleft)
+                    pre = _state_key(kfp(n, nt), nt, nleft)
                     hit = chains.get(pre) if hashing else None
                     if hit is not None:
                         end_cost = seen.cost_of(hit & FP_MASK)
@@ -379,7 +386,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                     sleeps = _asleep_after(mv, fpx, chain_fps, taken, asleep)
                 if nc >= bound and n.panicstr is None and bad is None:
                     continue
-                nkey = _state_key(n.fingerprint(), nt, nleft) if hashing else object()
+                nkey = _state_key(kfp(n, nt), nt, nleft) if hashing else object()
                 if por and len(edge) > 1 and hashing:
                     if len(chains) >= CHAINS_KEPT:
                         chains.clear()
@@ -388,7 +395,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                 if old is not None and old <= nc:
                     continue
                 if (hashing and subsume and (nt < ticks or 0 <= nleft < left0)
-                        and subsumed(n.fingerprint(), nt, ticks, nc, seen, nleft, left0)):
+                        and subsumed(n, nt, ticks, nc, seen, nleft, left0, kfp)):
                     continue
                 if old is None:
                     states += 1

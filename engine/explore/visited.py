@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from engine.explore.moves import Move
 from engine.explore.reduction import _Sleeper
-from engine.kernel import FP_MASK
+from engine.kernel import FP_MASK, Cpu, Kernel, Lwp, _key, _mix64, hkey, view
 
 _CLOSED = 0  # (cost_of a closed state: no more than any cost still to come)
 
@@ -21,6 +24,60 @@ def _state_key(fingerprint: int, ticks: int, left: int = -1) -> int:
     if left < 0:
         return hash((fingerprint, ticks)) & FP_MASK
     return hash((fingerprint, ticks, left)) & FP_MASK
+
+
+# The countdowns a clock interrupt runs down, each on its own CPU's hardclock
+# and seen only when it reaches 0: spc_schedticks (kern_clock.c l.236),
+# spc_ticks (l.241) and the ticks left of an LWP's pending l_timeout_ch
+# (its callout wheel's, kern_timeout.c). Their places in the key() tuples.
+_CPU_FIELDS = [a.name for a in attrs.fields(Cpu) if a.init]
+_SPC_TICKS = _CPU_FIELDS.index("spc_ticks")
+_SPC_SCHEDTICKS = _CPU_FIELDS.index("spc_schedticks")
+_L_TIMEOUT = [a.name for a in attrs.fields(Lwp) if a.init].index("l_timeout")
+
+
+def _capped(obj: Cpu | Lwp, cap: int) -> int:
+    """What obj's hash changes by with its countdowns above cap taken as cap
+    (kept on obj, which nothing changes again, for the last cap asked)."""
+    hx = obj._hx
+    if hx is not None and hx[0] == cap:
+        return hx[1]
+    fields = list(_key(obj))
+    if isinstance(obj, Cpu):
+        for i in (_SPC_TICKS, _SPC_SCHEDTICKS):
+            fields[i] = min(fields[i], cap)
+    else:
+        ci, left = fields[_L_TIMEOUT]
+        fields[_L_TIMEOUT] = (ci, min(left, cap))
+    d = (_mix64(hash(tuple(fields))) - hkey(obj)) & FP_MASK
+    obj._hx = (cap, d)
+    return d
+
+
+def clock_fp(k: Kernel, t: int) -> int:
+    """k.fingerprint() as the search keys it with t clock interrupts left:
+    a countdown above t + 1 counted as t + 1. With t interrupts in all, on
+    any CPUs, none of them reaches 0 either way, and nothing else reads
+    them, so the two kernels do the same from here (exact: the clock
+    budget is part of the key, and subsumed() only merges a state into one
+    with more budget, where the cap is higher).
+    tests/explore/test_clock_cap.py holds it against the search without.
+    """
+    fp = k.fingerprint()
+    cap = t + 1
+    for c in view(k.cpus):
+        if c.spc_ticks > cap or c.spc_schedticks > cap:
+            fp += _capped(c, cap)
+    for lw in view(k.lwps):
+        to = lw.l_timeout
+        if to is not None and to[1] > cap:
+            fp += _capped(lw, cap)
+    return fp & FP_MASK
+
+
+def plain_fp(k: Kernel, t: int) -> int:
+    """k.fingerprint(), whatever the budget: explore(clock_cap=False)."""
+    return k.fingerprint()
 
 
 class KeySet:
@@ -184,8 +241,9 @@ _HEAD = struct.Struct("<IIIHB")
 _COST = struct.Struct("<I").unpack_from
 
 
-def subsumed(fpr: int, t: int, ticks: int, cost: int, seen: _Seen,
-             left: int = -1, most: int = -1) -> bool:
+def subsumed(k: Kernel, t: int, ticks: int, cost: int, seen: _Seen,
+             left: int = -1, most: int = -1,
+             kfp: Callable[[Kernel, int], int] = clock_fp) -> bool:
     """Was this kernel reached as cheaply with more budget left: as many
     clock ticks or more and as many preemptions or more (a bounded search;
     left and most -1 otherwise), one of them more?
@@ -197,7 +255,7 @@ def subsumed(fpr: int, t: int, ticks: int, cost: int, seen: _Seen,
         for more in range(t, ticks + 1):
             if more == t and more_left == left:
                 continue
-            old = seen.cost_of(_state_key(fpr, more, more_left))
+            old = seen.cost_of(_state_key(kfp(k, more), more, more_left))
             if old is not None and old <= cost:
                 return True
     return False
