@@ -198,7 +198,7 @@ def clock(seconds: float) -> None:
     print("\nclock countdowns capped by the budget, and not (--no-clock-cap):")
     print(HEAD)
     for name, flags in (("seed-race", ()), ("seed-race-4x2", ()), ("seed-race-3x1", ()),
-                        ("seed-race", ("--fix", "--max-steps", "120")),
+                        ("seed-race", ("--fix", "--max-steps", "100")),
                         ("seed-race-3x1", ("--fix", "--max-steps", "150"))):
         figs = []
         for more in ((), ("--no-clock-cap",)):

@@ -1389,19 +1389,19 @@ above(PyObject *v, long cap)
     return x > cap;
 }
 
-/* visited._capped(obj, cap): the hash difference obj's _hx keeps for cap,
- * else the Python's answer (which keeps it there). Added to *sum; -1 on error. */
+/* visited._capped(obj, cap): the hash difference obj's _hx[cap] keeps, else
+ * the Python's answer (which keeps it there). Added to *sum; -1 on error. */
 static int
 add_capped(PyObject *const *cfg, PyObject *obj, long cap, uint64_t *sum)
 {
     PyObject *hx = GA(obj, "_hx"), *d = NULL;
     if (hx == NULL)
         return -1;
-    if (PyTuple_Check(hx) && PyTuple_GET_SIZE(hx) == 2
-        && PyLong_AsLong(PyTuple_GET_ITEM(hx, 0)) == cap) {
-        d = Py_NewRef(PyTuple_GET_ITEM(hx, 1));
+    if (PyTuple_Check(hx) && cap < PyTuple_GET_SIZE(hx)
+        && PyTuple_GET_ITEM(hx, cap) != Py_None) {
+        d = Py_NewRef(PyTuple_GET_ITEM(hx, cap));
     } else {
-        PyObject *capo = PyErr_Occurred() ? NULL : PyLong_FromLong(cap);
+        PyObject *capo = PyLong_FromLong(cap);
         PyObject *a[2] = {obj, capo};
         d = capo ? PyObject_Vectorcall(cfg[C_CAPPED], a, 2, NULL) : NULL;
         Py_XDECREF(capo);

@@ -112,8 +112,10 @@ class Lwp:
     # changes an LWP after it has asked for its key).
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    # clock_fp()'s correction for this structure: (cap, hash difference).
-    _hx: tuple[int, int] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # clock_fp()'s corrections for this structure: _hx[cap], its hash's
+    # difference with its countdowns above cap taken as cap (None: not yet).
+    _hx: tuple[int | None, ...] | None = attrs.field(default=None, init=False, eq=False,
+                                                     repr=False)
 
     def arg(self, name: str, default: Value = None) -> Value:
         for k, v in self.args:
@@ -157,8 +159,10 @@ class Cpu:
     spc_psid: int = 0  # its processor set (PS_NONE); psrset(8) -a sets it before boot here
     _kc: tuple[Value, ...] | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _hc: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    # clock_fp()'s correction for this structure: (cap, hash difference).
-    _hx: tuple[int, int] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # clock_fp()'s corrections for this structure: _hx[cap], its hash's
+    # difference with its countdowns above cap taken as cap (None: not yet).
+    _hx: tuple[int | None, ...] | None = attrs.field(default=None, init=False, eq=False,
+                                                     repr=False)
 
     def key(self) -> tuple[Value, ...]:
         return _key(self)

@@ -38,10 +38,12 @@ _L_TIMEOUT = [a.name for a in attrs.fields(Lwp) if a.init].index("l_timeout")
 
 def _capped(obj: Cpu | Lwp, cap: int) -> int:
     """What obj's hash changes by with its countdowns above cap taken as cap
-    (kept on obj, which nothing changes again, for the last cap asked)."""
+    (kept on obj, which nothing changes again: _hx[cap])."""
     hx = obj._hx
-    if hx is not None and hx[0] == cap:
-        return hx[1]
+    if hx is not None and cap < len(hx):
+        known = hx[cap]
+        if known is not None:
+            return known
     fields = list(_key(obj))
     if isinstance(obj, Cpu):
         for i in (_SPC_TICKS, _SPC_SCHEDTICKS):
@@ -50,7 +52,10 @@ def _capped(obj: Cpu | Lwp, cap: int) -> int:
         ci, left = fields[_L_TIMEOUT]
         fields[_L_TIMEOUT] = (ci, min(left, cap))
     d = (_mix64(hash(tuple(fields))) - hkey(obj)) & FP_MASK
-    obj._hx = (cap, d)
+    more = list(hx or ())
+    more += [None] * (cap + 1 - len(more))
+    more[cap] = d
+    obj._hx = tuple(more)
     return d
 
 
