@@ -367,7 +367,9 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
                                     sc.conflicts(fpm, fpb) if sc is not None
                                     else fpm.conflicts(fpb))}
                     # The chain from a state is always the same: remember where it ends.
-                    pre = _state_key(kfp(n, nt), nt, nleft)
+                    # (Keyed by the kernel itself: an exact memo, and one
+                    # clock_fp fewer a move.)
+                    pre = _state_key(n.fingerprint(), nt, nleft)
                     hit = chains.get(pre) if hashing else None
                     if hit is not None:
                         end_cost = seen.cost_of(hit & FP_MASK)
