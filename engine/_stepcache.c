@@ -1376,23 +1376,101 @@ out:
     return cost;
 }
 
-/* Is the int v above cap? -1 on error. */
+/* visited._capped(obj, cap), where obj's key() and hash are known: its key
+ * with the countdowns above cap taken as cap, hashed and mixed, less its
+ * own hash; kept in obj._hx[cap] as the Python keeps it. lwps: obj is an
+ * LWP (its l_timeout's ticks left), else a CPU (spc_ticks, spc_schedticks).
+ * 1 where the Python must answer (no key() or hash yet), -1 on error. */
 static int
-above(PyObject *v, long cap)
+capped_here(PyObject *const *cfg, PyObject *obj, int lwps, long cap, uint64_t *out)
 {
-    if (v == NULL)
+    PyObject *kc = GA(obj, "_kc"), *nk = NULL, *hx = NULL, *nhx = NULL, *d = NULL;
+    uint64_t hc = 0;
+    int r = -1;
+    if (kc == NULL)
         return -1;
-    long x = PyLong_AsLong(v);
-    Py_DECREF(v);
-    if (x == -1 && PyErr_Occurred())
-        return -1;
-    return x > cap;
+    int known = hc_of(obj, &hc);
+    if (known < 0)
+        goto done;
+    if (known > 0 || !PyTuple_Check(kc)) {
+        r = 1;
+        goto done;
+    }
+    PyObject *ix = cfg[C_CAPPED];  /* (_capped, spc_ticks, spc_schedticks, l_timeout) */
+    Py_ssize_t n = PyTuple_GET_SIZE(kc);
+    nk = PyTuple_New(n);
+    if (nk == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(nk, i, Py_NewRef(PyTuple_GET_ITEM(kc, i)));
+    for (int f = lwps ? 3 : 1; f <= (lwps ? 3 : 2); f++) {
+        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(ix, f));
+        if (i < 0 || i >= n) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_IndexError, "clock_fp: a countdown outside key()");
+            goto done;
+        }
+        PyObject *v = PyTuple_GET_ITEM(nk, i), *nv;
+        if (lwps) {
+            if (!PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2) {
+                r = 1;
+                goto done;
+            }
+            long left = PyLong_AsLong(PyTuple_GET_ITEM(v, 1));
+            if (left == -1 && PyErr_Occurred())
+                goto done;
+            if (left <= cap)
+                continue;
+            PyObject *c = PyLong_FromLong(cap);
+            nv = c ? PyTuple_Pack(2, PyTuple_GET_ITEM(v, 0), c) : NULL;
+            Py_XDECREF(c);
+        } else {
+            long x = PyLong_AsLong(v);
+            if (x == -1 && PyErr_Occurred())
+                goto done;
+            if (x <= cap)
+                continue;
+            nv = PyLong_FromLong(cap);
+        }
+        if (nv == NULL)
+            goto done;
+        PyTuple_SET_ITEM(nk, i, nv);
+        Py_DECREF(v);
+    }
+    Py_hash_t h = PyObject_Hash(nk);
+    if (h == -1 && PyErr_Occurred())
+        goto done;
+    *out = mix64((uint64_t)h) - hc;
+    /* obj._hx[cap] = the difference (a tuple grown with None as needed) */
+    hx = GA(obj, "_hx");
+    if (hx == NULL)
+        goto done;
+    Py_ssize_t have = PyTuple_Check(hx) ? PyTuple_GET_SIZE(hx) : 0;
+    nhx = PyTuple_New(have > cap ? have : cap + 1);
+    d = PyLong_FromUnsignedLongLong(*out);
+    if (nhx == NULL || d == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(nhx); i++)
+        PyTuple_SET_ITEM(nhx, i, Py_NewRef(i == cap ? d : i < have ? PyTuple_GET_ITEM(hx, i)
+                                                                    : Py_None));
+    static PyObject *s_hx;
+    if (s_hx == NULL && (s_hx = PyUnicode_InternFromString("_hx")) == NULL)
+        goto done;
+    r = PyObject_SetAttr(obj, s_hx, nhx) < 0 ? -1 : 0;
+done:
+    Py_DECREF(kc);
+    Py_XDECREF(nk);
+    Py_XDECREF(hx);
+    Py_XDECREF(nhx);
+    Py_XDECREF(d);
+    return r;
 }
 
 /* visited._capped(obj, cap): the hash difference obj's _hx[cap] keeps, else
- * the Python's answer (which keeps it there). Added to *sum; -1 on error. */
+ * capped_here's, else the Python's (each keeps it there). Added to *sum; -1
+ * on error. */
 static int
-add_capped(PyObject *const *cfg, PyObject *obj, long cap, uint64_t *sum)
+add_capped(PyObject *const *cfg, PyObject *obj, int lwps, long cap, uint64_t *sum)
 {
     PyObject *hx = GA(obj, "_hx"), *d = NULL;
     if (hx == NULL)
@@ -1400,13 +1478,21 @@ add_capped(PyObject *const *cfg, PyObject *obj, long cap, uint64_t *sum)
     if (PyTuple_Check(hx) && cap < PyTuple_GET_SIZE(hx)
         && PyTuple_GET_ITEM(hx, cap) != Py_None) {
         d = Py_NewRef(PyTuple_GET_ITEM(hx, cap));
+        Py_DECREF(hx);
     } else {
+        Py_DECREF(hx);
+        uint64_t x = 0;
+        int r = capped_here(cfg, obj, lwps, cap, &x);
+        if (r <= 0) {
+            *sum += x;
+            return r;
+        }
         PyObject *capo = PyLong_FromLong(cap);
         PyObject *a[2] = {obj, capo};
-        d = capo ? PyObject_Vectorcall(cfg[C_CAPPED], a, 2, NULL) : NULL;
+        d = capo ? PyObject_Vectorcall(PyTuple_GET_ITEM(cfg[C_CAPPED], 0), a, 2, NULL)
+                 : NULL;
         Py_XDECREF(capo);
     }
-    Py_DECREF(hx);
     if (d == NULL)
         return -1;
     uint64_t x = PyLong_AsUnsignedLongLongMask(d);
@@ -1417,61 +1503,98 @@ add_capped(PyObject *const *cfg, PyObject *obj, long cap, uint64_t *sum)
     return 0;
 }
 
-/* visited.clock_fp(): k's fingerprint with each countdown above t + 1
- * (spc_ticks, spc_schedticks, an l_timeout's ticks left) taken as t + 1;
- * with cfg's clock_cap off, the fingerprint. New reference, NULL on error. */
-static PyObject *
-clock_fp(PyObject *const *cfg, PyObject *k, long t)
+/* The highest countdown of a CPU (spc_ticks, spc_schedticks) or of an LWP
+ * (its pending l_timeout's ticks left; 0 with none) into *m; -1 on error. */
+static int
+countdown(PyObject *o, int lwps, long *m)
+{
+    PyObject *v[2] = {NULL, NULL};
+    *m = 0;
+    if (!lwps) {
+        v[0] = GA(o, "spc_ticks");
+        v[1] = v[0] ? GA(o, "spc_schedticks") : NULL;
+    } else {
+        PyObject *to = GA(o, "l_timeout");
+        if (to == NULL)
+            return -1;
+        if (PyTuple_Check(to) && PyTuple_GET_SIZE(to) == 2)
+            v[0] = Py_NewRef(PyTuple_GET_ITEM(to, 1));
+        Py_DECREF(to);
+        if (v[0] == NULL)
+            return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (v[i] == NULL)
+            continue;
+        long x = PyLong_AsLong(v[i]);
+        Py_DECREF(v[i]);
+        v[i] = NULL;
+        if (x == -1 && PyErr_Occurred()) {
+            Py_XDECREF(v[1]);
+            return -1;
+        }
+        if (x > *m)
+            *m = x;
+    }
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* visited.clock_fp(k, t + i) for i < nb, into out[i], in one walk of k's
+ * structures: its fingerprint with each countdown above t + i + 1
+ * (spc_ticks, spc_schedticks, an l_timeout's ticks left) taken as that;
+ * with cfg's clock_cap off, the fingerprint. -1 on error. */
+static int
+clock_fps(PyObject *const *cfg, PyObject *k, long t, long nb, uint64_t *out)
 {
     PyObject *fp = fingerprint(k);
-    if (fp == NULL || cfg[C_CLOCK_CAP] != Py_True)
-        return fp;
-    long cap = t + 1;
-    uint64_t sum = PyLong_AsUnsignedLongLongMask(fp);
+    if (fp == NULL)
+        return -1;
+    uint64_t f = PyLong_AsUnsignedLongLongMask(fp);
     Py_DECREF(fp);
-    if (sum == (uint64_t)-1 && PyErr_Occurred())
-        return NULL;
+    if (f == (uint64_t)-1 && PyErr_Occurred())
+        return -1;
+    for (long i = 0; i < nb; i++)
+        out[i] = f;
+    if (cfg[C_CLOCK_CAP] != Py_True)
+        return 0;
     for (int lwps = 0; lwps < 2; lwps++) {
         PyObject *list = kget(k, lwps ? K_LWPS : K_CPUS);
         if (list == NULL)
-            return NULL;
+            return -1;
         if (!PyList_Check(list)) {
             Py_DECREF(list);
             PyErr_SetString(PyExc_TypeError, "clock_fp: a kernel's structures are a list");
-            return NULL;
+            return -1;
         }
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
-            PyObject *o = PyList_GET_ITEM(list, i);
-            int over;
-            if (!lwps) {
-                over = above(GA(o, "spc_ticks"), cap);
-                if (over == 0)
-                    over = above(GA(o, "spc_schedticks"), cap);
-            } else {
-                PyObject *to = GA(o, "l_timeout");
-                if (to == NULL) {
-                    over = -1;
-                } else {
-                    over = PyTuple_Check(to) && PyTuple_GET_SIZE(to) == 2
-                           ? above(Py_NewRef(PyTuple_GET_ITEM(to, 1)), cap) : 0;
-                    Py_DECREF(to);
-                }
-            }
-            if (over > 0)
-                over = add_capped(cfg, o, cap, &sum) < 0 ? -1 : 0;
-            if (over < 0) {
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(list); j++) {
+            PyObject *o = PyList_GET_ITEM(list, j);
+            long m;
+            int e = countdown(o, lwps, &m);
+            /* (caps rise with i: once one is not below m, none is) */
+            for (long i = 0; e == 0 && i < nb && t + i + 1 < m; i++)
+                e = add_capped(cfg, o, lwps, t + i + 1, &out[i]);
+            if (e < 0) {
                 Py_DECREF(list);
-                return NULL;
+                return -1;
             }
         }
         Py_DECREF(list);
     }
-    return PyLong_FromUnsignedLongLong(sum);
+    return 0;
 }
 
-/* visited.subsumed(): reached as cheaply with more budget left? -1 on error. */
+/* clock_fp(k, t) as an int (new reference; NULL on error). */
+static PyObject *
+clock_fp(PyObject *const *cfg, PyObject *k, long t)
+{
+    uint64_t f;
+    return clock_fps(cfg, k, t, 1, &f) < 0 ? NULL : PyLong_FromUnsignedLongLong(f);
+}
+
+/* visited.subsumed(): reached as cheaply with more budget left? fps[i]: the
+ * key's clock_fp at budget t + i (clock_fps). -1 on error. */
 static int
-subsumed(PyObject *const *cfg, PyObject *n, long t, long ticks, long cost, long left,
+subsumed(PyObject *const *cfg, const uint64_t *fps, long t, long ticks, long cost, long left,
          long most)
 {
     for (long more_left = left; more_left <= most; more_left++) {
@@ -1479,7 +1602,7 @@ subsumed(PyObject *const *cfg, PyObject *n, long t, long ticks, long cost, long 
             if (more == t && more_left == left)
                 continue;
             int err = 0;
-            PyObject *fpr = clock_fp(cfg, n, more);
+            PyObject *fpr = PyLong_FromUnsignedLongLong(fps[more - t]);
             if (fpr == NULL)
                 return -1;
             uint64_t key = state_key(fpr, more, more_left, &err);
@@ -1589,6 +1712,8 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     long found_cost = found == Py_None ? -1 : PyLong_AsLong(PyTuple_GET_ITEM(found, 0));
     PyObject *taken = PyList_New(0), *result = NULL;
     PyObject *chains = cfg[C_CHAINS];
+    uint64_t *nfps = NULL;  /* a successor's clock_fps, nfps_max of them */
+    long nfps_max = 0;
     if (taken == NULL)
         goto out;
     Py_ssize_t ns = PyList_GET_SIZE(succ);
@@ -1756,7 +1881,19 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             ok = 1;
             goto next;
         }
-        Py_XSETREF(nfp, clock_fp(cfg, n, nt));
+        /* The key's fingerprint at this budget and each above (subsumed()). */
+        if (ticks - nt + 1 > nfps_max) {
+            uint64_t *more = PyMem_Realloc(nfps, sizeof(uint64_t) * (size_t)(ticks - nt + 1));
+            if (more == NULL) {
+                PyErr_NoMemory();
+                goto next;
+            }
+            nfps = more;
+            nfps_max = ticks - nt + 1;
+        }
+        if (clock_fps(cfg, n, nt, ticks - nt + 1, nfps) < 0)
+            goto next;
+        Py_XSETREF(nfp, PyLong_FromUnsignedLongLong(nfps[0]));
         if (nfp == NULL)
             goto next;
         int err = 0;
@@ -1788,7 +1925,7 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             goto next;
         }
         if (subsume && (nt < ticks || (0 <= nleft && nleft < left0))) {
-            int sub = subsumed(cfg, n, nt, ticks, nc, nleft, left0);
+            int sub = subsumed(cfg, nfps, nt, ticks, nc, nleft, left0);
             if (sub < 0)
                 goto next;
             if (sub) {
@@ -1903,6 +2040,7 @@ out:
     }
     Py_XDECREF(found);
     Py_XDECREF(taken);
+    PyMem_Free(nfps);
     return result;
 }
 
@@ -2308,6 +2446,24 @@ py_setup(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* clock_fp(k, t, capped) -> visited.clock_fp(k, t), compiled; capped is
+ * the search's (visited._capped, *visited._COUNTDOWNS). */
+static PyObject *
+py_clock_fp(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 4) {
+        PyErr_SetString(PyExc_TypeError, "clock_fp(k, t, (_capped, *_COUNTDOWNS))");
+        return NULL;
+    }
+    long t = PyLong_AsLong(args[1]);
+    if (t == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *cfg[C_NFIELDS] = {NULL};
+    cfg[C_CLOCK_CAP] = Py_True;
+    cfg[C_CAPPED] = args[2];
+    return clock_fp(cfg, args[0], t);
+}
+
 static PyMethodDef methods[] = {
     {"setup", (PyCFunction)(void (*)(void))py_setup, METH_FASTCALL,
      "setup(Kernel, independent): the Python this calls"},
@@ -2327,6 +2483,8 @@ static PyMethodDef methods[] = {
      "StepCache.unpack; MISS where like's lists are not plain lists"},
     {"intrs", (PyCFunction)(void (*)(void))py_intrs, METH_FASTCALL,
      "the interrupts of engine.explore.moves.traced_moves with a step cache, compiled"},
+    {"clock_fp", (PyCFunction)(void (*)(void))py_clock_fp, METH_FASTCALL,
+     "engine.explore.visited.clock_fp, compiled"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -34,7 +34,15 @@ from engine.explore.reduction import (
     discover,
 )
 from engine.explore.result import Interrupted, Progress, Result
-from engine.explore.visited import _capped, _Seen, _state_key, clock_fp, plain_fp, subsumed
+from engine.explore.visited import (
+    _COUNTDOWNS,
+    _capped,
+    _Seen,
+    _state_key,
+    clock_fp,
+    plain_fp,
+    subsumed,
+)
 from engine.footprint import KNOWN, Discipline, Footprint
 from engine.init_main import boot
 from engine.kernel import FP_MASK, Kernel
@@ -306,7 +314,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
         cfg = (seen.open, seen.closed, seen.ends, seen.edge_code, seen.put, heap.push, pack,
                chains, sc, check_invariants, preempts, _rank, _STEP, ticks,
                bound, left0, bounded, sleepy, subsume, max_states, o.on_store, CHAINS_KEPT,
-               _CHAIN_LIMIT, o.clock_cap, _capped)
+               _CHAIN_LIMIT, o.clock_cap, (_capped, *_COUNTDOWNS))
 
     def done(verdict: str, n: int, msg: str, path: bytes | None = None) -> Result:
         moves_ = first + (seen.moves(path) if path is not None else [])

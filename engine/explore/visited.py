@@ -34,6 +34,7 @@ _CPU_FIELDS = [a.name for a in attrs.fields(Cpu) if a.init]
 _SPC_TICKS = _CPU_FIELDS.index("spc_ticks")
 _SPC_SCHEDTICKS = _CPU_FIELDS.index("spc_schedticks")
 _L_TIMEOUT = [a.name for a in attrs.fields(Lwp) if a.init].index("l_timeout")
+_COUNTDOWNS = (_SPC_TICKS, _SPC_SCHEDTICKS, _L_TIMEOUT)  # (for engine/_stepcache.c)
 
 
 def _capped(obj: Cpu | Lwp, cap: int) -> int:

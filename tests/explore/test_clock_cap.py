@@ -8,6 +8,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from engine import stepcache
 from engine.explore import explore
 from engine.explore.visited import clock_fp
 from engine.init_main import boot
@@ -79,3 +80,38 @@ def test_the_cap_saves_states_on_three_cpus() -> None:
     plain = _figures(k0, False, ticks=2, first=False)
     capped = _figures(k0, True, ticks=2, first=False)
     assert capped[0] == plain[0] == "safe" and capped[2] < plain[2]
+
+
+@pytest.mark.skipif(stepcache._C is None, reason="the compiled core is not built here")
+def test_the_compiled_key_is_the_pythons() -> None:
+    # engine/_stepcache.c computes clock_fp itself (the capped key() hashed
+    # in C); the Python is the oracle. Kernels of a walk, with countdowns
+    # and pending sleep callouts of every size, at every budget.
+    from engine.explore.moves import moves
+    from engine.explore.visited import _COUNTDOWNS, _capped
+
+    k = boot(load("seed-race-4x2"))
+    seen = 0
+    for i in range(60):
+        succ = list(moves(k, 3))
+        k = succ[i % len(succ)][1]
+        for spc, sched, left in ((1, 1, 0), (4, 6, 2), (9, 2, 7), (30, 30, 30)):
+            n = _with_cpu(k, i % len(k.cpus), spc_ticks=spc, spc_schedticks=sched)
+            n.lwps[i % len(n.lwps)] = attrs.evolve(n.lwps[i % len(n.lwps)],
+                                                   l_timeout=(i % len(n.cpus), left))
+            for t in (0, 1, 2, 3, 5, 8):
+                # Each twice: the second from what the first kept on the structures.
+                for _ in range(2):
+                    want = clock_fp(n, t)
+                    got = stepcache._C.clock_fp(n, t, (_capped, *_COUNTDOWNS))
+                    assert got == want
+                    seen += 1
+                # ... and the compiled first, on fresh structures.
+                m = n.copy()
+                for j in range(len(m.cpus)):
+                    m.cpus[j] = attrs.evolve(m.cpus[j])
+                for j in range(len(m.lwps)):
+                    m.lwps[j] = attrs.evolve(m.lwps[j])
+                m.fingerprint()
+                assert stepcache._C.clock_fp(m, t, (_capped, *_COUNTDOWNS)) == clock_fp(m, t)
+    assert seen > 1000
