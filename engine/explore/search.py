@@ -285,7 +285,7 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     bound = max_steps + 1 << 20
     if o.found_best is not None:
         bound = o.found_best.steps
-    # Visited states are kept as 64-bit hashes of their keys (Kernel.fingerprint;
+    # Visited states are kept as 64-bit hashes of their keys (visited.clock_fp;
     # hash compaction, as SPIN's -DHC): a collision is possible, with odds
     # ~ states^2 / 2^65. Steps that change nothing are told the same way.
     kfp = clock_fp if o.clock_cap else plain_fp
