@@ -1270,7 +1270,7 @@ out:
 enum { C_SEEN_OPEN, C_CLOSED, C_ENDS, C_EDGE_CODE, C_PUT, C_PUSH, C_PACK, C_CHAINS, C_CACHE,
        C_CHECK, C_PREEMPTS, C_RANK, C_STEPS, C_TICKS, C_BOUND, C_LEFT0,
        C_BOUNDED, C_SLEEPY, C_SUBSUME, C_MAX_STATES, C_ON_STORE, C_CHAINS_KEPT, C_CHAIN_LIMIT,
-       C_CLOCK_CAP, C_CAPPED, C_NFIELDS };
+       C_CLOCK_CAP, C_CAPPED, C_RECORD, C_NFIELDS };
 
 static const uint64_t FPM = UINT64_MAX;
 
@@ -1793,11 +1793,13 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             if (hit == NULL && PyErr_Occurred())
                 goto next;
             if (hit != NULL) {
-                /* hit: chain length above bit 64, the end's key below */
+                /* hit: (chain length above bit 64 and the end's key below,
+                 * the chain's footprints) */
+                PyObject *hv = PyTuple_GET_ITEM(hit, 0), *hfps = PyTuple_GET_ITEM(hit, 1);
                 PyObject *mask = PyLong_FromUnsignedLongLong(FPM);
-                PyObject *endk = mask ? PyNumber_And(hit, mask) : NULL;
+                PyObject *endk = mask ? PyNumber_And(hv, mask) : NULL;
                 PyObject *sh = PyLong_FromLong(64);
-                PyObject *len = sh ? PyNumber_Rshift(hit, sh) : NULL;
+                PyObject *len = sh ? PyNumber_Rshift(hv, sh) : NULL;
                 Py_XDECREF(mask);
                 Py_XDECREF(sh);
                 if (endk == NULL || len == NULL) {
@@ -1813,6 +1815,22 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                 if (end_cost == -2)
                     goto next;
                 if (end_cost >= 0 && end_cost <= c + 1 + chain_len) {
+                    /* Known to end where it has been: counted and taken as
+                     * if made again (the chain is the same each time), so
+                     * what the memo holds never changes an answer. */
+                    transitions += chain_len;
+                    if (sleepy) {
+                        PyObject *fpx = step ? (fpm != NULL ? fpm : (fpm = step_fp(at_k, cpu)))
+                                             : PyDict_GetItemWithError(intr_fps, mv);
+                        if (fpx == NULL) {
+                            if (!PyErr_Occurred())
+                                PyErr_SetString(PyExc_KeyError, "intr_fps");
+                            goto next;
+                        }
+                        sleeps = asleep_after(cfg[C_RANK], mv, fpx, hfps, taken, asleep);
+                        if (sleeps == NULL)
+                            goto next;
+                    }
                     ok = 1;
                     goto next;
                 }
@@ -1908,7 +1926,9 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                 PyDict_Clear(chains);
             PyObject *lo = PyLong_FromSsize_t(elen - 1), *sh = PyLong_FromLong(64);
             PyObject *hi = (lo && sh) ? PyNumber_Lshift(lo, sh) : NULL;
-            PyObject *v = hi ? PyNumber_Or(hi, nkeyo) : NULL;
+            PyObject *hv = hi ? PyNumber_Or(hi, nkeyo) : NULL;
+            PyObject *v = hv ? PyTuple_Pack(2, hv, chain_fps) : NULL;
+            Py_XDECREF(hv);
             int e = v ? PyDict_SetItem(chains, pre, v) : -1;
             Py_XDECREF(lo);
             Py_XDECREF(sh);
@@ -1932,6 +1952,38 @@ py_expand(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
                 ok = 1;
                 goto next;
             }
+        }
+        if (cfg[C_RECORD] != Py_None) {
+            /* A slice of a parallel search (engine/explore/jobs.py): every
+             * successor the state's own seen set does not rule out goes to
+             * record(transitions, key, cost, ticks, left, sleepers, edge,
+             * kernel, clock fps, panicstr, invariant), decided later in
+             * the search's order. */
+            PyObject *et = PyList_AsTuple(edge);
+            PyObject *fpt = et ? PyTuple_New(ticks - nt + 1) : NULL;
+            for (long i = 0; fpt != NULL && i < ticks - nt + 1; i++) {
+                PyObject *f = PyLong_FromUnsignedLongLong(nfps[i]);
+                if (f == NULL)
+                    Py_CLEAR(fpt);
+                else
+                    PyTuple_SET_ITEM(fpt, i, f);
+            }
+            PyObject *tro = fpt ? PyLong_FromLong(transitions) : NULL;
+            PyObject *nco = tro ? PyLong_FromLong(nc) : NULL;
+            PyObject *nlo = nco ? PyLong_FromLong(nleft) : NULL;
+            if (nlo != NULL) {
+                PyObject *a[11] = {tro, nkeyo, nco, nto, nlo, sleeps, et, n, fpt, msg, bad};
+                x = PyObject_Vectorcall(cfg[C_RECORD], a, 11, NULL);
+            }
+            Py_XDECREF(et);
+            Py_XDECREF(fpt);
+            Py_XDECREF(tro);
+            Py_XDECREF(nco);
+            Py_XDECREF(nlo);
+            if (x == NULL)
+                goto next;
+            ok = 1;
+            goto next;
         }
         if (old < 0)
             states += 1;
@@ -2461,6 +2513,7 @@ py_clock_fp(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     PyObject *cfg[C_NFIELDS] = {NULL};
     cfg[C_CLOCK_CAP] = Py_True;
     cfg[C_CAPPED] = args[2];
+    cfg[C_RECORD] = Py_None;
     return clock_fp(cfg, args[0], t);
 }
 

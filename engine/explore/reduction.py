@@ -148,9 +148,9 @@ def _asleep_after(mv: Move, fp: Footprint, chain: list[Footprint],
     state is stored, at its least cost, whether or not the move that would
     have reached it sleeps (tests/explore/test_explore_speed.py compares every
     state's cost with and without). Where x's edge ends in a panic, s.x
-    is the cheaper panic (a panic state has no moves). A move whose edge
-    was not computed from s (a chain known to end where it has been)
-    neither sleeps nor makes others sleep.
+    is the cheaper panic (a panic state has no moves). A chain known to
+    end where it has been (the search's memo) is taken as if made again:
+    it is the same chain, with the same footprints, each time.
     """
     acc, wr = fp.bits()
     for f in chain:

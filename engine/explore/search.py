@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from engine import stepcache
+from engine.explore.expand import Ctx, expand_py, successors
 from engine.explore.first import FIRST_STATES, first_search
 from engine.explore.frontier import _Buckets
 from engine.explore.invariants import check_invariants
@@ -19,17 +20,13 @@ from engine.explore.moves import (
     _STEP,
     Move,
     _Violation,
-    moves,
     preempts,
     replay_moves,
-    traced_moves,
 )
 from engine.explore.reduction import (
     _CHAIN_LIMIT,
     CHAINS_KEPT,
-    _asleep_after,
     _rank,
-    _Sleeper,
     ample_chain,
     discover,
 )
@@ -41,11 +38,10 @@ from engine.explore.visited import (
     _state_key,
     clock_fp,
     plain_fp,
-    subsumed,
 )
 from engine.footprint import KNOWN, Discipline, Footprint
 from engine.init_main import boot
-from engine.kernel import FP_MASK, Kernel
+from engine.kernel import Kernel
 from engine.scenario import Scenario
 from engine.stepcache import StepCache
 
@@ -78,6 +74,9 @@ class _Opts:
     first_states: int = FIRST_STATES  # the fast search's state budget
     # At most this many preemptions (preempts()) a schedule; None: any.
     preemptions: int | None = None
+    # Processes the search runs in (engine/explore/jobs.py); the answer is
+    # the same for any number.
+    jobs: int = 1
     # Key kernels by clock_fp (countdowns capped by the budget); off: by
     # their fingerprint (the cross-check, tests/explore/test_clock_cap.py).
     clock_cap: bool = True
@@ -107,6 +106,7 @@ def explore(
     first_states: int = FIRST_STATES,
     preemptions: int | None = None,
     clock_cap: bool = True,
+    jobs: int = 1,
 ) -> Result:
     """Search k0's interleavings, shortest first; with por, restarted whenever
     the lock discipline the reduction assumes turns out broken.
@@ -127,9 +127,13 @@ def explore(
     The fast search and sleep sets are off (neither counts preemptions).
     clock_cap: a countdown the clock budget left cannot run down is keyed
     as budget + 1 (visited.clock_fp); off, every kernel by its fingerprint.
+    jobs: the shortest search (with the reduction) in that many processes
+    (engine/explore/jobs.py), the same answer for any number.
     """
     if ticks < 0:
         raise ValueError(f"ticks must be 0 or more, not {ticks}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be 1 or more, not {jobs}")
     if preemptions is not None and preemptions < 0:
         raise ValueError(f"preemptions must be 0 or more, not {preemptions}")
     if preemptions is not None:
@@ -138,7 +142,8 @@ def explore(
     o = _Opts(ticks, max_steps, hashing, por, max_states, progress, max_seconds, subsume,
               sleep and por, (first or first_only) and por, first_only, on_first, on_shorter,
               t0, on_store=on_store, cancel=cancel, stop_at_best=stop_at_best,
-              first_states=first_states, preemptions=preemptions, clock_cap=clock_cap)
+              first_states=first_states, preemptions=preemptions, clock_cap=clock_cap,
+              jobs=jobs)
     # Millions of states and no reference cycles among them: the cyclic
     # collector would only walk the heap again and again.
     collecting = gc.isenabled()
@@ -263,7 +268,8 @@ def _first(k0: Kernel, o: _Opts, d: Discipline, sc: StepCache | None) -> None:
         o.on_shorter(best)
 
 
-_AWAKE: frozenset[Move] = frozenset()
+# The parallel search's slices in this one process (tests: the same answer).
+_SLICES_ALONE = False
 
 
 def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Result:
@@ -302,19 +308,24 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     last_report = t0
     found: tuple[int, str, str, bytes] | None = None  # cost, verdict, message, path
     # The chain from a state is always the same: chain start -> its end's
-    # key and its length, in one int (length above bit 64).
+    # key and its length, in one int (length above bit 64), and the chain's
+    # footprints (for the sleep sets).
     # (Forgotten every CHAINS_KEPT entries: it only saves work, and kept
     # whole it would hold more than the visited states themselves.)
-    chains: dict[int, int] = {}
+    chains: dict[int, tuple[int, list[Footprint]]] = {}
 
     # The compiled expansion's constants (engine/_stepcache.c, C_* in order).
     compiled = stepcache._C
     cfg: tuple[Any, ...] | None = None
-    if compiled is not None and por and hashing and sc is not None:
+    cfg_ok = por and hashing and sc is not None
+    if compiled is not None and cfg_ok:
         cfg = (seen.open, seen.closed, seen.ends, seen.edge_code, seen.put, heap.push, pack,
                chains, sc, check_invariants, preempts, _rank, _STEP, ticks,
                bound, left0, bounded, sleepy, subsume, max_states, o.on_store, CHAINS_KEPT,
-               _CHAIN_LIMIT, o.clock_cap, (_capped, *_COUNTDOWNS))
+               _CHAIN_LIMIT, o.clock_cap, (_capped, *_COUNTDOWNS), None)
+
+    x = Ctx(seen, heap, pack, chains, sc, disc, ticks, bound, left0, bounded, por, hashing,
+             sleepy, subsume, max_states, o.on_store, kfp)
 
     def done(verdict: str, n: int, msg: str, path: bytes | None = None) -> Result:
         moves_ = first + (seen.moves(path) if path is not None else [])
@@ -325,115 +336,61 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
     for msg in (k0c.panicstr, check_invariants(k0c)):
         if msg is not None:
             return done("panic" if k0c.panicstr else "invariant", len(first), msg, b"")
-    while heap:
-        c, key = heap.pop()
-        oc = seen.open_cost(key)
-        if oc is None or c > oc:
-            continue
-        if found is not None and c + 1 >= found[0]:
-            break
-        _, pk, t, path, asleep, left = seen.close(key)
-        k = unpack(pk)
-        depth = max(depth, c)
-        if c >= max_steps:
+    if (o.jobs > 1 or _SLICES_ALONE) and cfg_ok:
+        # The same search in slices over o.jobs processes (engine/explore/jobs.py).
+        from engine.explore.jobs import run_slices
+        cnt: list[Any] = [states, transitions, found, depth]
+        end, c = run_slices(x, cfg, o, unpack, cnt)
+        states, transitions, found, depth = cnt
+        if end == "steps":
             return done("limit", c, f"depth limit {max_steps} reached")
-        at_k: dict[int, tuple[Footprint, bool]] = {}
-        intr_fps: dict[Move, Footprint] = {}
-        succ = (traced_moves(k, t, disc, at_k, sc, intr_fps if sleepy else None,
-                             frozenset([e[0] for e in asleep]) if asleep else _AWAKE)
-                if por else list(moves(k, t)))
-        if cfg is not None:
-            # (The loop below, compiled: engine/_stepcache.c expand().)
-            counters: list[Any] = [states, transitions, found]
-            r = compiled.expand(cfg, counters, k, c, path, asleep, left, succ, at_k,
-                                intr_fps)
-            states, transitions, found = counters
-            if isinstance(r, tuple):
-                raise _Violation(*r[2].violation)
-            if r is not None:
-                return done("limit", r, f"state limit {max_states} reached")
-        else:
-            taken: list[_Sleeper] = []  # edges from k so far (sleep sets)
-            for mv, n, nt in succ:
-                transitions += 1
-                nleft = left if bounded else -1
-                if bounded and mv.kind == "step" and preempts(k, n, mv.cpu):
-                    nleft -= 1
-                    if nleft < 0:
-                        continue  # a schedule past the bound
-                edge: tuple[Move, ...] = (mv,)
-                chain_fps: list[Footprint] = []
-                bad = None if n.panicstr is not None else check_invariants(n)
-                if por and n.panicstr is None and bad is None:
-                    # CPUs blocked at k whose step the move cannot have changed
-                    # are still blocked after it.
-                    seed: set[int] = set()
-                    if mv.kind == "step":
-                        fpm = at_k[mv.cpu][0]
-                        seed = {b for b, (fpb, blk) in at_k.items()
-                                if b != mv.cpu and blk and not (
-                                    sc.conflicts(fpm, fpb) if sc is not None
-                                    else fpm.conflicts(fpb))}
-                    # The chain from a state is always the same: remember where it ends.
-                    # (Keyed by the kernel itself: an exact memo, and one
-                    # clock_fp fewer a move.)
-                    pre = _state_key(n.fingerprint(), nt, nleft)
-                    hit = chains.get(pre) if hashing else None
-                    if hit is not None:
-                        end_cost = seen.cost_of(hit & FP_MASK)
-                        if end_cost is not None and end_cost <= c + 1 + (hit >> 64):
-                            continue
-                    n, chain = ample_chain(n, nt, disc, seed, mv.cpu, sc, checked=True,
-                                           fps=chain_fps if sleepy else None, bounded=bounded)
-                    transitions += len(chain)
-                    if chain:
-                        bad = None if n.panicstr is not None else check_invariants(n)
-                    edge += tuple(chain)
-                nc = c + len(edge)
-                sleeps: tuple[_Sleeper, ...] = ()
-                if sleepy:
-                    fpx = at_k[mv.cpu][0] if mv.kind == "step" else intr_fps[mv]
-                    sleeps = _asleep_after(mv, fpx, chain_fps, taken, asleep)
-                if nc >= bound and n.panicstr is None and bad is None:
-                    continue
-                nkey = _state_key(kfp(n, nt), nt, nleft) if hashing else object()
-                if por and len(edge) > 1 and hashing:
-                    if len(chains) >= CHAINS_KEPT:
-                        chains.clear()
-                    chains[pre] = (len(edge) - 1) << 64 | nkey  # type: ignore[operator]
-                old = seen.cost_of(nkey)
-                if old is not None and old <= nc:
-                    continue
-                if (hashing and subsume and (nt < ticks or 0 <= nleft < left0)
-                        and subsumed(n, nt, ticks, nc, seen, nleft, left0, kfp)):
-                    continue
-                if old is None:
-                    states += 1
-                npath = path + seen.edge_code(edge)
-                msg = n.panicstr
-                if msg is not None or bad is not None:
-                    seen.ends[nkey] = nc
-                    if found is None or nc < found[0]:
-                        found = (nc, "panic" if msg is not None else "invariant",
-                                 msg if msg is not None else bad or "", npath)
-                    continue
-                if states >= max_states:
-                    return done("limit", nc, f"state limit {max_states} reached")
-                seen.put(nkey, nc, pack(n), nt, npath, sleeps, max(nleft, 0))
-                if o.on_store is not None:
-                    o.on_store(nkey, nc)
-                heap.push(nc, nkey)
-        if o.cancel is not None and o.cancel():
-            raise Interrupted(states)
-        now = time.perf_counter()
-        if now - last_report > 1.0:
-            last_report = now
-            if progress is not None:
-                best = found[0] if found is not None else (
-                    o.found_best.steps if o.found_best is not None else None)
-                progress(states, transitions, c, now - t0, best)
-            if max_seconds is not None and now - t0 > max_seconds:
-                return done("limit", c, f"time limit {max_seconds:g} s reached")
+        if end == "states":
+            return done("limit", c, f"state limit {max_states} reached")
+        if end == "time":
+            return done("limit", c, f"time limit {max_seconds:g} s reached")
+    else:
+        while heap:
+            c, key = heap.pop()
+            oc = seen.open_cost(key)
+            if oc is None or c > oc:
+                continue
+            if found is not None and c + 1 >= found[0]:
+                break
+            _, pk, t, path, asleep, left = seen.close(key)
+            k = unpack(pk)
+            depth = max(depth, c)
+            if c >= max_steps:
+                return done("limit", c, f"depth limit {max_steps} reached")
+            at_k: dict[int, tuple[Footprint, bool]] = {}
+            intr_fps: dict[Move, Footprint] = {}
+            succ = successors(x, k, t, asleep, at_k, intr_fps)
+            if cfg is not None:
+                # (The loop below, compiled: engine/_stepcache.c expand().)
+                counters: list[Any] = [states, transitions, found]
+                r = compiled.expand(cfg, counters, k, c, path, asleep, left, succ, at_k,
+                                    intr_fps)
+                states, transitions, found = counters
+                if isinstance(r, tuple):
+                    raise _Violation(*r[2].violation)
+                if r is not None:
+                    return done("limit", r, f"state limit {max_states} reached")
+            else:
+                counters = [states, transitions, found]
+                r = expand_py(x, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
+                states, transitions, found = counters
+                if r is not None:
+                    return done("limit", r, f"state limit {max_states} reached")
+            if o.cancel is not None and o.cancel():
+                raise Interrupted(states)
+            now = time.perf_counter()
+            if now - last_report > 1.0:
+                last_report = now
+                if progress is not None:
+                    best = found[0] if found is not None else (
+                        o.found_best.steps if o.found_best is not None else None)
+                    progress(states, transitions, c, now - t0, best)
+                if max_seconds is not None and now - t0 > max_seconds:
+                    return done("limit", c, f"time limit {max_seconds:g} s reached")
     if found is not None:
         return done(found[1], found[0], found[2], found[3])
     if bounded:

@@ -257,11 +257,19 @@ def subsumed(k: Kernel, t: int, ticks: int, cost: int, seen: _Seen,
     Every schedule from it within its budget is one from there, so it
     shows nothing new (a tick on an idle CPU changes nothing but the budget).
     """
+    return subsumed_fps([kfp(k, more) for more in range(t, ticks + 1)], t, ticks, cost, seen,
+                        left, most)
+
+
+def subsumed_fps(fps: list[int] | tuple[int, ...], t: int, ticks: int, cost: int, seen: _Seen,
+                 left: int = -1, most: int = -1) -> bool:
+    """subsumed(), the kernel given by its key at each budget t .. ticks
+    (fps[more - t]: what kfp gives it at budget `more`)."""
     for more_left in range(left, most + 1):
         for more in range(t, ticks + 1):
             if more == t and more_left == left:
                 continue
-            old = seen.cost_of(_state_key(kfp(k, more), more, more_left))
+            old = seen.cost_of(_state_key(fps[more - t], more, more_left))
             if old is not None and old <= cost:
                 return True
     return False

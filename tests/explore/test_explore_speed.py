@@ -247,7 +247,7 @@ def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  
     # raw hashes summed collided (3 times in this search) and made the
     # search's counts depend on where objects happened to live.
     import engine.explore as E
-    import engine.explore.search as search
+    import engine.explore.expand as expand
 
     fps: dict[int, object] = {}
     collisions = []
@@ -261,7 +261,7 @@ def test_fingerprints_do_not_collide_over_a_whole_search(monkeypatch) -> None:  
                 collisions.append(x.fingerprint())
         return out
 
-    monkeypatch.setattr(search, "traced_moves", watching)
+    monkeypatch.setattr(expand, "traced_moves", watching)
     res = E.explore(boot(load("seed-race-3x1")), ticks=1, first=False)
     assert res.verdict == "safe" and len(fps) > 50_000
     assert collisions == []
