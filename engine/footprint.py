@@ -112,6 +112,7 @@ class Footprint:
 # (Numbered as first met: a bit only ever stands for one of them, so the
 # answers do not depend on the numbering.)
 _OBJECT_BITS: dict[tuple[Any, ...], int] = {}
+_OBJECTS: list[tuple[Any, ...]] = []  # the object of bit i
 
 
 def object_bit(loc: tuple[Any, ...]) -> int:
@@ -121,6 +122,28 @@ def object_bit(loc: tuple[Any, ...]) -> int:
     b = _OBJECT_BITS.get(obj)
     if b is None:
         b = _OBJECT_BITS[obj] = 1 << len(_OBJECT_BITS)
+        _OBJECTS.append(obj)
+    return b
+
+
+def bit_objects(b: int) -> tuple[tuple[Any, ...], ...]:
+    """The objects of a set of bits (object_bit), lowest bit first: the
+    bits in the form another process can read (its numbering is its own)."""
+    out = []
+    i = 0
+    while b:
+        if b & 1:
+            out.append(_OBJECTS[i])
+        b >>= 1
+        i += 1
+    return tuple(out)
+
+
+def objects_bits(objs: tuple[tuple[Any, ...], ...]) -> int:
+    """bit_objects() undone, in this process's numbering."""
+    b = 0
+    for obj in objs:
+        b |= object_bit(obj)
     return b
 
 

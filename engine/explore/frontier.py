@@ -25,6 +25,10 @@ class _Buckets:
             heapq.heappush(self._costs, cost)
         q.append(key)
 
+    def lowest(self) -> int:
+        """The cost pop() takes next."""
+        return self._costs[0]
+
     def pop(self) -> tuple[int, object]:
         c = self._costs[0]
         q = self._at[c]

@@ -1,0 +1,284 @@
+"""The search in several processes (explore --jobs N).
+
+The one-process search (search._search) pops the cheapest state, expands
+it and decides each successor against what it has seen, in turn. Here the
+states of one cost are taken a slice at a time. Each process expands its
+part of the slice, keeping only what its seen set does not rule out (the
+seen set only grows, and the costs in it only fall, so whatever it rules
+out the one-process search rules out too); then every process decides all
+of the slice's successors, in the order the one-process search would, on
+the same seen set. Every process so holds the same states, frontier and
+paths; a successor another process found is made again here from its
+parent (the edge's moves, through the step cache) only when it is kept.
+What the search answers, every count and every schedule, is the same for
+any N (tests/explore/test_jobs.py), and so is what it does at a limit.
+
+A successor's edge is computed the same way whichever process expands its
+parent: the chain memo never changes an answer (expand.expand_py), and the
+step cache holds the model's own transitions. The processes are forked
+from the searching one (POSIX fork(): the step cache, the interned
+structures and the frontier come along), talk over pipes, the first one
+relaying, and end with the search.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+from typing import Any
+
+import attrs
+
+from engine import stepcache
+from engine.explore.expand import Ctx, expand_py, successors
+from engine.explore.moves import Move, _Violation, move, traced_move
+from engine.explore.result import Interrupted
+from engine.explore.visited import subsumed_fps
+from engine.footprint import Footprint, bit_objects, objects_bits
+from engine.kernel import Kernel
+
+# States a slice (all of one cost). Any size gives the same answer: it only
+# weighs the pipes' traffic against the work a found panic leaves undone.
+SLICE = 2048
+
+# A successor as expand() records it: (transitions of its parent so far,
+# key, cost, clock budget, preemptions left, moves asleep, edge, kernel (None
+# when another process made it), clock fps, panicstr, invariant broken).
+_Rec = tuple[int, int, int, int, int, tuple[Any, ...], tuple[Move, ...], Kernel | None,
+             tuple[int, ...], str | None, str | None]
+
+
+def run_slices(x: Ctx, cfg: tuple[Any, ...] | None, o: Any,
+               unpack: Callable[[Any], Kernel], cnt: list[Any]) -> tuple[str, int]:
+    """search._search's loop over o.jobs processes: cnt is [states,
+    transitions, found, depth], updated. ("end", c) when the frontier is
+    done or a panic is known at a cost no state left can beat; ("steps",
+    c), ("states", c) or ("time", c) at a limit. Raises _Violation and
+    Interrupted as the loop does."""
+    conns: list[Connection] = []
+    pids: list[int] = []
+    rank = 0
+    for r in range(1, o.jobs):
+        mine, theirs = Pipe()
+        pid = os.fork()
+        if pid == 0:
+            for c in conns:
+                c.close()
+            mine.close()
+            rank, conns = r, [theirs]
+            break
+        theirs.close()
+        conns.append(mine)
+        pids.append(pid)
+    if rank:
+        # A worker: the search to its end, then gone (no atexit, no flush:
+        # what the first process holds is not this one's to write).
+        code = 0
+        try:
+            x.on_store = None
+            _loop(x, cfg, o, unpack, cnt, rank, conns)
+        except _Violation:
+            pass  # (the first process raises it)
+        except BaseException:
+            code = 1
+            try:
+                conns[0].send_bytes(b"E" + traceback.format_exc().encode())
+            except BaseException:
+                pass
+        os._exit(code)
+    try:
+        return _loop(x, cfg, o, unpack, cnt, 0, conns)
+    finally:
+        for c in conns:
+            c.close()
+        for pid in pids:
+            os.waitpid(pid, 0)
+
+
+def _enc(mv: Move) -> tuple[str, int, str | None]:
+    return (mv.kind, mv.cpu, mv.dev)
+
+
+def _encode(viol: tuple[int, str, Any] | None, parents: list[tuple[int, list[_Rec]]]) -> bytes:
+    """A process's part of a slice for the others (marshal: plain values;
+    moves by name, a sleeper's footprint bits by their objects, since each
+    process numbers them as it meets them)."""
+    return marshal.dumps((viol, [
+        (ptr, [(tr, key, nc, nt, nl, tuple((_enc(m), bit_objects(a), bit_objects(w))
+                                           for m, a, w in sl),
+                tuple(_enc(m) for m in edge), fps, msg, bad)
+               for tr, key, nc, nt, nl, sl, edge, _, fps, msg, bad in recs])
+        for ptr, recs in parents]))
+
+
+def _decode(b: bytes) -> tuple[tuple[int, str, Any] | None, list[tuple[int, list[_Rec]]]]:
+    viol, parents = marshal.loads(b)
+    if viol is not None:
+        viol = (viol[0], viol[1], tuple(viol[2]))
+    return viol, [
+        (ptr, [(tr, key, nc, nt, nl, tuple((move(*m), objects_bits(a), objects_bits(w))
+                                           for m, a, w in sl),
+                tuple(move(*m) for m in edge), None, fps, msg, bad)
+               for tr, key, nc, nt, nl, sl, edge, fps, msg, bad in recs])
+        for ptr, recs in parents]
+
+
+def _recv(conn: Connection) -> bytes:
+    try:
+        b = conn.recv_bytes()
+    except EOFError:
+        raise RuntimeError("explore: a search process ended before the search") from None
+    if b[:1] == b"E":
+        raise RuntimeError("explore: a search process failed:\n" + b[1:].decode())
+    return b
+
+
+def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], Kernel],
+          cnt: list[Any], rank: int, conns: list[Connection]) -> tuple[str, int]:
+    seen, heap, n = x.seen, x.heap, o.jobs
+    states, transitions, found, depth = cnt
+    compiled = stepcache._C
+    flat: list[Any] = []
+
+    def record(*a: Any) -> None:
+        flat.append(a)
+
+    xg = attrs.evolve(x, record=record)
+    gcfg = (*cfg[:-1], record) if cfg is not None else None
+    last_report = time.perf_counter()
+    c = 0
+    try:
+        while heap:
+            # The slice: open states of the cheapest cost, in the frontier's order.
+            parents: list[tuple[int, Any, int, bytes, tuple[Any, ...], int]] = []
+            c0 = heap.lowest()
+            while heap and len(parents) < SLICE and heap.lowest() == c0:
+                c, key = heap.pop()
+                oc = seen.open_cost(key)
+                if oc is None or c > oc:
+                    continue
+                if found is not None and c + 1 >= found[0]:
+                    return "end", c
+                parents.append(seen.close(key))
+                depth = max(depth, c)
+                if c >= o.max_steps:
+                    return "steps", c
+            if not parents:
+                continue
+            # This process's part of it, expanded.
+            lo, hi = len(parents) * rank // n, len(parents) * (rank + 1) // n
+            mine: list[tuple[int, list[_Rec]]] = []
+            viol: tuple[int, str, Any] | None = None
+            for i in range(lo, hi):
+                _, pk, t, _, asleep, left = parents[i]
+                k = unpack(pk)
+                at_k: dict[int, tuple[Footprint, bool]] = {}
+                intr_fps: dict[Move, Footprint] = {}
+                flat.clear()
+                counters: list[Any] = [0, 0, None]
+                try:
+                    succ = successors(x, k, t, asleep, at_k, intr_fps)
+                    if gcfg is not None:
+                        r = compiled.expand(gcfg, counters, k, c, b"", asleep, left, succ,
+                                            at_k, intr_fps)
+                        if isinstance(r, tuple):
+                            raise _Violation(*r[2].violation)
+                    else:
+                        expand_py(xg, counters, k, c, b"", asleep, left, succ, at_k,
+                                  intr_fps)
+                except _Violation as v:
+                    viol = (i, v.kind, v.field)
+                    break
+                mine.append((counters[1], list(flat)))
+            # Every part to every process (the first relays).
+            parts: list[tuple[tuple[int, str, Any] | None, list[tuple[int, list[_Rec]]]]]
+            if rank:
+                conns[0].send_bytes(b"C" + _encode(viol, mine))
+                blobs = marshal.loads(_recv(conns[0])[1:])
+                parts = [(viol, mine) if r == rank else _decode(blobs[r]) for r in range(n)]
+            else:
+                blobs = [_encode(viol, mine)] + [_recv(cn)[1:] for cn in conns]
+                out = b"A" + marshal.dumps(blobs)
+                for cn in conns:
+                    cn.send_bytes(out)
+                parts = [(viol, mine)] + [_decode(b) for b in blobs[1:]]
+            # Decided in the one-process search's order.
+            i = 0
+            kernels: dict[int, Kernel] = {}
+            for pviol, precs in parts:
+                for ptr, recs in precs:
+                    _, pk, _, path, _, _ = parents[i]
+                    base = transitions
+                    for tr, nkey, nc, nt, nleft, sleeps, edge, nk, fps, msg, bad in recs:
+                        old = seen.cost_of(nkey)
+                        if old is not None and old <= nc:
+                            continue
+                        if (x.subsume and (nt < x.ticks or 0 <= nleft < x.left0)
+                                and subsumed_fps(fps, nt, x.ticks, nc, seen, nleft, x.left0)):
+                            continue
+                        if old is None:
+                            states += 1
+                        npath = path + seen.edge_code(edge)
+                        if msg is not None or bad is not None:
+                            seen.ends[nkey] = nc
+                            if found is None or nc < found[0]:
+                                found = (nc, "panic" if msg is not None else "invariant",
+                                         msg if msg is not None else bad or "", npath)
+                            continue
+                        if states >= x.max_states:
+                            transitions = base + tr
+                            return "states", nc
+                        if nk is None:
+                            pkern = kernels.get(i)
+                            if pkern is None:
+                                pkern = kernels[i] = unpack(pk)
+                            nk = _remake(x, pkern, edge)
+                        seen.put(nkey, nc, x.pack(nk), nt, npath, sleeps, max(nleft, 0))
+                        if x.on_store is not None:
+                            x.on_store(nkey, nc)
+                        heap.push(nc, nkey)
+                    transitions = base + ptr
+                    i += 1
+                    if found is not None and c + 1 >= found[0]:
+                        return "end", c
+                if pviol is not None:
+                    raise _Violation(pviol[1], pviol[2])
+            # The first process's word: go on, or stop here.
+            if rank:
+                if _recv(conns[0]) == b"S":
+                    return "time", c
+                continue
+            stop: str | None = None
+            if o.cancel is not None and o.cancel():
+                stop = "cancel"
+            now = time.perf_counter()
+            if now - last_report > 1.0:
+                last_report = now
+                if o.progress is not None:
+                    best = found[0] if found is not None else (
+                        o.found_best.steps if o.found_best is not None else None)
+                    o.progress(states, transitions, c, now - o.t0, best)
+                if o.max_seconds is not None and now - o.t0 > o.max_seconds:
+                    stop = "time"
+            for cn in conns:
+                cn.send_bytes(b"S" if stop else b"G")
+            if stop == "cancel":
+                raise Interrupted(states)
+            if stop == "time":
+                return "time", c
+        return "end", c
+    finally:
+        cnt[:] = [states, transitions, found, depth]
+
+
+def _remake(x: Ctx, k: Kernel, edge: tuple[Move, ...]) -> Kernel:
+    """The end of an edge another process took from k: its moves again,
+    through this process's step cache."""
+    for mv in edge:
+        k, _ = traced_move(k, mv, x.disc, x.sc)
+    return k
