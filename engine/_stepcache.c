@@ -2517,6 +2517,115 @@ py_clock_fp(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     return clock_fp(cfg, args[0], t);
 }
 
+/* ---- a parallel search's slices (engine/explore/jobs.py) ---- */
+
+/* decide(cfg, key, cost, ticks, left, fps): what the one-process search
+ * does with a successor (expand() from cost_of on): -1 it is dropped
+ * (seen as cheaply, or subsumed), 0 kept again more cheaply, 1 a new state.
+ * fps: its clock fps at budgets ticks .. cfg's ticks. */
+static PyObject *
+py_decide(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != C_NFIELDS
+        || !PyTuple_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "decide(cfg, key, cost, ticks, left, fps)");
+        return NULL;
+    }
+    PyObject *const *cfg = &PyTuple_GET_ITEM(args[0], 0);
+    uint64_t key = PyLong_AsUnsignedLongLong(args[1]);
+    long cost = PyLong_AsLong(args[2]), t = PyLong_AsLong(args[3]);
+    long left = PyLong_AsLong(args[4]);
+    long ticks = PyLong_AsLong(cfg[C_TICKS]), left0 = PyLong_AsLong(cfg[C_LEFT0]);
+    int subsume = PyObject_IsTrue(cfg[C_SUBSUME]);
+    if (PyErr_Occurred())
+        return NULL;
+    long old = cost_of(cfg, key);
+    if (old == -2)
+        return NULL;
+    if (old >= 0 && old <= cost)
+        return PyLong_FromLong(-1);
+    if (subsume && (t < ticks || (0 <= left && left < left0))) {
+        Py_ssize_t nf = PyTuple_GET_SIZE(args[5]);
+        if (nf != ticks - t + 1) {
+            PyErr_SetString(PyExc_ValueError, "decide: fps of another clock budget");
+            return NULL;
+        }
+        uint64_t fps[64], *fp = nf <= 64 ? fps : PyMem_Malloc(sizeof(uint64_t) * (size_t)nf);
+        if (fp == NULL)
+            return PyErr_NoMemory();
+        for (Py_ssize_t i = 0; i < nf; i++)
+            fp[i] = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(args[5], i));
+        int sub = PyErr_Occurred() ? -1 : subsumed(cfg, fp, t, ticks, cost, left, left0);
+        if (fp != fps)
+            PyMem_Free(fp);
+        if (sub < 0)
+            return NULL;
+        if (sub)
+            return PyLong_FromLong(-1);
+    }
+    return PyLong_FromLong(old < 0 ? 1 : 0);
+}
+
+/* replay(cache, k, edge, step, deliver_args, handler_key): the end of an
+ * edge from k, each move through the step cache (a miss by the methods
+ * step(k, ci) and deliver_args(k, ci, handler, ipl, argkey), handler_key
+ * giving an interrupt move's (handler, ipl, argkey)). */
+static PyObject *
+py_replay(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "replay(cache, k, edge, step, deliver_args, handler_key)");
+        return NULL;
+    }
+    PyObject *cache = args[0], *edge = args[2];
+    PyObject *table = GA(cache, "table");
+    if (table == NULL)
+        return NULL;
+    PyObject *k = Py_NewRef(args[1]);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(edge); i++) {
+        PyObject *mv = PyTuple_GET_ITEM(edge, i), *r = NULL;
+        Py_ssize_t cpu = 0;
+        int step = is_step(mv, &cpu);
+        if (step < 0)
+            goto fail;
+        if (step) {
+            r = step_hit(cache, table, k, cpu);
+            if (r == MISS) {
+                Py_DECREF(r);
+                PyObject *cio = PyLong_FromSsize_t(cpu);
+                r = cio ? PyObject_CallFunctionObjArgs(args[3], k, cio, NULL) : NULL;
+                Py_XDECREF(cio);
+            }
+        } else {
+            PyObject *hk = PyObject_CallOneArg(args[5], mv);
+            if (hk == NULL)
+                goto fail;
+            r = deliver_hit(cache, table, k, cpu, PyTuple_GET_ITEM(hk, 0),
+                            PyTuple_GET_ITEM(hk, 1), PyTuple_GET_ITEM(hk, 2));
+            if (r == MISS) {
+                Py_DECREF(r);
+                PyObject *cio = PyLong_FromSsize_t(cpu);
+                PyObject *a[5] = {k, cio, PyTuple_GET_ITEM(hk, 0), PyTuple_GET_ITEM(hk, 1),
+                                  PyTuple_GET_ITEM(hk, 2)};
+                r = cio ? PyObject_Vectorcall(args[4], a, 5, NULL) : NULL;
+                Py_XDECREF(cio);
+            }
+            Py_DECREF(hk);
+        }
+        if (r == NULL)
+            goto fail;
+        Py_SETREF(k, Py_NewRef(PyTuple_GET_ITEM(r, 0)));
+        Py_DECREF(r);
+    }
+    Py_DECREF(table);
+    return k;
+fail:
+    Py_DECREF(table);
+    Py_DECREF(k);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"setup", (PyCFunction)(void (*)(void))py_setup, METH_FASTCALL,
      "setup(Kernel, independent): the Python this calls"},
@@ -2528,6 +2637,10 @@ static PyMethodDef methods[] = {
      "engine.explore.reduction.ample_chain with a step cache, compiled"},
     {"steps", (PyCFunction)(void (*)(void))py_steps, METH_FASTCALL,
      "the CPUs' steps of engine.explore.moves.traced_moves with a step cache, compiled"},
+    {"decide", (PyCFunction)(void (*)(void))py_decide, METH_FASTCALL,
+     "what the search does with a successor a slice recorded (engine/explore/jobs.py)"},
+    {"replay", (PyCFunction)(void (*)(void))py_replay, METH_FASTCALL,
+     "the end of an edge, its moves through the step cache"},
     {"expand", (PyCFunction)(void (*)(void))py_expand, METH_FASTCALL,
      "the successors of one state, as engine.explore.search._search takes them"},
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL,

@@ -2,23 +2,26 @@
 
 The one-process search (search._search) pops the cheapest state, expands
 it and decides each successor against what it has seen, in turn. Here the
-states of one cost are taken a slice at a time. Each process expands its
-part of the slice, keeping only what its seen set does not rule out (the
-seen set only grows, and the costs in it only fall, so whatever it rules
-out the one-process search rules out too); then every process decides all
-of the slice's successors, in the order the one-process search would, on
-the same seen set. Every process so holds the same states, frontier and
-paths; a successor another process found is made again here from its
-parent (the edge's moves, through the step cache) only when it is kept.
-What the search answers, every count and every schedule, is the same for
-any N (tests/explore/test_jobs.py), and so is what it does at a limit.
+states of one cost are taken a slice at a time. Each process expands every
+N-th state of the slice, keeping only what its seen set does not rule out
+(the seen set only grows, and the costs in it only fall, so whatever it
+rules out the one-process search rules out too); then every process
+decides all of the slice's successors, in the order the one-process
+search would, on the same seen set. Every process so holds the same
+states, frontier and paths; a successor another process found is made
+again here from its parent (the edge's moves, through the step cache)
+when it is kept. What the search answers, every count and every schedule,
+is the same for any N (tests/explore/test_jobs.py), and so is what it
+does at a limit.
 
 A successor's edge is computed the same way whichever process expands its
 parent: the chain memo never changes an answer (expand.expand_py), and the
 step cache holds the model's own transitions. The processes are forked
 from the searching one (POSIX fork(): the step cache, the interned
 structures and the frontier come along), talk over pipes, the first one
-relaying, and end with the search.
+relaying, and end with the search. What every process does for every
+state kept (decide it, make it again, pack it) is the price of holding
+them all: about a fifth of a state's work (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -36,15 +39,17 @@ import attrs
 
 from engine import stepcache
 from engine.explore.expand import Ctx, expand_py, successors
-from engine.explore.moves import Move, _Violation, move, traced_move
+from engine.explore.moves import Move, _handler_key, _Violation, move, traced_move
 from engine.explore.result import Interrupted
 from engine.explore.visited import subsumed_fps
 from engine.footprint import Footprint, bit_objects, objects_bits
 from engine.kernel import Kernel
 
 # States a slice (all of one cost). Any size gives the same answer: it only
-# weighs the pipes' traffic against the work a found panic leaves undone.
-SLICE = 2048
+# weighs the pipes' round trips against the work a found panic leaves
+# undone (on 400,000 states of seed-race --fix: 2,048 3% slower than
+# 8,192, 512 8% slower).
+SLICE = 8192
 
 # A successor as expand() records it: (transitions of its parent so far,
 # key, cost, clock budget, preemptions left, moves asleep, edge, kernel (None
@@ -100,32 +105,60 @@ def run_slices(x: Ctx, cfg: tuple[Any, ...] | None, o: Any,
             os.waitpid(pid, 0)
 
 
-def _enc(mv: Move) -> tuple[str, int, str | None]:
-    return (mv.kind, mv.cpu, mv.dev)
+class _Codec:
+    """A process's part of a slice for the others, and theirs for it
+    (marshal: plain values; moves by name, a sleeper's footprint bits by
+    their objects, since each process numbers them as it meets them).
+    Edges and sleep sets recur: each is converted once."""
 
+    def __init__(self) -> None:
+        self._out: dict[Any, Any] = {}
+        self._in: dict[Any, Any] = {}
 
-def _encode(viol: tuple[int, str, Any] | None, parents: list[tuple[int, list[_Rec]]]) -> bytes:
-    """A process's part of a slice for the others (marshal: plain values;
-    moves by name, a sleeper's footprint bits by their objects, since each
-    process numbers them as it meets them)."""
-    return marshal.dumps((viol, [
-        (ptr, [(tr, key, nc, nt, nl, tuple((_enc(m), bit_objects(a), bit_objects(w))
-                                           for m, a, w in sl),
-                tuple(_enc(m) for m in edge), fps, msg, bad)
-               for tr, key, nc, nt, nl, sl, edge, _, fps, msg, bad in recs])
-        for ptr, recs in parents]))
+    def _edge_out(self, edge: tuple[Move, ...]) -> Any:
+        e = self._out.get(edge)
+        if e is None:
+            e = self._out[edge] = tuple((m.kind, m.cpu, m.dev) for m in edge)
+        return e
 
+    def _sleep_out(self, sl: tuple[Any, ...]) -> Any:
+        e = self._out.get(sl)
+        if e is None:
+            e = self._out[sl] = tuple(((m.kind, m.cpu, m.dev), bit_objects(a), bit_objects(w))
+                                      for m, a, w in sl)
+        return e
 
-def _decode(b: bytes) -> tuple[tuple[int, str, Any] | None, list[tuple[int, list[_Rec]]]]:
-    viol, parents = marshal.loads(b)
-    if viol is not None:
-        viol = (viol[0], viol[1], tuple(viol[2]))
-    return viol, [
-        (ptr, [(tr, key, nc, nt, nl, tuple((move(*m), objects_bits(a), objects_bits(w))
-                                           for m, a, w in sl),
-                tuple(move(*m) for m in edge), None, fps, msg, bad)
-               for tr, key, nc, nt, nl, sl, edge, fps, msg, bad in recs])
-        for ptr, recs in parents]
+    def encode(self, viol: tuple[int, str, Any] | None,
+               parents: list[tuple[int, int, list[_Rec]]]) -> bytes:
+        eo, so = self._edge_out, self._sleep_out
+        return marshal.dumps((viol, [
+            (i, ptr, [(tr, key, nc, nt, nl, so(sl), eo(edge), fps, msg, bad)
+                      for tr, key, nc, nt, nl, sl, edge, _, fps, msg, bad in recs])
+            for i, ptr, recs in parents]))
+
+    def _edge_in(self, e: Any) -> tuple[Move, ...]:
+        edge = self._in.get(e)
+        if edge is None:
+            edge = self._in[e] = tuple(move(*m) for m in e)
+        return edge
+
+    def _sleep_in(self, e: Any) -> tuple[Any, ...]:
+        sl = self._in.get(e)
+        if sl is None:
+            sl = self._in[e] = tuple((move(*m), objects_bits(a), objects_bits(w))
+                                     for m, a, w in e)
+        return sl
+
+    def decode(self, b: bytes) -> tuple[tuple[int, str, Any] | None,
+                                        list[tuple[int, int, list[_Rec]]]]:
+        viol, parents = marshal.loads(b)
+        if viol is not None:
+            viol = (viol[0], viol[1], tuple(viol[2]))
+        ei, si = self._edge_in, self._sleep_in
+        return viol, [
+            (i, ptr, [(tr, key, nc, nt, nl, si(sl), ei(edge), None, fps, msg, bad)
+                      for tr, key, nc, nt, nl, sl, edge, fps, msg, bad in recs])
+            for i, ptr, recs in parents]
 
 
 def _recv(conn: Connection) -> bytes:
@@ -150,6 +183,8 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
 
     xg = attrs.evolve(x, record=record)
     gcfg = (*cfg[:-1], record) if cfg is not None else None
+    decide = compiled.decide if cfg is not None else None
+    codec = _Codec()
     last_report = time.perf_counter()
     c = 0
     try:
@@ -170,11 +205,10 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
                     return "steps", c
             if not parents:
                 continue
-            # This process's part of it, expanded.
-            lo, hi = len(parents) * rank // n, len(parents) * (rank + 1) // n
-            mine: list[tuple[int, list[_Rec]]] = []
+            # This process's part of it (every n-th state), expanded.
+            mine: list[tuple[int, int, list[_Rec]]] = []
             viol: tuple[int, str, Any] | None = None
-            for i in range(lo, hi):
+            for i in range(rank, len(parents), n):
                 _, pk, t, _, asleep, left = parents[i]
                 k = unpack(pk)
                 at_k: dict[int, tuple[Footprint, bool]] = {}
@@ -194,60 +228,77 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
                 except _Violation as v:
                     viol = (i, v.kind, v.field)
                     break
-                mine.append((counters[1], list(flat)))
+                mine.append((i, counters[1], list(flat)))
             # Every part to every process (the first relays).
-            parts: list[tuple[tuple[int, str, Any] | None, list[tuple[int, list[_Rec]]]]]
-            if rank:
-                conns[0].send_bytes(b"C" + _encode(viol, mine))
+            parts: list[tuple[tuple[int, str, Any] | None, list[tuple[int, int, list[_Rec]]]]]
+            if n == 1:
+                parts = [(viol, mine)]
+            elif rank:
+                conns[0].send_bytes(b"C" + codec.encode(viol, mine))
                 blobs = marshal.loads(_recv(conns[0])[1:])
-                parts = [(viol, mine) if r == rank else _decode(blobs[r]) for r in range(n)]
+                parts = [(viol, mine) if r == rank else codec.decode(blobs[r])
+                         for r in range(n)]
             else:
-                blobs = [_encode(viol, mine)] + [_recv(cn)[1:] for cn in conns]
+                blobs = [codec.encode(viol, mine)] + [_recv(cn)[1:] for cn in conns]
                 out = b"A" + marshal.dumps(blobs)
                 for cn in conns:
                     cn.send_bytes(out)
-                parts = [(viol, mine)] + [_decode(b) for b in blobs[1:]]
-            # Decided in the one-process search's order.
-            i = 0
-            kernels: dict[int, Kernel] = {}
+                parts = [(viol, mine)] + [codec.decode(b) for b in blobs[1:]]
+            # Decided in the one-process search's order: state by state, up to
+            # the first that broke the discipline (each process stops at its own).
+            order: list[tuple[int, int, list[_Rec]] | None] = [None] * len(parents)
+            broke: tuple[int, str, Any] | None = None
             for pviol, precs in parts:
-                for ptr, recs in precs:
-                    _, pk, _, path, _, _ = parents[i]
-                    base = transitions
-                    for tr, nkey, nc, nt, nleft, sleeps, edge, nk, fps, msg, bad in recs:
+                for p in precs:
+                    order[p[0]] = p
+                if pviol is not None and (broke is None or pviol[0] < broke[0]):
+                    broke = pviol
+            kernels: dict[int, Kernel] = {}
+            for entry in order:
+                if entry is None:
+                    assert broke is not None
+                    raise _Violation(broke[1], broke[2])
+                i, ptr, recs = entry
+                _, pk, _, path, _, _ = parents[i]
+                base = transitions
+                for tr, nkey, nc, nt, nleft, sleeps, edge, nk, fps, msg, bad in recs:
+                    if decide is not None:
+                        d = decide(cfg, nkey, nc, nt, nleft, fps)
+                        if d < 0:
+                            continue
+                        states += d
+                    else:
                         old = seen.cost_of(nkey)
                         if old is not None and old <= nc:
                             continue
                         if (x.subsume and (nt < x.ticks or 0 <= nleft < x.left0)
-                                and subsumed_fps(fps, nt, x.ticks, nc, seen, nleft, x.left0)):
+                                and subsumed_fps(fps, nt, x.ticks, nc, seen, nleft,
+                                                 x.left0)):
                             continue
                         if old is None:
                             states += 1
-                        npath = path + seen.edge_code(edge)
-                        if msg is not None or bad is not None:
-                            seen.ends[nkey] = nc
-                            if found is None or nc < found[0]:
-                                found = (nc, "panic" if msg is not None else "invariant",
-                                         msg if msg is not None else bad or "", npath)
-                            continue
-                        if states >= x.max_states:
-                            transitions = base + tr
-                            return "states", nc
-                        if nk is None:
-                            pkern = kernels.get(i)
-                            if pkern is None:
-                                pkern = kernels[i] = unpack(pk)
-                            nk = _remake(x, pkern, edge)
-                        seen.put(nkey, nc, x.pack(nk), nt, npath, sleeps, max(nleft, 0))
-                        if x.on_store is not None:
-                            x.on_store(nkey, nc)
-                        heap.push(nc, nkey)
-                    transitions = base + ptr
-                    i += 1
-                    if found is not None and c + 1 >= found[0]:
-                        return "end", c
-                if pviol is not None:
-                    raise _Violation(pviol[1], pviol[2])
+                    npath = path + seen.edge_code(edge)
+                    if msg is not None or bad is not None:
+                        seen.ends[nkey] = nc
+                        if found is None or nc < found[0]:
+                            found = (nc, "panic" if msg is not None else "invariant",
+                                     msg if msg is not None else bad or "", npath)
+                        continue
+                    if states >= x.max_states:
+                        transitions = base + tr
+                        return "states", nc
+                    if nk is None:
+                        pkern = kernels.get(i)
+                        if pkern is None:
+                            pkern = kernels[i] = unpack(pk)
+                        nk = _remake(x, pkern, edge)
+                    seen.put(nkey, nc, x.pack(nk), nt, npath, sleeps, max(nleft, 0))
+                    if x.on_store is not None:
+                        x.on_store(nkey, nc)
+                    heap.push(nc, nkey)
+                transitions = base + ptr
+                if found is not None and c + 1 >= found[0]:
+                    return "end", c
             # The first process's word: go on, or stop here.
             if rank:
                 if _recv(conns[0]) == b"S":
@@ -279,6 +330,10 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
 def _remake(x: Ctx, k: Kernel, edge: tuple[Move, ...]) -> Kernel:
     """The end of an edge another process took from k: its moves again,
     through this process's step cache."""
+    c = stepcache._C
+    if c is not None and x.sc is not None:
+        sc = x.sc
+        return c.replay(sc, k, edge, sc.step, sc.deliver_args, _handler_key)
     for mv in edge:
         k, _ = traced_move(k, mv, x.disc, x.sc)
     return k
