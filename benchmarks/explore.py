@@ -5,6 +5,7 @@
     python benchmarks/explore.py --verdicts [--seconds S]
     python benchmarks/explore.py --core [--core-states N] [--seconds S] [--spin C:B,...]
     python benchmarks/explore.py --clock [--seconds S] [--no-spin]
+    python benchmarks/explore.py --jobs [--jobs-states N] [--seconds S] [--spin C:B,...]
 
 Each ddbstep figure comes from a fresh `ddbstep explore ... --json` process
 under GNU time (so the peak RSS is the process's own), bounded by --seconds:
@@ -31,6 +32,12 @@ under GNU time (so the peak RSS is the process's own), bounded by --seconds:
   clock     (--clock) countdowns capped by the clock budget (the default)
             beside --no-clock-cap: the same shortest panics, the states
             and seconds each takes, and the fix's proofs to a depth.
+  jobs      (--jobs) the search in one process beside two (--jobs 1 and 2,
+            engine/explore/jobs.py), which must agree on every count:
+            seed-race --fix's first --jobs-states states and the shortest
+            panics of seed-race-3x1, seed-race-4x2 and seed-race.
+
+Every other run is one process (--jobs 1), as the figures before --jobs.
 
 Then SPIN: ../shared/anchors/spin/run.sh on a scratch copy (its results.md
 untouched), on the --spin configurations with TMAX = --seconds, its records
@@ -72,9 +79,10 @@ def machine(ncpu: int, nbg: int) -> str:
             f'{body}\n')
 
 
-def explore(target: str, seconds: float, *flags: str, pure: bool = False) -> dict[str, object]:
+def explore(target: str, seconds: float, *flags: str, pure: bool = False,
+            jobs: int = 1) -> dict[str, object]:
     cmd = [sys.executable, "-m", "tui.cli", "explore", target, "--json",
-           "--max-seconds", str(seconds), *flags]
+           "--max-seconds", str(seconds), "--jobs", str(jobs), *flags]
     timer = ["/usr/bin/time", "-f", "%e %M"] if Path("/usr/bin/time").exists() else []
     env = {**os.environ, "DDBSTEP_PURE": "1" if pure else "0"}
     p = subprocess.run(timer + cmd, cwd=ROOT, capture_output=True, text=True, check=False,
@@ -215,6 +223,30 @@ def clock(seconds: float) -> None:
             pass
 
 
+def jobs(n: int, seconds: float) -> None:
+    print(f"\none process beside two (--jobs 1, --jobs 2), the same searches"
+          f" (seed-race --fix: its first {n:,} states):")
+    print(HEAD)
+    for label, name, flags in (
+            ("seed-race --fix", "seed-race", ("--fix", "--no-first", "--max-states", str(n))),
+            ("seed-race-3x1", "seed-race-3x1", ()),
+            ("seed-race-4x2", "seed-race-4x2", ()),
+            ("seed-race", "seed-race", ())):
+        figs = []
+        for j in (1, 2):
+            fig = explore(name, seconds, *flags, jobs=j)
+            row(f"{label} --jobs {j}", fig)
+            figs.append(fig)
+        a, b = figs
+        try:
+            same = all(a[f] == b[f] for f in ("verdict", "states", "transitions", "steps"))
+            print(f"{'':<36} two processes {float(a['seconds']) / float(b['seconds']):.2f}x"  # type: ignore[arg-type]
+                  f" faster; {'the same' if same else 'DIFFERENT'} verdict, states,"
+                  " transitions", flush=True)
+        except (KeyError, ZeroDivisionError, ValueError):
+            pass
+
+
 def verdicts(seconds: float) -> None:
     print("\nverdicts (README, \"Is the fix appropriate?\"):")
     print(HEAD)
@@ -276,6 +308,9 @@ def main() -> None:
                     help="states for the compiled/pure comparison")
     ap.add_argument("--clock", action="store_true",
                     help="countdowns capped by the clock budget beside --no-clock-cap")
+    ap.add_argument("--jobs", action="store_true", help="one process beside two (--jobs)")
+    ap.add_argument("--jobs-states", type=int, default=400_000,
+                    help="states of seed-race --fix for the --jobs comparison")
     ap.add_argument("--spin", default="3:1,4:2", help="SPIN configurations to run")
     ap.add_argument("--no-spin", action="store_true")
     a = ap.parse_args()
@@ -289,6 +324,8 @@ def main() -> None:
         core(a.core_states, a.seconds)
     elif a.clock:
         clock(a.seconds)
+    elif a.jobs:
+        jobs(a.jobs_states, a.seconds)
     else:
         rates(a.rate_states, a.seconds)
         sleeps(a.sleep_depth, a.seconds)
