@@ -171,6 +171,18 @@ def default(seconds: float) -> None:
         row(f"{name} --fix", explore(name, seconds, "--fix"))
 
 
+def same_counts(what: str, fast: dict[str, object], slow: dict[str, object]) -> None:
+    """The line under a pair of rows: how much faster `fast` ran than
+    `slow`, and whether the two agree on everything but time."""
+    try:
+        same = all(fast[f] == slow[f] for f in ("verdict", "states", "transitions", "steps"))
+        ratio = float(slow["seconds"]) / float(fast["seconds"])  # type: ignore[arg-type]
+    except (KeyError, ZeroDivisionError, ValueError):
+        return
+    print(f"{'':<36} {what} {ratio:.2f}x faster; {'the same' if same else 'DIFFERENT'}"
+          " verdict, states, transitions", flush=True)
+
+
 def core(n: int, seconds: float) -> None:
     print(f"\ncompiled step cache beside pure Python (DDBSTEP_PURE=1), the same searches"
           f" ({n:,} states, or to the end):")
@@ -185,14 +197,7 @@ def core(n: int, seconds: float) -> None:
             fig = explore(name, seconds, *flags, pure=pure)
             row(f"{label}{' (pure)' if pure else ' (compiled)'}", fig)
             figs.append(fig)
-        a, b = figs
-        try:
-            same = all(a[f] == b[f] for f in ("verdict", "states", "transitions", "steps"))
-            print(f"{'':<36} compiled {float(b['seconds']) / float(a['seconds']):.2f}x faster;"  # type: ignore[arg-type]
-                  f" {'the same' if same else 'DIFFERENT'} verdict, states, transitions",
-                  flush=True)
-        except (KeyError, ZeroDivisionError, ValueError):
-            pass
+        same_counts("compiled", figs[0], figs[1])
     print("\nissue 29's targets, compiled:")
     print(HEAD)
     row("seed-race --first", explore("seed-race", seconds, "--first"))
@@ -237,14 +242,7 @@ def jobs(n: int, seconds: float) -> None:
             fig = explore(name, seconds, *flags, jobs=j)
             row(f"{label} --jobs {j}", fig)
             figs.append(fig)
-        a, b = figs
-        try:
-            same = all(a[f] == b[f] for f in ("verdict", "states", "transitions", "steps"))
-            print(f"{'':<36} two processes {float(a['seconds']) / float(b['seconds']):.2f}x"  # type: ignore[arg-type]
-                  f" faster; {'the same' if same else 'DIFFERENT'} verdict, states,"
-                  " transitions", flush=True)
-        except (KeyError, ZeroDivisionError, ValueError):
-            pass
+        same_counts("two processes", figs[1], figs[0])
 
 
 def verdicts(seconds: float) -> None:

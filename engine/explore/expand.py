@@ -49,6 +49,20 @@ class Ctx:
     record: Callable[..., None] | None = None
 
 
+_Found = tuple[int, str, str, bytes]  # cost, verdict, message, path
+
+
+def ended(seen: _Seen, key: object, cost: int, msg: str | None, bad: str | None, path: bytes,
+          found: _Found | None) -> _Found | None:
+    """A panic (msg) or a broken invariant (bad) reached at cost: kept
+    apart with its cost. The cheapest known, found or this one."""
+    seen.ends[key] = cost
+    if found is None or cost < found[0]:
+        return (cost, "panic" if msg is not None else "invariant",
+                msg if msg is not None else bad or "", path)
+    return found
+
+
 def expand_py(x: Ctx, counters: list[Any], k: Kernel, c: int, path: bytes,
                asleep: tuple[_Sleeper, ...], left: int,
                succ: list[tuple[Move, Kernel, int]], at_k: dict[int, tuple[Footprint, bool]],
@@ -133,10 +147,7 @@ def expand_py(x: Ctx, counters: list[Any], k: Kernel, c: int, path: bytes,
             npath = path + seen.edge_code(edge)
             msg = n.panicstr
             if msg is not None or bad is not None:
-                seen.ends[nkey] = nc
-                if found is None or nc < found[0]:
-                    found = (nc, "panic" if msg is not None else "invariant",
-                             msg if msg is not None else bad or "", npath)
+                found = ended(seen, nkey, nc, msg, bad, npath, found)
                 continue
             if states >= x.max_states:
                 return nc

@@ -38,7 +38,7 @@ from typing import Any
 import attrs
 
 from engine import stepcache
-from engine.explore.expand import Ctx, expand_py, successors
+from engine.explore.expand import Ctx, ended, expand_py, successors
 from engine.explore.moves import Move, _handler_key, _Violation, move, traced_move
 from engine.explore.result import Interrupted
 from engine.explore.visited import subsumed_fps
@@ -279,10 +279,7 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
                             states += 1
                     npath = path + seen.edge_code(edge)
                     if msg is not None or bad is not None:
-                        seen.ends[nkey] = nc
-                        if found is None or nc < found[0]:
-                            found = (nc, "panic" if msg is not None else "invariant",
-                                     msg if msg is not None else bad or "", npath)
+                        found = ended(seen, nkey, nc, msg, bad, npath, found)
                         continue
                     if states >= x.max_states:
                         transitions = base + tr
