@@ -16,6 +16,7 @@ from engine.explore.expand import Ctx, expand_py, successors
 from engine.explore.first import FIRST_STATES, first_search
 from engine.explore.frontier import _Buckets
 from engine.explore.invariants import check_invariants
+from engine.explore.jobs import run_slices
 from engine.explore.moves import (
     _STEP,
     Move,
@@ -338,7 +339,6 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             return done("panic" if k0c.panicstr else "invariant", len(first), msg, b"")
     if (o.jobs > 1 or _SLICES_ALONE) and cfg_ok:
         # The same search in slices over o.jobs processes (engine/explore/jobs.py).
-        from engine.explore.jobs import run_slices
         cnt: list[Any] = [states, transitions, found, depth]
         end, c = run_slices(x, cfg, o, unpack, cnt)
         states, transitions, found, depth = cnt
