@@ -10,11 +10,12 @@ from typing import Any
 
 import attrs
 
+from engine import stepcache
 from engine.explore.frontier import _Buckets
 from engine.explore.invariants import check_invariants
-from engine.explore.moves import Move, moves, preempts, traced_moves
+from engine.explore.moves import Move, _Violation, moves, preempts, traced_moves
 from engine.explore.reduction import CHAINS_KEPT, _asleep_after, _Sleeper, ample_chain
-from engine.explore.visited import _Seen, _state_key, subsumed
+from engine.explore.visited import _Seen, _state_key, subsumed, subsumed_fps
 from engine.footprint import Discipline, Footprint
 from engine.kernel import FP_MASK, Kernel
 from engine.stepcache import StepCache
@@ -61,6 +62,35 @@ def ended(seen: _Seen, key: object, cost: int, msg: str | None, bad: str | None,
         return (cost, "panic" if msg is not None else "invariant",
                 msg if msg is not None else bad or "", path)
     return found
+
+
+def expand(x: Ctx, cfg: tuple[Any, ...] | None, counters: list[Any], k: Kernel, c: int,
+           path: bytes, asleep: tuple[_Sleeper, ...], left: int,
+           succ: list[tuple[Move, Kernel, int]], at_k: dict[int, tuple[Footprint, bool]],
+           intr_fps: dict[Move, Footprint]) -> int | None:
+    """expand_py(), or the compiled expand() where cfg (its C_* fields,
+    matching x) is given; a step that broke the discipline raises
+    _Violation either way."""
+    if cfg is None:
+        return expand_py(x, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
+    r = stepcache._C.expand(cfg, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
+    if isinstance(r, tuple):
+        raise _Violation(*r[2].violation)
+    return r
+
+
+def decide_py(x: Ctx, key: int, cost: int, t: int, left: int, fps: tuple[int, ...]) -> int:
+    """The compiled decide() in Python: what the search does with a
+    successor (key, cost, clock budget t, preemptions left, its clock fps
+    at budgets t .. x.ticks): -1 dropped (seen as cheaply, or subsumed),
+    0 kept again more cheaply, 1 a new state."""
+    old = x.seen.cost_of(key)
+    if old is not None and old <= cost:
+        return -1
+    if (x.subsume and (t < x.ticks or 0 <= left < x.left0)
+            and subsumed_fps(fps, t, x.ticks, cost, x.seen, left, x.left0)):
+        return -1
+    return 1 if old is None else 0
 
 
 def expand_py(x: Ctx, counters: list[Any], k: Kernel, c: int, path: bytes,

@@ -38,10 +38,9 @@ from typing import Any
 import attrs
 
 from engine import stepcache
-from engine.explore.expand import Ctx, ended, expand_py, successors
+from engine.explore.expand import Ctx, decide_py, ended, expand, successors
 from engine.explore.moves import Move, _handler_key, _Violation, move, traced_move
 from engine.explore.result import Interrupted
-from engine.explore.visited import subsumed_fps
 from engine.footprint import Footprint, bit_objects, objects_bits
 from engine.kernel import Kernel
 
@@ -175,7 +174,6 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
           cnt: list[Any], rank: int, conns: list[Connection]) -> tuple[str, int]:
     seen, heap, n = x.seen, x.heap, o.jobs
     states, transitions, found, depth = cnt
-    compiled = stepcache._C
     flat: list[Any] = []
 
     def record(*a: Any) -> None:
@@ -183,7 +181,7 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
 
     xg = attrs.evolve(x, record=record)
     gcfg = (*cfg[:-1], record) if cfg is not None else None
-    decide = compiled.decide if cfg is not None else None
+    decide = stepcache._C.decide if cfg is not None else None
     codec = _Codec()
     last_report = time.perf_counter()
     c = 0
@@ -217,14 +215,7 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
                 counters: list[Any] = [0, 0, None]
                 try:
                     succ = successors(x, k, t, asleep, at_k, intr_fps)
-                    if gcfg is not None:
-                        r = compiled.expand(gcfg, counters, k, c, b"", asleep, left, succ,
-                                            at_k, intr_fps)
-                        if isinstance(r, tuple):
-                            raise _Violation(*r[2].violation)
-                    else:
-                        expand_py(xg, counters, k, c, b"", asleep, left, succ, at_k,
-                                  intr_fps)
+                    expand(xg, gcfg, counters, k, c, b"", asleep, left, succ, at_k, intr_fps)
                 except _Violation as v:
                     viol = (i, v.kind, v.field)
                     break
@@ -262,21 +253,11 @@ def _loop(x: Ctx, cfg: tuple[Any, ...] | None, o: Any, unpack: Callable[[Any], K
                 _, pk, _, path, _, _ = parents[i]
                 base = transitions
                 for tr, nkey, nc, nt, nleft, sleeps, edge, nk, fps, msg, bad in recs:
-                    if decide is not None:
-                        d = decide(cfg, nkey, nc, nt, nleft, fps)
-                        if d < 0:
-                            continue
-                        states += d
-                    else:
-                        old = seen.cost_of(nkey)
-                        if old is not None and old <= nc:
-                            continue
-                        if (x.subsume and (nt < x.ticks or 0 <= nleft < x.left0)
-                                and subsumed_fps(fps, nt, x.ticks, nc, seen, nleft,
-                                                 x.left0)):
-                            continue
-                        if old is None:
-                            states += 1
+                    d = (decide(cfg, nkey, nc, nt, nleft, fps) if decide is not None
+                         else decide_py(x, nkey, nc, nt, nleft, fps))
+                    if d < 0:
+                        continue
+                    states += d
                     npath = path + seen.edge_code(edge)
                     if msg is not None or bad is not None:
                         found = ended(seen, nkey, nc, msg, bad, npath, found)

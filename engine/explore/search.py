@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from engine import stepcache
-from engine.explore.expand import Ctx, expand_py, successors
+from engine.explore.expand import Ctx, expand, successors
 from engine.explore.first import FIRST_STATES, first_search
 from engine.explore.frontier import _Buckets
 from engine.explore.invariants import check_invariants
@@ -364,22 +364,11 @@ def _search(k0: Kernel, o: _Opts, disc: Discipline, sc: StepCache | None) -> Res
             at_k: dict[int, tuple[Footprint, bool]] = {}
             intr_fps: dict[Move, Footprint] = {}
             succ = successors(x, k, t, asleep, at_k, intr_fps)
-            if cfg is not None:
-                # (The loop below, compiled: engine/_stepcache.c expand().)
-                counters: list[Any] = [states, transitions, found]
-                r = compiled.expand(cfg, counters, k, c, path, asleep, left, succ, at_k,
-                                    intr_fps)
-                states, transitions, found = counters
-                if isinstance(r, tuple):
-                    raise _Violation(*r[2].violation)
-                if r is not None:
-                    return done("limit", r, f"state limit {max_states} reached")
-            else:
-                counters = [states, transitions, found]
-                r = expand_py(x, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
-                states, transitions, found = counters
-                if r is not None:
-                    return done("limit", r, f"state limit {max_states} reached")
+            counters: list[Any] = [states, transitions, found]
+            r = expand(x, cfg, counters, k, c, path, asleep, left, succ, at_k, intr_fps)
+            states, transitions, found = counters
+            if r is not None:
+                return done("limit", r, f"state limit {max_states} reached")
             if o.cancel is not None and o.cancel():
                 raise Interrupted(states)
             now = time.perf_counter()
